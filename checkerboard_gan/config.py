@@ -1,0 +1,242 @@
+"""Typed schema of the Hydra config: dataclasses registered in Hydra's ConfigStore.
+
+The YAML files under configs/ start from these schemas (their defaults lists name
+`/schema/<group>/<name>`), so a typo or a wrong type fails at compose time. Range checks
+that Hydra cannot express run in `__post_init__`, when `validate` builds the objects.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any
+
+from hydra.core.config_store import ConfigStore
+from omegaconf import MISSING, DictConfig, OmegaConf
+
+
+class ConfigError(ValueError):
+    """A config value that cannot work; the message names the key, the value and what is valid."""
+
+
+def _positive(key: str, value: float) -> None:
+    if value <= 0:
+        raise ConfigError(f"{key}={value} is invalid: it must be > 0")
+
+
+def _at_least(key: str, value: int, low: int) -> None:
+    if value < low:
+        raise ConfigError(f"{key}={value} is invalid: it must be an integer >= {low}")
+
+
+@dataclass
+class UpsampleConfig:
+    """Generator upsampling: `name` is a key of `upsampling.UPSAMPLERS`."""
+
+    name: str = MISSING
+    kernel: int = 4
+    stride: int = 2
+    final_conv: bool = False
+    last_n: int | None = None
+
+    def __post_init__(self) -> None:
+        _at_least("upsample.kernel", self.kernel, 1)
+        _at_least("upsample.stride", self.stride, 1)
+        if self.last_n is not None:
+            _at_least("upsample.last_n", self.last_n, 0)
+
+
+@dataclass
+class SubpixelConfig(UpsampleConfig):
+    icnr: bool = False
+
+
+@dataclass
+class DiscConfig:
+    """Discriminator downsampling: `name` is a key of `downsampling.DOWNSAMPLERS`."""
+
+    name: str = MISSING
+    kernel: int = 4
+    stride: int = 2
+
+    def __post_init__(self) -> None:
+        _at_least("disc.kernel", self.kernel, 1)
+        _at_least("disc.stride", self.stride, 2)
+
+
+@dataclass
+class DatasetConfig:
+    """Training images: `name` is a key of `data.DATASETS`."""
+
+    name: str = MISSING
+    image_size: int = 32
+    channels: int = 3
+
+    def __post_init__(self) -> None:
+        _at_least("dataset.image_size", self.image_size, 4)
+        if self.channels not in (1, 3):
+            raise ConfigError(f"dataset.channels={self.channels} is invalid: valid are 1 or 3")
+
+
+@dataclass
+class ShapesConfig(DatasetConfig):
+    """The embedded generated dataset: `num_images` images made from `dataset.seed`."""
+
+    num_images: int = 8192
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        _at_least("dataset.num_images", self.num_images, 1)
+
+
+@dataclass
+class ModelConfig:
+    z_dim: int = 100
+    g_channels: int = 32
+    d_channels: int = 32
+    norm: str = "batch"
+
+    def __post_init__(self) -> None:
+        _at_least("model.z_dim", self.z_dim, 1)
+        _at_least("model.g_channels", self.g_channels, 1)
+        _at_least("model.d_channels", self.d_channels, 1)
+        if self.norm not in ("batch", "none"):
+            raise ConfigError(f"model.norm={self.norm!r} is invalid: valid are 'batch', 'none'")
+
+
+@dataclass
+class TrainConfig:
+    steps: int = 1500
+    batch_size: int = 64
+    lr_g: float = 2e-4
+    lr_d: float = 2e-4
+    betas: tuple[float, float] = (0.5, 0.999)
+    loss: str = "bce"
+    label_smoothing: float = 0.1
+
+    def __post_init__(self) -> None:
+        _at_least("train.steps", self.steps, 0)
+        _at_least("train.batch_size", self.batch_size, 1)
+        _positive("train.lr_g", self.lr_g)
+        _positive("train.lr_d", self.lr_d)
+        if len(self.betas) != 2 or not all(0 <= b < 1 for b in self.betas):
+            raise ConfigError(f"train.betas={list(self.betas)} is invalid: two values, each in [0, 1)")
+        if not 0 <= self.label_smoothing < 1:
+            raise ConfigError(
+                f"train.label_smoothing={self.label_smoothing} is invalid: it must be in [0, 1)"
+            )
+
+
+@dataclass
+class LogConfig:
+    every: int = 100
+    num_samples: int = 64
+    loss_every: int = 10
+
+    def __post_init__(self) -> None:
+        _at_least("log.every", self.every, 1)
+        _at_least("log.num_samples", self.num_samples, 1)
+        _at_least("log.loss_every", self.loss_every, 1)
+
+
+@dataclass
+class Config:
+    upsample: Any = MISSING
+    disc: Any = MISSING
+    dataset: Any = MISSING
+    model: ModelConfig = field(default_factory=ModelConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+    log: LogConfig = field(default_factory=LogConfig)
+    seed: int = 0
+    device: str = "auto"
+
+    def __post_init__(self) -> None:
+        if self.device not in ("auto", "cpu", "cuda", "mps") and not self.device.startswith(
+            "cuda:"
+        ):
+            raise ConfigError(
+                f"device={self.device!r} is invalid: valid are auto, cpu, cuda, cuda:N, mps"
+            )
+
+
+def register_configs() -> None:
+    """Put the schemas into Hydra's ConfigStore under `schema/...` (kept out of user choices)."""
+    cs = ConfigStore.instance()
+    cs.store(name="config_schema", node=Config)
+    cs.store(group="schema/upsample", name="base", node=UpsampleConfig)
+    cs.store(group="schema/upsample", name="subpixel", node=SubpixelConfig)
+    cs.store(group="schema/disc", name="base", node=DiscConfig)
+    cs.store(group="schema/dataset", name="base", node=DatasetConfig)
+    cs.store(group="schema/dataset", name="shapes", node=ShapesConfig)
+
+
+def _unknown_keys(node: Any, obj: Any, prefix: str = "") -> list[str]:
+    """Keys present in the composed config that the built dataclasses do not have."""
+    if not isinstance(node, dict) or not dataclasses.is_dataclass(obj):
+        return []
+    names = {f.name for f in dataclasses.fields(obj)}
+    found = []
+    for key, value in node.items():
+        if key not in names:
+            found.append(f"{prefix}{key}")
+        else:
+            found += _unknown_keys(value, getattr(obj, key), f"{prefix}{key}.")
+    return found
+
+
+def validate(cfg: DictConfig) -> Config:
+    """Build the typed config, run the range checks and refuse keys the schema does not know.
+
+    `+section.key=...` overrides bypass Hydra's struct mode and `OmegaConf.to_object` would
+    drop them silently, so they are compared here.
+    """
+    container = OmegaConf.to_container(cfg, resolve=True)
+    container.pop("hydra", None)
+    try:
+        obj = OmegaConf.to_object(cfg)
+    except Exception as err:
+        cause = err.__cause__ if isinstance(err.__cause__, ConfigError) else err
+        raise ConfigError(str(cause).splitlines()[0]) from err
+    if not isinstance(obj, Config):
+        raise ConfigError("the config was not composed from the checkerboard_gan schema")
+    unknown = _unknown_keys(container, obj)
+    if unknown:
+        raise ConfigError(
+            f"unknown config key(s): {', '.join(unknown)}; see `--cfg job` for the valid keys"
+        )
+    _check_geometry(obj)
+    return obj
+
+
+def num_stages(image_size: int, stride: int) -> int | None:
+    """Number of stages that grow a 4x4 base to `image_size` at `stride`, or None if impossible."""
+    if stride < 2 or image_size % 4:
+        return None
+    size, n = 4, 0
+    while size < image_size:
+        size, n = size * stride, n + 1
+    return n if size == image_size and n >= 1 else None
+
+
+def _valid_sizes(stride: int) -> str:
+    return ", ".join(str(4 * stride**n) for n in range(1, 6 if stride == 2 else 4))
+
+
+def _check_geometry(cfg: Config) -> None:
+    size = cfg.dataset.image_size
+    for group, stride in (("upsample", cfg.upsample.stride), ("disc", cfg.disc.stride)):
+        if num_stages(size, stride) is None:
+            raise ConfigError(
+                f"{group}.stride={stride} cannot meet dataset.image_size={size}: the image must "
+                f"be 4 * stride^n pixels (n >= 1) from the 4x4 base"
+                + (f"; with stride {stride} valid sizes are {_valid_sizes(stride)}, ..."
+                   if stride >= 2 else "; stride must be >= 2 to grow the base")
+            )
+    n = num_stages(size, cfg.upsample.stride)
+    last_n = cfg.upsample.last_n
+    if last_n is not None and last_n > n:
+        raise ConfigError(
+            f"upsample.last_n={last_n} is invalid: the generator has {n} upsampling stages "
+            f"at upsample.stride={cfg.upsample.stride} for {size} px; valid are 0..{n} or null"
+        )

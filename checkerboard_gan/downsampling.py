@@ -1,0 +1,70 @@
+"""Downsampling stages of the discriminator, one class per kind, found by name in `DOWNSAMPLERS`.
+
+Every stage maps (N, C_in, H, W) -> (N, C_out, H/stride, W/stride) for H, W divisible by the
+stride. A new kind is one subclass registered here and one YAML file in configs/disc/.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+
+import torch
+from torch import nn
+
+from .config import ConfigError, DiscConfig
+
+
+class Downsample(nn.Module):
+    """One downsampling stage: (N, C_in, H, W) -> (N, C_out, H/s, W/s)."""
+
+    def __init__(self, in_ch: int, out_ch: int, cfg: DiscConfig) -> None:
+        super().__init__()
+        self.kernel, self.stride = cfg.kernel, cfg.stride
+
+
+DOWNSAMPLERS: dict[str, type[Downsample]] = {}
+
+
+def register(name: str) -> Callable[[type[Downsample]], type[Downsample]]:
+    def add(cls: type[Downsample]) -> type[Downsample]:
+        DOWNSAMPLERS[name] = cls
+        return cls
+
+    return add
+
+
+def build_downsample(in_ch: int, out_ch: int, cfg: DiscConfig) -> Downsample:
+    """The stage of kind `cfg.name`; an unknown name lists the valid ones."""
+    if cfg.name not in DOWNSAMPLERS:
+        raise ConfigError(
+            f"disc.name={cfg.name!r} is unknown: valid are {', '.join(sorted(DOWNSAMPLERS))}"
+        )
+    return DOWNSAMPLERS[cfg.name](in_ch, out_ch, cfg)
+
+
+@register("strided")
+class StridedConv(Downsample):
+    """Strided convolution (DCGAN): its gradient w.r.t. the input is a transposed conv, so it
+    overlaps unevenly (a checkerboard in dD/dx) unless kernel % stride == 0 (Odena et al. 2016)."""
+
+    def __init__(self, in_ch: int, out_ch: int, cfg: DiscConfig) -> None:
+        super().__init__(in_ch, out_ch, cfg)
+        padding = max(0, math.ceil((cfg.kernel - cfg.stride) / 2))
+        self.conv = nn.Conv2d(in_ch, out_ch, cfg.kernel, cfg.stride, padding)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.conv(x)
+
+
+@register("avgpool")
+class AvgPoolConv(Downsample):
+    """Stride-1 conv then average pooling by the stride: the input gradient is spread evenly."""
+
+    def __init__(self, in_ch: int, out_ch: int, cfg: DiscConfig) -> None:
+        super().__init__(in_ch, out_ch, cfg)
+        self.conv = nn.Conv2d(in_ch, out_ch, cfg.kernel, padding="same")
+        self.pool = nn.AvgPool2d(cfg.stride)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.pool(self.conv(x))

@@ -1,0 +1,88 @@
+"""Everything a run writes for people and tools: TensorBoard events, sample files, metrics.json.
+
+The run folder describes itself: `samples/step_XXXXXXX.{png,pt}` from step 0 on, `metrics.json`
+(one entry per probe, rewritten atomically), and TensorBoard event files beside them.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import torch
+from PIL import Image
+from torch.utils.tensorboard import SummaryWriter
+
+from .images import grid, side_by_side, stretch, to_uint8_hwc, to_unit
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    """Write via a temporary file in the same folder, fsync, rename: readers never see half a file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def save_png(img: torch.Tensor, path: Path) -> None:
+    """(3, H, W) float [0, 1] -> lossless PNG."""
+    Image.fromarray(to_uint8_hwc(img).numpy()).save(path)
+
+
+class RunLogger:
+    """TensorBoard writer, sample files and the run's metrics.json, all under `run_dir`."""
+
+    def __init__(self, run_dir: Path, summary: dict[str, Any]) -> None:
+        self.run_dir = Path(run_dir)
+        self.samples_dir = self.run_dir / "samples"
+        self.samples_dir.mkdir(parents=True, exist_ok=True)
+        self.writer = SummaryWriter(log_dir=str(self.run_dir))
+        self.metrics: dict[str, Any] = {"status": "running", **summary, "probes": []}
+        self._init_grid: torch.Tensor | None = None
+
+    def scalars(self, step: int, values: dict[str, float]) -> None:
+        for tag, value in values.items():
+            self.writer.add_scalar(tag, value, step)
+
+    def image(self, tag: str, img: torch.Tensor, step: int) -> None:
+        self.writer.add_image(tag, img, step, dataformats="CHW")
+
+    def samples(self, step: int, samples: torch.Tensor) -> None:
+        """Write one probe's fixed-noise samples: raw tensor, raw and stretched grids, TB images."""
+        stem = self.samples_dir / f"step_{step:07d}"
+        torch.save(samples.detach().cpu(), stem.with_suffix(".pt"))
+        raw, contrast = grid(to_unit(samples)), grid(stretch(samples))
+        save_png(raw, stem.with_suffix(".png"))
+        save_png(contrast, stem.parent / f"{stem.name}_contrast.png")
+        self.image("samples/fixed", raw, step)
+        self.image("samples/fixed_contrast", contrast, step)
+        if self._init_grid is None:
+            # Logged once, so TensorBoard's reservoir of 10 images per tag always keeps step 0.
+            self._init_grid = contrast
+            self.image("samples/init", raw, step)
+            self.image("samples/init_contrast", contrast, step)
+        self.image("samples/init_vs_current", side_by_side(self._init_grid, contrast), step)
+
+    def probe(self, entry: dict[str, Any]) -> None:
+        """Append one probe's entry to metrics.json (rewritten atomically) and flush events."""
+        self.metrics["probes"].append(entry)
+        self.write_metrics()
+        self.writer.flush()
+
+    def write_metrics(self, **fields: Any) -> None:
+        self.metrics.update(fields)
+        text = json.dumps(self.metrics, indent=2, allow_nan=True)
+        atomic_write_bytes(self.run_dir / "metrics.json", text.encode())
+
+    def close(self) -> None:
+        self.writer.close()

@@ -1,0 +1,87 @@
+"""DCGAN-style generator and discriminator built from pluggable up/downsampling stages.
+
+Widths follow DCGAN: `g_channels` (ngf) is the width entering the last generator stage and
+`d_channels` (ndf) the width of the first discriminator stage; widths double towards 4x4.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from .config import Config, UpsampleConfig, num_stages
+from .downsampling import build_downsample
+from .upsampling import Upsample, build_upsample
+
+
+def _norm(kind: str, channels: int) -> nn.Module:
+    return nn.BatchNorm2d(channels) if kind == "batch" else nn.Identity()
+
+
+def dcgan_init(module: nn.Module) -> None:
+    """DCGAN init (Radford et al. 2016): conv weights N(0, 0.02), batch-norm scale N(1, 0.02)."""
+    if isinstance(module, nn.Conv2d | nn.ConvTranspose2d | nn.Linear):
+        nn.init.normal_(module.weight, 0.0, 0.02)
+        if module.bias is not None:
+            nn.init.zeros_(module.bias)
+    elif isinstance(module, nn.BatchNorm2d):
+        nn.init.normal_(module.weight, 1.0, 0.02)
+        nn.init.zeros_(module.bias)
+
+
+class Generator(nn.Module):
+    """z (N, z_dim) -> image (N, C, S, S) in [-1, 1] through a 4x4 base and n upsampling stages."""
+
+    def __init__(self, cfg: Config) -> None:
+        super().__init__()
+        up, m, channels = cfg.upsample, cfg.model, cfg.dataset.channels
+        n = num_stages(cfg.dataset.image_size, up.stride)
+        widths = [m.g_channels * 2 ** (n - 1 - i) for i in range(n)]  # input width per stage
+        outs = widths[1:] + [m.g_channels if up.final_conv else channels]
+        last_n = n if up.last_n is None else up.last_n
+        early = UpsampleConfig(name="nearest", kernel=3, stride=up.stride)
+        self.base_channels = widths[0]
+        self.project = nn.Linear(m.z_dim, widths[0] * 16)
+        self.base = nn.Sequential(_norm(m.norm, widths[0]), nn.ReLU(inplace=True))
+        layers: list[nn.Module] = []
+        for i, (in_ch, out) in enumerate(zip(widths, outs, strict=True)):
+            layers.append(build_upsample(in_ch, out, up if i >= n - last_n else early))
+            if i < n - 1 or up.final_conv:
+                layers += [_norm(m.norm, out), nn.ReLU(inplace=True)]
+        if up.final_conv:
+            layers.append(nn.Conv2d(m.g_channels, channels, 3, padding=1))
+        layers.append(nn.Tanh())
+        self.stages = nn.Sequential(*layers)
+        self.apply(dcgan_init)
+        for module in self.modules():
+            if isinstance(module, Upsample):
+                module.after_init()
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        x = self.project(z).view(z.shape[0], self.base_channels, 4, 4)  # (N, C0, 4, 4)
+        return self.stages(self.base(x))
+
+
+class Discriminator(nn.Module):
+    """image (N, C, S, S) -> one logit per image, through n downsampling stages to 4x4."""
+
+    def __init__(self, cfg: Config) -> None:
+        super().__init__()
+        m = cfg.model
+        n = num_stages(cfg.dataset.image_size, cfg.disc.stride)
+        layers: list[nn.Module] = []
+        in_ch = cfg.dataset.channels
+        for i in range(n):
+            out = m.d_channels * 2**i
+            layers.append(build_downsample(in_ch, out, cfg.disc))
+            if i > 0:
+                layers.append(_norm(m.norm, out))
+            layers.append(nn.LeakyReLU(0.2, inplace=True))
+            in_ch = out
+        self.stages = nn.Sequential(*layers)
+        self.head = nn.Linear(in_ch * 16, 1)
+        self.apply(dcgan_init)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h = self.stages(x)  # (N, C_last, 4, 4)
+        return self.head(h.flatten(1)).squeeze(1)

@@ -1,0 +1,45 @@
+"""Shared fixtures: the real Hydra config composed with tiny overrides (8 channels, 16 px)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from hydra import compose, initialize_config_dir
+
+from checkerboard_gan.cli import config_dir
+from checkerboard_gan.config import Config, register_configs, validate
+
+TINY = [
+    "dataset.image_size=16",
+    "dataset.num_images=128",
+    "model.z_dim=16",
+    "model.g_channels=8",
+    "model.d_channels=8",
+    "train.batch_size=16",
+    "train.steps=4",
+    "log.every=2",
+    "log.loss_every=1",
+    "log.num_samples=16",
+    "device=cpu",
+]
+
+register_configs()
+
+
+def compose_config(*overrides: str, tiny: bool = True) -> Config:
+    """Compose configs/config.yaml as the CLI does and build the typed config."""
+    with initialize_config_dir(version_base="1.3", config_dir=str(config_dir())):
+        cfg = compose("config", overrides=[*(TINY if tiny else []), *overrides])
+    return validate(cfg)
+
+
+@pytest.fixture
+def tiny_config() -> Callable[..., Config]:
+    return compose_config
+
+
+def read_metrics(run_dir: Path) -> dict:
+    return json.loads((run_dir / "metrics.json").read_text())
