@@ -17,7 +17,7 @@ log = logging.getLogger("checkerboard_gan")
 
 
 def config_dir() -> Path:
-    """The shipped configs: inside the installed package, or the top-level configs/ of a checkout."""
+    """The shipped configs: in the installed package, or the top-level configs/ of a checkout."""
     here = Path(__file__).resolve().parent
     for candidate in (here / "configs", here.parent / "configs"):
         if (candidate / "config.yaml").is_file():
@@ -30,11 +30,11 @@ register_configs()
 
 @hydra.main(version_base="1.3", config_path=str(config_dir()), config_name="config")
 def _app(cfg: DictConfig) -> None:
-    from .trainer import train  # torch imports after Hydra has parsed the command line
-
     hydra_cfg = HydraConfig.get()
     try:
         typed = validate(cfg)
+        from .trainer import train  # torch is imported only once the config is known good
+
         train(typed, Path(hydra_cfg.runtime.output_dir), list(hydra_cfg.overrides.task))
     except ConfigError as err:
         if os.environ.get("HYDRA_FULL_ERROR") == "1":

@@ -107,10 +107,10 @@ class ModelConfig:
 
 @dataclass
 class TrainConfig:
-    steps: int = 1500
+    steps: int = 1200
     batch_size: int = 64
-    lr_g: float = 2e-4
-    lr_d: float = 2e-4
+    lr_g: float = 5e-4
+    lr_d: float = 5e-4
     betas: tuple[float, float] = (0.5, 0.999)
     loss: str = "bce"
     label_smoothing: float = 0.1
@@ -121,7 +121,9 @@ class TrainConfig:
         _positive("train.lr_g", self.lr_g)
         _positive("train.lr_d", self.lr_d)
         if len(self.betas) != 2 or not all(0 <= b < 1 for b in self.betas):
-            raise ConfigError(f"train.betas={list(self.betas)} is invalid: two values, each in [0, 1)")
+            raise ConfigError(
+                f"train.betas={list(self.betas)} is invalid: two values, each in [0, 1)"
+            )
         if not 0 <= self.label_smoothing < 1:
             raise ConfigError(
                 f"train.label_smoothing={self.label_smoothing} is invalid: it must be in [0, 1)"
@@ -230,8 +232,11 @@ def _check_geometry(cfg: Config) -> None:
             raise ConfigError(
                 f"{group}.stride={stride} cannot meet dataset.image_size={size}: the image must "
                 f"be 4 * stride^n pixels (n >= 1) from the 4x4 base"
-                + (f"; with stride {stride} valid sizes are {_valid_sizes(stride)}, ..."
-                   if stride >= 2 else "; stride must be >= 2 to grow the base")
+                + (
+                    f"; with stride {stride} valid sizes are {_valid_sizes(stride)}, ..."
+                    if stride >= 2
+                    else "; stride must be >= 2 to grow the base"
+                )
             )
     n = num_stages(size, cfg.upsample.stride)
     last_n = cfg.upsample.last_n

@@ -42,8 +42,9 @@ def make_shapes(num: int, size: int, channels: int, seed: int) -> torch.Tensor:
     k = kind.view(-1, 1, 1)
     mask = torch.where(k == 0, disc, torch.where(k == 1, square, triangle))  # (num, S, S)
     colours = PALETTE if channels == 3 else (PALETTE @ LUMA).unsqueeze(1)
-    img = torch.where(mask.unsqueeze(1), colours[fg].view(num, -1, 1, 1),
-                      colours[bg].view(num, -1, 1, 1))
+    img = torch.where(
+        mask.unsqueeze(1), colours[fg].view(num, -1, 1, 1), colours[bg].view(num, -1, 1, 1)
+    )
     return (img * 255).round().to(torch.uint8)
 
 

@@ -40,8 +40,9 @@ def grid(x: torch.Tensor, nrow: int | None = None) -> torch.Tensor:
     """A batch (N, C, H, W) in [0, 1] -> one enlarged RGB grid (3, H', W') in [0, 1]."""
     factor = max(1, math.ceil(MIN_CELL_PX / x.shape[-1]))
     nrow = nrow or max(1, int(math.sqrt(x.shape[0])))
-    g = make_grid(enlarge(x.detach().float().cpu(), factor), nrow=nrow, padding=2 * factor,
-                  pad_value=1.0)
+    g = make_grid(
+        enlarge(x.detach().float().cpu(), factor), nrow=nrow, padding=2 * factor, pad_value=1.0
+    )
     return g.expand(3, -1, -1) if g.shape[0] == 1 else g
 
 

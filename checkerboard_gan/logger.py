@@ -20,7 +20,7 @@ from .images import grid, side_by_side, stretch, to_uint8_hwc, to_unit
 
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Write via a temporary file in the same folder, fsync, rename: readers never see half a file."""
+    """Write via a temporary file in the same folder, fsync, rename: never half a file."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:

@@ -1,4 +1,4 @@
-"""GAN losses, found by name in `LOSSES`: each gives D's loss on (real, fake) logits and G's loss."""
+"""GAN losses by name in `LOSSES`: D's loss on (real, fake) logits and G's loss on fake ones."""
 
 from __future__ import annotations
 

@@ -90,17 +90,21 @@ def train(cfg: Config, run_dir: Path, overrides: list[str] | None = None) -> dic
             log.info("step %d/%d loss_d %.4f loss_g %.4f", step, t.steps, d, g)
     bar.close()
     loop_s = time.perf_counter() - loop_start
-    save_checkpoint(run_dir / "checkpoints" / "last.pt", {
-        "generator": generator.state_dict(),
-        "discriminator": discriminator.state_dict(),
-        "opt_g": opt_g.state_dict(),
-        "opt_d": opt_d.state_dict(),
-        "step": t.steps,
-        "config": OmegaConf.to_container(OmegaConf.structured(cfg), resolve=True),
-    })
+    save_checkpoint(
+        run_dir / "checkpoints" / "last.pt",
+        {
+            "generator": generator.state_dict(),
+            "discriminator": discriminator.state_dict(),
+            "opt_g": opt_g.state_dict(),
+            "opt_d": opt_d.state_dict(),
+            "step": t.steps,
+            "config": OmegaConf.to_container(OmegaConf.structured(cfg), resolve=True),
+        },
+    )
     throughput = t.steps * t.batch_size / loop_s if t.steps else 0.0
-    logger.write_metrics(status="completed", throughput_img_s=throughput,
-                         wall_s=time.perf_counter() - start)
+    logger.write_metrics(
+        status="completed", throughput_img_s=throughput, wall_s=time.perf_counter() - start
+    )
     logger.close()
     log.info("done: %d steps, %.0f img/s, %.1f s", t.steps, throughput, logger.metrics["wall_s"])
     return logger.metrics

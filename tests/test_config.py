@@ -33,7 +33,9 @@ def test_every_group_option_composes(group, option):
 def test_defaults_match_the_documentation():
     cfg = compose_config(tiny=False)
     assert (cfg.upsample.name, cfg.upsample.kernel, cfg.upsample.stride) == ("deconv", 4, 2)
-    assert (cfg.disc.name, cfg.disc.kernel, cfg.disc.stride) == ("strided", 4, 2)
+    assert (cfg.disc.name, cfg.disc.kernel, cfg.disc.stride) == ("avgpool", 3, 2)
+    strided = compose_config("disc=strided").disc
+    assert (strided.kernel, strided.stride) == (4, 2)
     assert (cfg.dataset.name, cfg.dataset.image_size, cfg.dataset.channels) == ("shapes", 32, 3)
     assert (cfg.model.z_dim, cfg.model.norm, cfg.train.batch_size) == (100, "batch", 64)
     assert tuple(cfg.train.betas) == (0.5, 0.999) and cfg.train.loss == "bce"

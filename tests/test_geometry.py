@@ -66,8 +66,12 @@ SIZES = [(s, 4 * s**n) for s in (2, 3, 4) for n in (1, 2, 3) if 4 * s**n <= 64]
 def test_generator_outputs_exactly_image_size(kind, kernel, stride_size, final_conv):
     stride, size = stride_size
     cfg = compose_config(
-        f"upsample={kind}", f"upsample.kernel={kernel}", f"upsample.stride={stride}",
-        f"upsample.final_conv={final_conv}", f"dataset.image_size={size}", "model.g_channels=2",
+        f"upsample={kind}",
+        f"upsample.kernel={kernel}",
+        f"upsample.stride={stride}",
+        f"upsample.final_conv={final_conv}",
+        f"dataset.image_size={size}",
+        "model.g_channels=2",
         f"disc.stride={stride}",
     )
     x = Generator(cfg)(torch.randn(3, cfg.model.z_dim))
@@ -84,8 +88,9 @@ def test_num_stages():
 
 
 def test_last_n_keeps_earlier_stages_nearest():
-    cfg = compose_config("upsample=deconv", "upsample.kernel=3", "upsample.last_n=1",
-                         "dataset.image_size=32")
+    cfg = compose_config(
+        "upsample=deconv", "upsample.kernel=3", "upsample.last_n=1", "dataset.image_size=32"
+    )
     stages = [m for m in Generator(cfg).modules() if type(m).__name__ in ("Deconv", "NearestConv")]
     assert [type(m).__name__ for m in stages] == ["NearestConv", "NearestConv", "Deconv"]
     assert [m.kernel for m in stages] == [3, 3, 3]

@@ -80,8 +80,10 @@ def test_same_seed_same_samples(tmp_path):
         f = f"samples/step_{step:07d}.pt"
         assert torch.equal(torch.load(tmp_path / "a" / f), torch.load(tmp_path / "b" / f))
     train(compose_config("train.steps=0", "seed=6"), tmp_path / "c")
-    assert not torch.equal(torch.load(tmp_path / "a" / "samples/step_0000000.pt"),
-                           torch.load(tmp_path / "c" / "samples/step_0000000.pt"))
+    assert not torch.equal(
+        torch.load(tmp_path / "a" / "samples/step_0000000.pt"),
+        torch.load(tmp_path / "c" / "samples/step_0000000.pt"),
+    )
 
 
 def test_probes_do_not_change_the_training(tmp_path):

@@ -1,0 +1,137 @@
+"""Artifact measures of DESIGN.md ("Artifact measures"), as pure, batched tensor functions.
+
+x is a batch (N, C, H, W); every measure first removes each image-channel's own mean. P is a
+period: an upsampling stride or a product of strides. Plotting and logging live elsewhere.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+
+import torch
+
+# An upsampling stage's geometry: (1, 1, H, W) -> (1, 1, s*H, s*W) with all-ones kernels.
+Geometry = Callable[[torch.Tensor], torch.Tensor]
+
+
+def centered(x: torch.Tensor) -> torch.Tensor:
+    """Each image-channel minus its own spatial mean."""
+    return x - x.mean(dim=(-2, -1), keepdim=True)
+
+
+# Overlap ----------------------------------------------------------------------------------
+
+
+def overlap_map(geometries: Sequence[Geometry], period: int, base: int = 0) -> torch.Tensor:
+    """How many kernel-tap paths reach each output pixel of a stack of stages: (P, P), float64.
+
+    Runs each stage's own op with all-ones kernels on an all-ones input large enough that
+    borders do not matter, and keeps one period from the middle, aligned to the period.
+
+    Args:
+        geometries: the stages' geometry functions, first stage first.
+        period: P, the stack's total upsampling factor (the crop's side).
+        base: input side; 0 picks one large enough for kernels up to 16 per stage.
+    """
+    side = base or 4 + 2 * 16 * max(1, len(geometries))
+    y = torch.ones(1, 1, side, side, dtype=torch.float64)
+    for geometry in geometries:
+        y = geometry(y)
+    mid = (y.shape[-1] // 2) // period * period
+    return y[0, 0, mid : mid + period, mid : mid + period]
+
+
+def unevenness(overlap: torch.Tensor) -> float:
+    """max / min of an overlap map; infinite where some pixel is reached by no path (holes)."""
+    low, high = overlap.min().item(), overlap.max().item()
+    return math.inf if low <= 0 else high / low
+
+
+# Checkerboard -----------------------------------------------------------------------------
+
+
+def phase_energy(x: torch.Tensor, period: int) -> torch.Tensor:
+    """E_P[a, b] = mean of x[n, c, P*i + a, P*j + b]^2 over n, c, i, j: (P, P).
+
+    Rows and columns beyond the last whole period are left out.
+    """
+    n, c, h, w = x.shape
+    hp, wp = h // period, w // period
+    e = centered(x.double())[..., : hp * period, : wp * period].pow(2)
+    return e.reshape(n, c, hp, period, wp, period).mean(dim=(0, 1, 2, 4))
+
+
+def checkerboard_score(x: torch.Tensor, period: int) -> float:
+    """CB_P = std(E_P) / mean(E_P) (population std over the P*P phases); ~0 if shift-invariant."""
+    e = phase_energy(x, period)
+    mean = e.mean()
+    return (e.std(correction=0) / mean).item() if mean > 0 else 0.0
+
+
+# Spectra ----------------------------------------------------------------------------------
+
+
+def power_spectrum(x: torch.Tensor) -> torch.Tensor:
+    """Mean power spectrum |FFT2(x)|^2 over the batch and channels: (H, W), float64, unshifted."""
+    return torch.fft.fft2(centered(x.double())).abs().pow(2).mean(dim=(0, 1))
+
+
+_RING = [(du, dv) for du in (-1, 0, 1) for dv in (-1, 0, 1) if (du, dv) != (0, 0)]
+
+
+def spectral_peak_db(x: torch.Tensor, period: int) -> float:
+    """Power at the frequencies (u*H/P, v*W/P), (u, v) != (0, 0), over the median power of their
+    ring of 8 neighbouring bins (peak bins left out of the ring), in dB.
+
+    Where P does not divide the size, the nearest bins are used.
+    """
+    spec = power_spectrum(x)
+    h, w = spec.shape
+    uu, vv = torch.meshgrid(torch.arange(period), torch.arange(period), indexing="ij")
+    keep = (uu + vv) > 0
+    rows = torch.round(uu[keep] * h / period).long() % h
+    cols = torch.round(vv[keep] * w / period).long() % w
+    is_peak = torch.zeros(h, w, dtype=torch.bool)
+    is_peak[rows, cols] = True
+    offsets = torch.tensor(_RING)
+    ring_r = (rows[:, None] + offsets[None, :, 0]) % h
+    ring_c = (cols[:, None] + offsets[None, :, 1]) % w
+    ring = spec[ring_r, ring_c][~is_peak[ring_r, ring_c]]
+    if ring.numel() == 0:
+        return math.nan
+    peak, floor = spec[rows, cols].mean(), ring.median()
+    if floor <= 0:
+        return math.inf if peak > 0 else 0.0
+    return (10 * torch.log10(peak / floor)).item()
+
+
+def log_spectrum(x: torch.Tensor, eps: float = 1e-12) -> torch.Tensor:
+    """10 log10 of the mean power spectrum, zero frequency in the middle: (H, W), for display."""
+    return torch.fft.fftshift(10 * torch.log10(power_spectrum(x) + eps))
+
+
+def radial_spectrum(x: torch.Tensor, eps: float = 1e-12) -> torch.Tensor:
+    """Azimuthal mean of the log power spectrum over integer radii 0..min(H, W)//2: (R,), dB.
+
+    The log is taken per image-channel, then averaged over the batch (Durall et al. 2020).
+    """
+    n, c, h, w = x.shape
+    power = torch.fft.fft2(centered(x.double())).abs().pow(2)
+    log_power = torch.fft.fftshift(10 * torch.log10(power + eps), dim=(-2, -1)).mean(dim=(0, 1))
+    fy = torch.arange(h, dtype=torch.float64) - h // 2
+    fx = torch.arange(w, dtype=torch.float64) - w // 2
+    radius = torch.sqrt(fy[:, None] ** 2 + fx[None, :] ** 2).round().long()
+    bins = min(h, w) // 2 + 1
+    inside = radius < bins
+    sums = torch.zeros(bins, dtype=torch.float64).index_add_(0, radius[inside], log_power[inside])
+    counts = torch.bincount(radius[inside], minlength=bins).double()
+    return sums / counts
+
+
+def spectral_distance(a: torch.Tensor, b: torch.Tensor) -> float:
+    """Mean absolute difference of the radial spectra of two batches over the upper half of
+    frequencies (radii from R/2 on), in dB."""
+    ra, rb = radial_spectrum(a), radial_spectrum(b)
+    upper = slice(len(ra) // 2, None)
+    return (ra[upper] - rb[upper]).abs().mean().item()
