@@ -55,3 +55,25 @@ def side_by_side(left: torch.Tensor, right: torch.Tensor, gap: int = 8) -> torch
 def to_uint8_hwc(img: torch.Tensor) -> torch.Tensor:
     """(3, H, W) float [0, 1] -> (H, W, 3) uint8, for PIL."""
     return img.mul(255).round_().clamp_(0, 255).to(torch.uint8).permute(1, 2, 0).contiguous()
+
+
+def heatmap(values: torch.Tensor, relative_to_max: bool = True, min_px: int = 128) -> torch.Tensor:
+    """A 2-D map (H, W) -> grey (3, H', W') in [0, 1], enlarged to at least `min_px` per side.
+
+    `relative_to_max` shows values / max (a flat map is uniformly white, unevenness shows as
+    contrast); otherwise the map is stretched from its min to its max (for dB spectra).
+    """
+    v = values.detach().double().cpu()
+    if relative_to_max:
+        v = v / v.max() if v.max() > 0 else torch.zeros_like(v)
+    else:
+        v = (v - v.min()) / (v.max() - v.min()).clamp_min(1e-12)
+    img = enlarge(v.float().clamp(0, 1)[None], max(1, math.ceil(min_px / max(v.shape))))
+    return img.expand(3, -1, -1)
+
+
+def gradient_grid(grad: torch.Tensor) -> torch.Tensor:
+    """|dD/dx| of a few images (K, C, H, W), summed over channels, each scaled by its own max."""
+    magnitude = grad.detach().abs().sum(1, keepdim=True)
+    peak = magnitude.flatten(1).amax(1).clamp_min(1e-20).view(-1, 1, 1, 1)
+    return grid(magnitude / peak, nrow=magnitude.shape[0])

@@ -16,7 +16,17 @@ import torch
 from PIL import Image
 from torch.utils.tensorboard import SummaryWriter
 
-from .images import grid, side_by_side, stretch, to_uint8_hwc, to_unit
+from .images import (
+    gradient_grid,
+    grid,
+    heatmap,
+    side_by_side,
+    stretch,
+    to_uint8_hwc,
+    to_unit,
+)
+from .plots import radial_spectrum_figure
+from .probes import Observation
 
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:
@@ -72,6 +82,24 @@ class RunLogger:
             self.image("samples/init", raw, step)
             self.image("samples/init_contrast", contrast, step)
         self.image("samples/init_vs_current", side_by_side(self._init_grid, contrast), step)
+
+    def observation(self, obs: Observation) -> None:
+        """Write one probe: its samples, artifact scores and maps, and its metrics.json entry."""
+        self.samples(obs.step, obs.samples)
+        self.scalars(obs.step, {f"artifacts/{k}": v for k, v in obs.scores.items()})
+        self.image("artifacts/phase_energy", heatmap(obs.phase_energy), obs.step)
+        self.image("artifacts/spectrum", heatmap(obs.log_spectrum, relative_to_max=False), obs.step)
+        self.image("gradients/d_input", gradient_grid(obs.d_input_grad), obs.step)
+        self.probe({"step": obs.step, **obs.scores})
+
+    def run_start(
+        self, overlap: torch.Tensor, unevenness: float, obs: Observation, real_radial: torch.Tensor
+    ) -> None:
+        """Step-0 pictures: the composed overlap map and generated vs real radial spectra."""
+        self.image("artifacts/overlap", heatmap(overlap), obs.step)
+        figure = radial_spectrum_figure(obs.radial, real_radial, f"step {obs.step}")
+        self.writer.add_figure("artifacts/radial_spectrum", figure, obs.step)
+        self.metrics["overlap_unevenness"] = unevenness
 
     def probe(self, entry: dict[str, Any]) -> None:
         """Append one probe's entry to metrics.json (rewritten atomically) and flush events."""

@@ -36,10 +36,16 @@ def overlap_map(geometries: Sequence[Geometry], period: int, base: int = 0) -> t
     """
     side = base or 4 + 2 * 16 * max(1, len(geometries))
     y = torch.ones(1, 1, side, side, dtype=torch.float64)
-    for geometry in geometries:
-        y = geometry(y)
+    with torch.no_grad():
+        for geometry in geometries:
+            y = geometry(y)
     mid = (y.shape[-1] // 2) // period * period
     return y[0, 0, mid : mid + period, mid : mid + period]
+
+
+def overlap_profile(overlap: torch.Tensor) -> torch.Tensor:
+    """The 1-D pattern a of a separable 2-D overlap map m = a a^T: (P,)."""
+    return overlap.sum(0) / overlap.sum().sqrt()
 
 
 def unevenness(overlap: torch.Tensor) -> float:
@@ -129,9 +135,12 @@ def radial_spectrum(x: torch.Tensor, eps: float = 1e-12) -> torch.Tensor:
     return sums / counts
 
 
-def spectral_distance(a: torch.Tensor, b: torch.Tensor) -> float:
-    """Mean absolute difference of the radial spectra of two batches over the upper half of
-    frequencies (radii from R/2 on), in dB."""
-    ra, rb = radial_spectrum(a), radial_spectrum(b)
+def radial_distance(ra: torch.Tensor, rb: torch.Tensor) -> float:
+    """Mean absolute difference of two radial spectra over the upper half of frequencies (dB)."""
     upper = slice(len(ra) // 2, None)
     return (ra[upper] - rb[upper]).abs().mean().item()
+
+
+def spectral_distance(a: torch.Tensor, b: torch.Tensor) -> float:
+    """Spectral distance between two batches: `radial_distance` of their radial spectra."""
+    return radial_distance(radial_spectrum(a), radial_spectrum(b))

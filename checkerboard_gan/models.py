@@ -6,7 +6,10 @@ Widths follow DCGAN: `g_channels` (ngf) is the width entering the last generator
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from .config import Config, UpsampleConfig, num_stages
@@ -41,6 +44,8 @@ class Generator(nn.Module):
         last_n = n if up.last_n is None else up.last_n
         early = UpsampleConfig(name="nearest", kernel=3, stride=up.stride)
         self.base_channels = widths[0]
+        self.period = up.stride**n  # total upsampling factor from the 4x4 base
+        self.has_final_conv = up.final_conv
         self.project = nn.Linear(m.z_dim, widths[0] * 16)
         self.base = nn.Sequential(_norm(m.norm, widths[0]), nn.ReLU(inplace=True))
         layers: list[nn.Module] = []
@@ -56,6 +61,13 @@ class Generator(nn.Module):
         for module in self.modules():
             if isinstance(module, Upsample):
                 module.after_init()
+
+    def geometries(self) -> list[Callable[[torch.Tensor], torch.Tensor]]:
+        """Each upsampling stage's all-ones geometry, in order (and the final 3x3 conv's)."""
+        stages = [m.geometry() for m in self.stages if isinstance(m, Upsample)]
+        if self.has_final_conv:
+            stages.append(lambda y: F.conv2d(y, torch.ones_like(y[:1, :1, :3, :3]), padding=1))
+        return stages
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
         x = self.project(z).view(z.shape[0], self.base_channels, 4, 4)  # (N, C0, 4, 4)
@@ -79,6 +91,7 @@ class Discriminator(nn.Module):
             layers.append(nn.LeakyReLU(0.2, inplace=True))
             in_ch = out
         self.stages = nn.Sequential(*layers)
+        self.period = cfg.disc.stride**n  # total stride down to 4x4
         self.head = nn.Linear(in_ch * 16, 1)
         self.apply(dcgan_init)
 

@@ -1,18 +1,25 @@
 """Probes: what the trainer looks at, at step 0 (before any update) and every `log.every` steps.
 
-A probe renders the generator on a fixed batch of noise, so every probe of a run (and a resumed
-run) shows the same latents.
+A probe renders the generator on a fixed batch of noise (so every probe of a run, and of a
+resumed run, shows the same latents), measures the artifacts of that very batch, and measures
+the checkerboard in the discriminator's input gradient on a fixed batch of real images.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 
 import torch
 from torch import nn
 
+from . import measures
 from .config import Config
+
+NUM_REAL = 256  # real images for the spectral distance
+NUM_GRAD = 64  # of those, images whose input gradient is measured
+NUM_GRAD_SHOWN = 8
 
 
 @contextmanager
@@ -35,15 +42,58 @@ def batch_statistics(model: nn.Module) -> Iterator[None]:
         model.train(was_training)
 
 
-class Probe:
-    """Fixed-noise samples of the generator; the noise depends only on `seed`, not the device."""
+@dataclass
+class Observation:
+    """One probe's results: scores for metrics.json, tensors for the pictures."""
 
-    def __init__(self, cfg: Config, device: torch.device) -> None:
+    step: int
+    samples: torch.Tensor  # (N, C, H, W) in [-1, 1]
+    scores: dict[str, float]
+    phase_energy: torch.Tensor  # (P, P)
+    log_spectrum: torch.Tensor  # (H, W) dB, zero frequency in the middle
+    radial: torch.Tensor  # (R,) dB, of the samples
+    d_input_grad: torch.Tensor  # (NUM_GRAD_SHOWN, C, H, W)
+
+
+class Probe:
+    """Fixed noise and fixed real images; the noise depends only on `seed`, not the device."""
+
+    def __init__(self, cfg: Config, real: torch.Tensor, g_period: int, d_period: int) -> None:
         g = torch.Generator().manual_seed(cfg.seed + 1_000)
-        self.z = torch.randn(cfg.log.num_samples, cfg.model.z_dim, generator=g).to(device)
+        self.z = torch.randn(cfg.log.num_samples, cfg.model.z_dim, generator=g).to(real.device)
+        self.real = real
+        self.real_radial = measures.radial_spectrum(real)
+        self.g_period, self.d_period = g_period, d_period
 
     @torch.no_grad()
     def samples(self, generator: nn.Module) -> torch.Tensor:
         """(num_samples, C, H, W) in [-1, 1]."""
         with batch_statistics(generator):
             return generator(self.z)
+
+    def input_gradient(self, discriminator: nn.Module) -> torch.Tensor:
+        """dD(x)/dx on the fixed real images (D's parameter gradients are left untouched)."""
+        x = self.real[:NUM_GRAD].clone().requires_grad_(True)
+        with batch_statistics(discriminator):
+            (grad,) = torch.autograd.grad(discriminator(x).sum(), x)
+        return grad
+
+    def observe(self, step: int, generator: nn.Module, discriminator: nn.Module) -> Observation:
+        x = self.samples(generator)
+        grad = self.input_gradient(discriminator)
+        radial = measures.radial_spectrum(x)
+        scores = {
+            "checkerboard": measures.checkerboard_score(x, self.g_period),
+            "spectral_peak_db": measures.spectral_peak_db(x, self.g_period),
+            "spectral_distance": measures.radial_distance(radial, self.real_radial),
+            "grad_checkerboard": measures.checkerboard_score(grad, self.d_period),
+        }
+        return Observation(
+            step=step,
+            samples=x,
+            scores=scores,
+            phase_energy=measures.phase_energy(x, self.g_period),
+            log_spectrum=measures.log_spectrum(x),
+            radial=radial,
+            d_input_grad=grad[:NUM_GRAD_SHOWN].detach(),
+        )

@@ -11,13 +11,14 @@ import torch
 from omegaconf import OmegaConf
 from tqdm import tqdm
 
+from . import measures
 from .checkpoint import save_checkpoint
 from .config import Config
 from .data import build_batches
 from .logger import RunLogger
 from .losses import build_loss
 from .models import Discriminator, Generator
-from .probes import Probe
+from .probes import NUM_REAL, Probe
 
 log = logging.getLogger(__name__)
 
@@ -48,17 +49,19 @@ def train(cfg: Config, run_dir: Path, overrides: list[str] | None = None) -> dic
     opt_d = torch.optim.Adam(discriminator.parameters(), lr=t.lr_d, betas=t.betas)
     loss = build_loss(t.loss, t.label_smoothing)
     data = build_batches(cfg.dataset, t.batch_size, cfg.seed, device)
-    probe = Probe(cfg, device)
+    probe = Probe(cfg, data.fixed(NUM_REAL), generator.period, discriminator.period)
     noise = torch.Generator(device=device).manual_seed(cfg.seed + 2_000)
     logger = RunLogger(run_dir, {"steps": t.steps, "overrides": list(overrides or [])})
     log.info("run folder %s, device %s, %d steps", run_dir, device, t.steps)
 
     def run_probe(step: int) -> None:
-        samples = probe.samples(generator)
-        logger.samples(step, samples)
-        logger.probe({"step": step})
+        logger.observation(probe.observe(step, generator, discriminator))
 
-    run_probe(0)  # random init, before any update
+    # Random init, before any update: also the overlap map and the radial spectra.
+    overlap = measures.overlap_map(generator.geometries(), generator.period)
+    first = probe.observe(0, generator, discriminator)
+    logger.run_start(overlap, measures.unevenness(overlap), first, probe.real_radial)
+    logger.observation(first)
     losses = torch.zeros(2, device=device)  # (d, g) summed on device since the last read
     loop_start = time.perf_counter()
     bar = tqdm(total=t.steps, disable=None, unit="step", dynamic_ncols=True)

@@ -22,10 +22,22 @@ class Upsample(nn.Module):
 
     def __init__(self, in_ch: int, out_ch: int, cfg: UpsampleConfig) -> None:
         super().__init__()
+        self.cfg = cfg
         self.kernel, self.stride = cfg.kernel, cfg.stride
 
     def after_init(self) -> None:
         """Hook run after the generator's weight init (for inits such as ICNR)."""
+
+    def geometry(self) -> Callable[[torch.Tensor], torch.Tensor]:
+        """This stage's op on one channel with all-ones kernels and no bias, for overlap maps.
+
+        Learned weights become ones; fixed filters (buffers) keep their taps and weights.
+        """
+        stage = type(self)(1, 1, self.cfg).double()
+        with torch.no_grad():
+            for name, param in stage.named_parameters():
+                param.fill_(0.0 if name.endswith("bias") else 1.0)
+        return stage
 
 
 UPSAMPLERS: dict[str, type[Upsample]] = {}

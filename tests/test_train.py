@@ -44,6 +44,16 @@ def test_each_kind_trains_and_logs_samples_from_init(overrides, tmp_path):
     assert [e.step for e in acc.Images("samples/fixed_contrast")] == [0, 2, 3]
     assert [e.step for e in acc.Images("samples/init")] == [0]
     assert [e.step for e in acc.Scalars("loss/d")] == [1, 2, 3]
+    for tag in ("checkerboard", "spectral_peak_db", "spectral_distance", "grad_checkerboard"):
+        logged = [(e.step, e.value) for e in acc.Scalars(f"artifacts/{tag}")]
+        expected = [(p["step"], p[tag]) for p in metrics["probes"]]
+        assert [s for s, _ in logged] == [s for s, _ in expected]
+        assert [v for _, v in logged] == pytest.approx([v for _, v in expected], rel=1e-6)
+    for tag in ("artifacts/phase_energy", "artifacts/spectrum", "gradients/d_input"):
+        assert [e.step for e in acc.Images(tag)] == [0, 2, 3]
+    for tag in ("artifacts/overlap", "artifacts/radial_spectrum"):
+        assert [e.step for e in acc.Images(tag)] == [0]
+    assert metrics["overlap_unevenness"] >= 1.0
 
     samples = torch.load(tmp_path / "samples" / "step_0000003.pt")
     assert samples.shape == (16, 3, 16, 16) and samples.dtype == torch.float32
@@ -53,6 +63,18 @@ def test_each_kind_trains_and_logs_samples_from_init(overrides, tmp_path):
 
     ckpt = load_checkpoint(tmp_path / "checkpoints" / "last.pt")
     assert ckpt["step"] == 3 and {"generator", "discriminator", "opt_g", "opt_d"} <= set(ckpt)
+
+
+def test_probe_measures_the_saved_batch(tmp_path):
+    """metrics.json's checkerboard is CB_P of the very batch saved as samples/step_*.pt."""
+    from checkerboard_gan import measures
+
+    metrics = train(compose_config("upsample.kernel=3", "train.steps=2"), tmp_path)
+    assert metrics["overlap_unevenness"] == 9.0  # two deconv k3 s2 stages for 16 px
+    for probe in metrics["probes"]:
+        x = torch.load(tmp_path / "samples" / f"step_{probe['step']:07d}.pt")
+        assert probe["checkerboard"] == pytest.approx(measures.checkerboard_score(x, 4))
+        assert probe["spectral_peak_db"] == pytest.approx(measures.spectral_peak_db(x, 4))
 
 
 def test_step_zero_probe_is_taken_before_any_update(tmp_path):

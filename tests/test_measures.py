@@ -1,0 +1,117 @@
+"""Artifact measures against values worked out by hand from DESIGN.md's definitions."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from checkerboard_gan import measures
+from checkerboard_gan.config import UpsampleConfig
+from checkerboard_gan.upsampling import UPSAMPLERS, build_upsample
+
+
+def stack(kind: str, kernel: int, stride: int, layers: int) -> torch.Tensor:
+    cfg = UpsampleConfig(name=kind, kernel=kernel, stride=stride)
+    geometries = [build_upsample(1, 1, cfg).geometry() for _ in range(layers)]
+    return measures.overlap_map(geometries, stride**layers)
+
+
+def test_deconv_k3_s2_overlap_alternates_1_2():
+    m = stack("deconv", 3, 2, 1)
+    assert measures.overlap_profile(m).tolist() == [1.0, 2.0]
+    assert m.tolist() == [[1.0, 2.0], [2.0, 4.0]]
+
+
+def test_two_layers_compound_to_1_3_2_3():
+    assert measures.overlap_profile(stack("deconv", 3, 2, 2)).tolist() == [1.0, 3.0, 2.0, 3.0]
+
+
+@pytest.mark.parametrize(
+    ("kernel", "stride", "layers", "expected"),
+    [
+        (3, 2, 1, 4.0),
+        (3, 2, 2, 9.0),
+        (3, 2, 3, 25.0),
+        (4, 2, 1, 1.0),
+        (2, 2, 2, 1.0),
+        (5, 2, 1, 2.25),
+        (1, 2, 1, math.inf),
+        (3, 4, 1, math.inf),
+    ],
+)
+def test_deconv_unevenness_worked_examples(kernel, stride, layers, expected):
+    assert measures.unevenness(stack("deconv", kernel, stride, layers)) == expected
+
+
+@settings(max_examples=30, deadline=None)
+@given(kernel=st.integers(1, 7), stride=st.integers(1, 4))
+def test_one_layer_map_is_outer_product_of_1d_pattern(kernel, stride):
+    m = stack("deconv", kernel, stride, 1)
+    a = measures.overlap_profile(m)
+    assert torch.allclose(torch.outer(a, a), m)
+    # Distill: max/min of the 1-D pattern is ceil(k/s) / floor(k/s).
+    expected = math.inf if kernel < stride else math.ceil(kernel / stride) / (kernel // stride)
+    assert measures.unevenness(m) == pytest.approx(expected**2)
+
+
+@pytest.mark.parametrize("kind", sorted(set(UPSAMPLERS) - {"deconv"}))
+@pytest.mark.parametrize("kernel", [1, 2, 3, 4, 5])
+def test_resize_conv_and_subpixel_are_flat(kind, kernel):
+    assert measures.unevenness(stack(kind, kernel, 2, 2)) == pytest.approx(1.0)
+
+
+def test_cb2_of_planted_alternating_checkerboard_is_zero():
+    """+/-a around a constant: every phase has energy a^2, so E_2 is flat and CB_2 = 0."""
+    a, c = 0.3, 0.7
+    i = torch.arange(16)
+    x = (c + a * (-1.0) ** (i[:, None] + i[None, :])).expand(2, 3, 16, 16)
+    assert torch.allclose(
+        measures.phase_energy(x, 2), torch.full((2, 2), a**2, dtype=torch.float64)
+    )
+    assert measures.checkerboard_score(x, 2) == pytest.approx(0.0, abs=1e-12)
+
+
+def test_cb2_of_planted_one_phase_pattern():
+    """+a on phase (0, 0) only: centred values 3a/4, -a/4 (x3) give CB_2 = 2 / sqrt(3)."""
+    a, c = 0.5, -0.2
+    x = torch.full((1, 1, 16, 16), c)
+    x[..., ::2, ::2] += a
+    e = measures.phase_energy(x, 2)
+    expected = torch.tensor([[9, 1], [1, 1]], dtype=torch.float64) * a**2 / 16
+    assert torch.allclose(e, expected)
+    assert measures.checkerboard_score(x, 2) == pytest.approx(2 / math.sqrt(3))
+
+
+def test_cb_of_stationary_noise_is_near_zero_and_shrinks_with_batch():
+    g = torch.Generator().manual_seed(0)
+    small = measures.checkerboard_score(torch.randn(2, 3, 32, 32, generator=g), 8)
+    large = measures.checkerboard_score(torch.randn(256, 3, 32, 32, generator=g), 8)
+    assert large < 0.02
+    assert large < small / 4
+
+
+def test_spectral_peak_of_period_2_pattern_is_at_nyquist():
+    g = torch.Generator().manual_seed(0)
+    noise = torch.randn(16, 3, 32, 32, generator=g)
+    i = torch.arange(32)
+    pattern = (-1.0) ** (i[:, None] + i[None, :])
+    spec = measures.power_spectrum(noise * 0.1 + pattern)
+    assert divmod(int(spec.argmax()), 32) == (16, 16)
+    assert measures.spectral_peak_db(noise * 0.1 + pattern, 2) > 20
+    assert abs(measures.spectral_peak_db(noise, 2)) < 3
+
+
+def test_spectral_distance_of_batch_with_itself_is_zero():
+    x = torch.randn(8, 3, 32, 32)
+    assert measures.spectral_distance(x, x) == 0.0
+    assert measures.spectral_distance(x, x.cumsum(-1)) > 1.0
+
+
+def test_radial_spectrum_of_white_noise_is_flat():
+    r = measures.radial_spectrum(torch.randn(64, 3, 32, 32))
+    assert r.shape == (17,)
+    assert (r[1:] - r[1:].mean()).abs().max() < 1.5
