@@ -6,6 +6,7 @@ The run folder describes itself: `samples/step_XXXXXXX.{png,pt}` from step 0 on,
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import tempfile
@@ -14,6 +15,7 @@ from typing import Any
 
 import torch
 from PIL import Image
+from tensorboard.compat.proto.summary_pb2 import Summary
 from torch.utils.tensorboard import SummaryWriter
 
 from .images import (
@@ -44,9 +46,11 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
         raise
 
 
-def save_png(img: torch.Tensor, path: Path) -> None:
-    """(3, H, W) float [0, 1] -> lossless PNG."""
-    Image.fromarray(to_uint8_hwc(img).numpy()).save(path)
+def encode_png(img: torch.Tensor) -> bytes:
+    """(3, H, W) float [0, 1] -> lossless PNG bytes (fast zlib level: probes stay cheap)."""
+    buffer = io.BytesIO()
+    Image.fromarray(to_uint8_hwc(img).numpy()).save(buffer, format="PNG", compress_level=1)
+    return buffer.getvalue()
 
 
 class RunLogger:
@@ -64,23 +68,30 @@ class RunLogger:
         for tag, value in values.items():
             self.writer.add_scalar(tag, value, step)
 
-    def image(self, tag: str, img: torch.Tensor, step: int) -> None:
-        self.writer.add_image(tag, img, step, dataformats="CHW")
+    def image(self, tag: str, img: torch.Tensor, step: int, png: bytes | None = None) -> bytes:
+        """Log a (3, H, W) image in [0, 1]; returns its PNG bytes so a file can reuse them."""
+        png = png or encode_png(img)
+        value = Summary.Image(
+            height=img.shape[1], width=img.shape[2], colorspace=3, encoded_image_string=png
+        )
+        summary = Summary(value=[Summary.Value(tag=tag, image=value)])
+        self.writer._get_file_writer().add_summary(summary, step)
+        return png
 
     def samples(self, step: int, samples: torch.Tensor) -> None:
         """Write one probe's fixed-noise samples: raw tensor, raw and stretched grids, TB images."""
         stem = self.samples_dir / f"step_{step:07d}"
         torch.save(samples.detach().cpu(), stem.with_suffix(".pt"))
         raw, contrast = grid(to_unit(samples)), grid(stretch(samples))
-        save_png(raw, stem.with_suffix(".png"))
-        save_png(contrast, stem.parent / f"{stem.name}_contrast.png")
-        self.image("samples/fixed", raw, step)
-        self.image("samples/fixed_contrast", contrast, step)
+        raw_png = self.image("samples/fixed", raw, step)
+        contrast_png = self.image("samples/fixed_contrast", contrast, step)
+        stem.with_suffix(".png").write_bytes(raw_png)
+        (stem.parent / f"{stem.name}_contrast.png").write_bytes(contrast_png)
         if self._init_grid is None:
             # Logged once, so TensorBoard's reservoir of 10 images per tag always keeps step 0.
             self._init_grid = contrast
-            self.image("samples/init", raw, step)
-            self.image("samples/init_contrast", contrast, step)
+            self.image("samples/init", raw, step, raw_png)
+            self.image("samples/init_contrast", contrast, step, contrast_png)
         self.image("samples/init_vs_current", side_by_side(self._init_grid, contrast), step)
 
     def observation(self, obs: Observation) -> None:

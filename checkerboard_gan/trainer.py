@@ -54,14 +54,19 @@ def train(cfg: Config, run_dir: Path, overrides: list[str] | None = None) -> dic
     logger = RunLogger(run_dir, {"steps": t.steps, "overrides": list(overrides or [])})
     log.info("run folder %s, device %s, %d steps", run_dir, device, t.steps)
 
-    def run_probe(step: int) -> None:
-        logger.observation(probe.observe(step, generator, discriminator))
+    probe_s = 0.0
 
-    # Random init, before any update: also the overlap map and the radial spectra.
-    overlap = measures.overlap_map(generator.geometries(), generator.period)
-    first = probe.observe(0, generator, discriminator)
-    logger.run_start(overlap, measures.unevenness(overlap), first, probe.real_radial)
-    logger.observation(first)
+    def run_probe(step: int) -> None:
+        nonlocal probe_s
+        began = time.perf_counter()
+        obs = probe.observe(step, generator, discriminator)
+        if step == 0:  # random init, before any update: also overlap map and radial spectra
+            overlap = measures.overlap_map(generator.geometries(), generator.period)
+            logger.run_start(overlap, measures.unevenness(overlap), obs, probe.real_radial)
+        logger.observation(obs)
+        probe_s += time.perf_counter() - began
+
+    run_probe(0)
     losses = torch.zeros(2, device=device)  # (d, g) summed on device since the last read
     loop_start = time.perf_counter()
     bar = tqdm(total=t.steps, disable=None, unit="step", dynamic_ncols=True)
@@ -106,8 +111,19 @@ def train(cfg: Config, run_dir: Path, overrides: list[str] | None = None) -> dic
     )
     throughput = t.steps * t.batch_size / loop_s if t.steps else 0.0
     logger.write_metrics(
-        status="completed", throughput_img_s=throughput, wall_s=time.perf_counter() - start
+        status="completed",
+        throughput_img_s=throughput,
+        probe_s=probe_s,
+        wall_s=time.perf_counter() - start,
     )
     logger.close()
-    log.info("done: %d steps, %.0f img/s, %.1f s", t.steps, throughput, logger.metrics["wall_s"])
+    wall = logger.metrics["wall_s"]
+    log.info(
+        "done: %d steps, %.0f img/s, %.1f s (probes %.1f s, %.1f%%)",
+        t.steps,
+        throughput,
+        wall,
+        probe_s,
+        100 * probe_s / wall,
+    )
     return logger.metrics
