@@ -99,7 +99,10 @@ class RunLogger:
         self.samples(obs.step, obs.samples)
         self.scalars(obs.step, {f"artifacts/{k}": v for k, v in obs.scores.items()})
         self.image("artifacts/phase_energy", heatmap(obs.phase_energy), obs.step)
-        self.image("artifacts/spectrum", heatmap(obs.log_spectrum, relative_to_max=False), obs.step)
+        spectrum = obs.log_spectrum.clone()
+        h, w = spectrum.shape
+        spectrum[h // 2, w // 2] = spectrum.median()  # the removed mean, not a real minimum
+        self.image("artifacts/spectrum", heatmap(spectrum, relative_to_max=False), obs.step)
         self.image("gradients/d_input", gradient_grid(obs.d_input_grad), obs.step)
         self.probe({"step": obs.step, **obs.scores})
 

@@ -118,13 +118,14 @@ def log_spectrum(x: torch.Tensor, eps: float = 1e-12) -> torch.Tensor:
 
 
 def radial_spectrum(x: torch.Tensor, eps: float = 1e-12) -> torch.Tensor:
-    """Azimuthal mean of the log power spectrum over integer radii 0..min(H, W)//2: (R,), dB.
+    """Azimuthal mean of the log mean power spectrum over integer radii 0..min(H, W)//2: (R,), dB.
 
-    The log is taken per image-channel, then averaged over the batch (Durall et al. 2020).
+    The power is averaged over the batch before the log (as the spectral peak's spectrum is),
+    so channels that happen to be constant in some images do not drag the mean towards log(eps).
+    Radius 0 (the zero frequency) is removed by the centring and carries no information.
     """
-    n, c, h, w = x.shape
-    power = torch.fft.fft2(centered(x.double())).abs().pow(2)
-    log_power = torch.fft.fftshift(10 * torch.log10(power + eps), dim=(-2, -1)).mean(dim=(0, 1))
+    h, w = x.shape[-2:]
+    log_power = log_spectrum(x, eps)
     fy = torch.arange(h, dtype=torch.float64) - h // 2
     fx = torch.arange(w, dtype=torch.float64) - w // 2
     radius = torch.sqrt(fy[:, None] ** 2 + fx[None, :] ** 2).round().long()

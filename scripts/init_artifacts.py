@@ -35,7 +35,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seeds", type=int, default=5)
     args = parser.parse_args(argv)
     register_configs()
-    header = "| config | overlap max/min | " + " | ".join(f"{m} mean ± std" for m in MEASURES)
+    header = (
+        "| config | overlap max/min | " + " | ".join(f"{m} mean ± std" for m in MEASURES) + " |"
+    )
     rows = [header, "|" + " --- |" * (len(MEASURES) + 2)]
     with tempfile.TemporaryDirectory() as tmp:
         for i, config in enumerate(args.configs):
@@ -48,7 +50,9 @@ def main(argv: list[str] | None = None) -> None:
                 f"{statistics.pstdev(r[m] for r in runs):.4f}"
                 for m in MEASURES
             ]
-            rows.append(f"| {config} | {runs[0]['overlap_unevenness']:g} | " + " | ".join(cells))
+            rows.append(
+                f"| {config} | {runs[0]['overlap_unevenness']:g} | " + " | ".join(cells) + " |"
+            )
     print("\n".join(rows))
 
 
