@@ -8,7 +8,7 @@ from typing import Any
 
 import torch
 
-from .logger import atomic_write_bytes
+from .run_status import atomic_write_bytes
 
 
 def save_checkpoint(path: Path, state: dict[str, Any]) -> None:

@@ -9,9 +9,11 @@ from pathlib import Path
 
 import hydra
 from hydra.core.hydra_config import HydraConfig
+from hydra.types import RunMode
 from omegaconf import DictConfig
 
 from .config import ConfigError, register_configs, validate
+from .run_status import record_failure
 
 log = logging.getLogger("checkerboard_gan")
 
@@ -31,13 +33,19 @@ register_configs()
 @hydra.main(version_base="1.3", config_path=str(config_dir()), config_name="config")
 def _app(cfg: DictConfig) -> None:
     hydra_cfg = HydraConfig.get()
+    run_dir, overrides = Path(hydra_cfg.runtime.output_dir), list(hydra_cfg.overrides.task)
     try:
         typed = validate(cfg)
         from .trainer import train  # torch is imported only once the config is known good
 
-        train(typed, Path(hydra_cfg.runtime.output_dir), list(hydra_cfg.overrides.task))
-    except ConfigError as err:
-        if os.environ.get("HYDRA_FULL_ERROR") == "1":
+        train(typed, run_dir, overrides)
+    except Exception as err:
+        message = record_failure(run_dir, overrides, err)
+        if hydra_cfg.mode == RunMode.MULTIRUN:
+            # The other runs go on; the sweep summary reports this one and the sweep exits 1.
+            log.error("run %s failed: %s", run_dir, message)
+            return
+        if not isinstance(err, ConfigError) or os.environ.get("HYDRA_FULL_ERROR") == "1":
             raise
         print(f"checkerboard_gan: error: {err}", file=sys.stderr)
         sys.exit(2)

@@ -245,3 +245,20 @@ def _check_geometry(cfg: Config) -> None:
             f"upsample.last_n={last_n} is invalid: the generator has {n} upsampling stages "
             f"at upsample.stride={cfg.upsample.stride} for {size} px; valid are 0..{n} or null"
         )
+
+
+def flat_config(cfg: Config) -> dict[str, str | int | float | bool]:
+    """The config as dotted keys with scalar values (None -> "null", lists -> text)."""
+    out: dict[str, str | int | float | bool] = {}
+
+    def walk(node: Any, prefix: str) -> None:
+        for key, value in node.items():
+            if isinstance(value, dict):
+                walk(value, f"{prefix}{key}.")
+            elif value is None or isinstance(value, list | tuple):
+                out[f"{prefix}{key}"] = "null" if value is None else str(list(value))
+            else:
+                out[f"{prefix}{key}"] = value
+
+    walk(dataclasses.asdict(cfg), "")
+    return out

@@ -7,6 +7,7 @@ background, the extreme colours at which the article saw the strongest artifacts
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable
 
@@ -22,8 +23,12 @@ PALETTE = torch.tensor(
 LUMA = torch.tensor([0.299, 0.587, 0.114])
 
 
+@functools.lru_cache(maxsize=2)
 def make_shapes(num: int, size: int, channels: int, seed: int) -> torch.Tensor:
-    """Generate `num` shape images as a uint8 tensor (num, channels, size, size)."""
+    """Generate `num` shape images as a uint8 tensor (num, channels, size, size).
+
+    Cached: the runs of a sweep in one process share the same (read-only) images.
+    """
     g = torch.Generator().manual_seed(seed)
     bg = torch.randint(len(PALETTE), (num,), generator=g)
     fg = (bg + torch.randint(1, len(PALETTE), (num,), generator=g)) % len(PALETTE)

@@ -36,9 +36,9 @@ def enlarge(img: torch.Tensor, factor: int) -> torch.Tensor:
     return img.repeat_interleave(factor, dim=-2).repeat_interleave(factor, dim=-1)
 
 
-def grid(x: torch.Tensor, nrow: int | None = None) -> torch.Tensor:
+def grid(x: torch.Tensor, nrow: int | None = None, min_cell_px: int = MIN_CELL_PX) -> torch.Tensor:
     """A batch (N, C, H, W) in [0, 1] -> one enlarged RGB grid (3, H', W') in [0, 1]."""
-    factor = max(1, math.ceil(MIN_CELL_PX / x.shape[-1]))
+    factor = max(1, math.ceil(min_cell_px / x.shape[-1]))
     nrow = nrow or max(1, int(math.sqrt(x.shape[0])))
     g = make_grid(
         enlarge(x.detach().float().cpu(), factor), nrow=nrow, padding=2 * factor, pad_value=1.0

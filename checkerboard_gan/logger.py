@@ -7,9 +7,6 @@ The run folder describes itself: `samples/step_XXXXXXX.{png,pt}` from step 0 on,
 from __future__ import annotations
 
 import io
-import json
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +14,9 @@ import torch
 from PIL import Image
 from tensorboard.compat.proto.summary_pb2 import Summary
 from torch.utils.tensorboard import SummaryWriter
+from torch.utils.tensorboard.summary import hparams as hparams_summaries
 
+from .config import Config, flat_config
 from .images import (
     gradient_grid,
     grid,
@@ -29,21 +28,7 @@ from .images import (
 )
 from .plots import radial_spectrum_figure
 from .probes import Observation
-
-
-def atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Write via a temporary file in the same folder, fsync, rename: never half a file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+from .run_status import write_metrics_file
 
 
 def encode_png(img: torch.Tensor) -> bytes:
@@ -51,6 +36,9 @@ def encode_png(img: torch.Tensor) -> bytes:
     buffer = io.BytesIO()
     Image.fromarray(to_uint8_hwc(img).numpy()).save(buffer, format="PNG", compress_level=1)
     return buffer.getvalue()
+
+
+HPARAM_MEASURES = ("checkerboard", "spectral_peak_db", "spectral_distance", "grad_checkerboard")
 
 
 class RunLogger:
@@ -63,6 +51,17 @@ class RunLogger:
         self.writer = SummaryWriter(log_dir=str(self.run_dir))
         self.metrics: dict[str, Any] = {"status": "running", **summary, "probes": []}
         self._init_grid: torch.Tensor | None = None
+
+    def hparams(self, cfg: Config) -> None:
+        """Declare this run's config and measures to TensorBoard's HParams tab.
+
+        Written into the run's own event file (SummaryWriter.add_hparams would make a stray
+        sub-run per call); the metrics are the scalars the probes already log.
+        """
+        metrics = {f"artifacts/{k}": 0.0 for k in HPARAM_MEASURES} | {"loss/d": 0.0, "loss/g": 0.0}
+        writer = self.writer._get_file_writer()
+        for summary in hparams_summaries(flat_config(cfg), metrics):
+            writer.add_summary(summary)
 
     def scalars(self, step: int, values: dict[str, float]) -> None:
         for tag, value in values.items():
@@ -123,8 +122,7 @@ class RunLogger:
 
     def write_metrics(self, **fields: Any) -> None:
         self.metrics.update(fields)
-        text = json.dumps(self.metrics, indent=2, allow_nan=True)
-        atomic_write_bytes(self.run_dir / "metrics.json", text.encode())
+        write_metrics_file(self.run_dir, self.metrics)
 
     def close(self) -> None:
         self.writer.close()

@@ -55,4 +55,6 @@ def test_bad_input_fails_with_one_clear_message(tmp_path, override, expected):
     for text in expected:
         assert text in result.stderr
     assert "Traceback" not in result.stderr
-    assert not (tmp_path / "run" / "metrics.json").exists()
+    if (tmp_path / "run").exists():  # validation errors are recorded; compose errors make no run
+        metrics = read_metrics(tmp_path / "run")
+        assert metrics["status"] == "failed" and metrics["probes"] == []

@@ -12,7 +12,7 @@ from .conftest import compose_config
 GROUP_OPTIONS = [
     (group.name, path.stem)
     for group in sorted(config_dir().iterdir())
-    if group.is_dir() and not group.name.startswith("_")
+    if group.is_dir() and group.name != "experiment"  # presets: tests/test_sweep.py
     for path in sorted(group.glob("*.yaml"))
 ]
 

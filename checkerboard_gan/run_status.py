@@ -1,0 +1,53 @@
+"""A run's status as its metrics.json tells it, readable without torch (for CLI and summaries)."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    """Write via a temporary file in the same folder, fsync, rename: never half a file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def write_metrics_file(run_dir: Path, metrics: dict[str, Any]) -> None:
+    text = json.dumps(metrics, indent=2, allow_nan=True)
+    atomic_write_bytes(Path(run_dir) / "metrics.json", text.encode())
+
+
+def read_metrics_file(run_dir: Path) -> dict[str, Any] | None:
+    """metrics.json of a run folder, or None when missing or unreadable (a killed run)."""
+    try:
+        return json.loads((Path(run_dir) / "metrics.json").read_text())
+    except (OSError, ValueError):
+        return None
+
+
+def error_line(err: BaseException) -> str:
+    first = (str(err).strip().splitlines() or [""])[0]
+    return f"{type(err).__name__}: {first}" if first else type(err).__name__
+
+
+def record_failure(run_dir: Path, overrides: list[str], err: BaseException) -> str:
+    """Make sure metrics.json says the run failed and why; keeps what the trainer recorded."""
+    message = error_line(err)
+    metrics = read_metrics_file(run_dir)
+    if metrics is None or metrics.get("status") in (None, "running"):
+        metrics = {"steps": None, "overrides": overrides, "probes": [], **(metrics or {})}
+        metrics.update(status="failed", error=message)
+        write_metrics_file(run_dir, metrics)
+    return message

@@ -1,0 +1,187 @@
+"""Sweep summary: one table and one contact sheet over the run folders of a sweep.
+
+Works on any sweep folder, also a partial or killed one: a run without a completed
+metrics.json appears with its status (`missing` when it never wrote one).
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+from omegaconf import OmegaConf
+from PIL import Image, ImageDraw, ImageFont
+
+from . import measures
+from .images import grid, heatmap, stretch, to_uint8_hwc
+from .run_status import read_metrics_file
+
+MEASURES = ("checkerboard", "spectral_peak_db", "spectral_distance", "grad_checkerboard")
+CELL = 136  # px per contact-sheet cell
+LABEL_W = 330
+
+
+@dataclass
+class RunRow:
+    path: Path
+    overrides: list[str]
+    metrics: dict[str, Any] | None
+    values: dict[str, str] = field(default_factory=dict)  # swept key -> value
+
+    @property
+    def status(self) -> str:
+        return (self.metrics or {}).get("status", "missing")
+
+    @property
+    def sample_steps(self) -> list[int]:
+        return sorted(int(p.stem[5:]) for p in (self.path / "samples").glob("step_*.pt"))
+
+
+def find_runs(sweep_dir: Path) -> list[RunRow]:
+    """Every job folder (one holding .hydra/overrides.yaml) directly under `sweep_dir`."""
+    rows = []
+    for marker in sorted(Path(sweep_dir).glob("*/.hydra/overrides.yaml")):
+        run_dir = marker.parent.parent
+        overrides = [str(o) for o in OmegaConf.load(marker)]
+        rows.append(RunRow(run_dir, overrides, read_metrics_file(run_dir)))
+    return rows
+
+
+def _sort_key(value: str) -> tuple[int, float, str]:
+    try:
+        return (0, float(value), value)
+    except ValueError:
+        return (1, math.nan, value)
+
+
+def sort_by_swept_keys(rows: list[RunRow]) -> list[str]:
+    """Find the keys whose values differ between runs, fill `values`, sort rows by them."""
+    parsed = [dict(o.split("=", 1) for o in r.overrides if "=" in o) for r in rows]
+    keys = list(dict.fromkeys(k for p in parsed for k in p))  # in the order they were given
+    swept = [k for k in keys if len({p.get(k, "") for p in parsed}) > 1]
+    for row, p in zip(rows, parsed, strict=True):
+        row.values = {k: p.get(k, "") for k in swept}
+    rows.sort(key=lambda r: [_sort_key(r.values[k]) for k in swept] + [_sort_key(r.path.name)])
+    return swept
+
+
+def row_fields(row: RunRow, swept: list[str]) -> dict[str, Any]:
+    m = row.metrics or {}
+    probes = m.get("probes") or []
+    first, last = (probes[0], probes[-1]) if probes else ({}, {})
+    fields: dict[str, Any] = {"run": row.path.name, "overrides": " ".join(row.overrides)}
+    fields |= row.values | {"status": row.status, "error": m.get("error", "")}
+    for name in MEASURES:
+        fields[f"{name}_init"] = first.get(name, "")
+        fields[f"{name}_last"] = last.get(name, "")
+    fields["last_probe_step"] = last.get("step", "")
+    for key in ("overlap_unevenness", "final_loss_d", "final_loss_g", "wall_s", "throughput_img_s"):
+        fields[key] = m.get(key, "")
+    return fields
+
+
+def _fmt(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    return str(value).replace("|", "\\|")
+
+
+def write_tables(table: list[dict[str, Any]], sweep_dir: Path) -> None:
+    columns = list(dict.fromkeys(k for row in table for k in row))
+    with open(sweep_dir / "summary.csv", "w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=columns)
+        writer.writeheader()
+        writer.writerows(table)
+    shown = [c for c in columns if c not in ("overrides",)]
+    lines = ["| " + " | ".join(shown) + " |", "|" + " --- |" * len(shown)]
+    lines += ["| " + " | ".join(_fmt(row.get(c, "")) for c in shown) + " |" for row in table]
+    (sweep_dir / "summary.md").write_text(
+        f"# Sweep summary: {sweep_dir}\n\n{len(table)} runs; `_init` = step 0 (random init), "
+        "`_last` = last probe.\n\n" + "\n".join(lines) + "\n"
+    )
+
+
+def _cell(img: torch.Tensor | None) -> Image.Image:
+    cell = Image.new("RGB", (CELL, CELL), "white")
+    if img is not None:
+        pic = Image.fromarray(to_uint8_hwc(img).numpy())
+        pic.thumbnail((CELL - 4, CELL - 4), Image.Resampling.NEAREST)
+        cell.paste(pic, ((CELL - pic.width) // 2, (CELL - pic.height) // 2))
+    return cell
+
+
+def _samples(row: RunRow, step: int) -> torch.Tensor:
+    return torch.load(row.path / "samples" / f"step_{step:07d}.pt", weights_only=True)
+
+
+def _run_cells(row: RunRow) -> list[Image.Image]:
+    steps = row.sample_steps
+    if not steps:
+        return [_cell(None)] * 4
+    chosen = [steps[0], steps[len(steps) // 2], steps[-1]] if len(steps) > 1 else [steps[0]]
+    cells = [_cell(grid(stretch(_samples(row, s)[:16]), nrow=4, min_cell_px=32)) for s in chosen]
+    cells += [_cell(None)] * (3 - len(cells))
+    last = _samples(row, steps[-1])
+    period = (row.metrics or {}).get("checkerboard_period") or last.shape[-1] // 4
+    cells.append(_cell(heatmap(measures.phase_energy(last, period), min_px=CELL - 4)))
+    return cells
+
+
+def _label(row: RunRow, swept: list[str], height: int) -> Image.Image:
+    panel = Image.new("RGB", (LABEL_W, height), "white")
+    draw = ImageDraw.Draw(panel)
+    font = ImageFont.load_default(size=14)
+    lines = [f"{k}={v}" for k, v in row.values.items()] or [" ".join(row.overrides)[:40]]
+    probes = (row.metrics or {}).get("probes") or []
+    if probes:
+        lines.append(f"CB {probes[0]['checkerboard']:.3f} -> {probes[-1]['checkerboard']:.3f}")
+    lines.append(
+        row.status
+        + (f": {row.metrics.get('error', '')}" if row.status != "completed" and row.metrics else "")
+    )
+    y = 6
+    for line in lines:
+        colour = (
+            "black"
+            if not line.startswith(("failed", "diverged", "missing", "interr"))
+            else "firebrick"
+        )
+        draw.text((6, y), line[:44], fill=colour, font=font)
+        y += 18
+    return panel
+
+
+def write_contact_sheet(rows: list[RunRow], swept: list[str], path: Path) -> None:
+    """One row per run: label, samples at step 0, middle and last probe, last phase energy."""
+    header_h = 24
+    sheet = Image.new("RGB", (LABEL_W + 4 * CELL, header_h + CELL * len(rows)), "white")
+    draw = ImageDraw.Draw(sheet)
+    font = ImageFont.load_default(size=14)
+    titles = ["run", "step 0 (init)", "middle probe", "last probe", "phase energy (last)"]
+    for i, title in enumerate(titles):
+        draw.text(
+            (6 + (0 if i == 0 else LABEL_W + (i - 1) * CELL), 4), title, fill="black", font=font
+        )
+    for r, row in enumerate(rows):
+        y = header_h + r * CELL
+        sheet.paste(_label(row, swept, CELL), (0, y))
+        for c, cell in enumerate(_run_cells(row)):
+            sheet.paste(cell, (LABEL_W + c * CELL, y))
+        draw.line([(0, y), (sheet.width, y)], fill="lightgrey")
+    sheet.save(path)
+
+
+def summarize(sweep_dir: Path) -> list[RunRow]:
+    """Write summary.csv, summary.md and summary.png into `sweep_dir`; returns the rows."""
+    sweep_dir = Path(sweep_dir)
+    rows = find_runs(sweep_dir)
+    if not rows:
+        raise FileNotFoundError(f"no run folders (*/.hydra/overrides.yaml) under {sweep_dir}")
+    swept = sort_by_swept_keys(rows)
+    write_tables([row_fields(r, swept) for r in rows], sweep_dir)
+    write_contact_sheet(rows, swept, sweep_dir / "summary.png")
+    return rows

@@ -1,0 +1,125 @@
+"""Multirun sweeps end in summary.csv / .md / .png; failures are rows, not lost sweeps."""
+
+from __future__ import annotations
+
+import csv
+import json
+import subprocess
+import sys
+
+import pytest
+from PIL import Image
+
+from checkerboard_gan.cli import config_dir
+from checkerboard_gan.summary import CELL, summarize
+
+from .conftest import TINY, compose_config
+
+SMALL = [o for o in TINY if not o.startswith(("train.steps", "log.every"))]
+
+
+def sweep(tmp_path, *overrides: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "checkerboard_gan",
+            "-m",
+            *SMALL,
+            *overrides,
+            f"hydra.sweep.dir={tmp_path / 'sweep'}",
+        ],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+
+
+def read_rows(tmp_path) -> list[dict]:
+    with open(tmp_path / "sweep" / "summary.csv") as f:
+        return list(csv.DictReader(f))
+
+
+def test_four_run_sweep_ends_in_a_summary(tmp_path):
+    result = sweep(
+        tmp_path, "upsample=deconv,nearest", "upsample.kernel=3,4", "train.steps=2", "log.every=1"
+    )
+    assert result.returncode == 0, result.stderr
+    rows = read_rows(tmp_path)
+    assert [(r["upsample"], r["upsample.kernel"]) for r in rows] == [
+        ("deconv", "3"),
+        ("deconv", "4"),
+        ("nearest", "3"),
+        ("nearest", "4"),
+    ]
+    for row in rows:
+        metrics = json.loads((tmp_path / "sweep" / row["run"] / "metrics.json").read_text())
+        assert row["status"] == "completed"
+        assert f"upsample={row['upsample']}" in row["overrides"].split()
+        first, last = metrics["probes"][0], metrics["probes"][-1]
+        for name in ("checkerboard", "spectral_peak_db", "spectral_distance", "grad_checkerboard"):
+            assert float(row[f"{name}_init"]) == first[name]
+            assert float(row[f"{name}_last"]) == last[name]
+        assert float(row["final_loss_d"]) == metrics["final_loss_d"]
+        assert float(row["wall_s"]) == metrics["wall_s"]
+    md = (tmp_path / "sweep" / "summary.md").read_text()
+    assert md.count("| completed |") == 4
+    sheet = Image.open(tmp_path / "sweep" / "summary.png")
+    assert sheet.height >= 4 * CELL and sheet.height < 5 * CELL
+
+
+def test_a_failed_run_becomes_a_failed_row(tmp_path):
+    result = sweep(tmp_path, "upsample.kernel=0,3", "train.steps=1")
+    assert result.returncode == 1  # the sweep says something failed ...
+    rows = {r["upsample.kernel"]: r for r in read_rows(tmp_path)}
+    assert rows["3"]["status"] == "completed"  # ... but the other run ran and is summarised
+    assert rows["0"]["status"] == "failed"
+    assert "upsample.kernel=0 is invalid" in rows["0"]["error"]
+
+
+def test_summary_of_a_partial_sweep(tmp_path):
+    assert sweep(tmp_path, "upsample=deconv,nearest", "train.steps=0").returncode == 0
+    (tmp_path / "sweep" / "1" / "metrics.json").unlink()  # as if killed before writing it
+    rows = summarize(tmp_path / "sweep")
+    assert [r.status for r in rows] == ["completed", "missing"]
+    script = config_dir().parent / "scripts" / "summarize.py"
+    if script.is_file():  # a source checkout
+        out = subprocess.run(
+            [sys.executable, str(script), str(tmp_path / "sweep")],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+        assert "missing" in out
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("launcher", ["joblib", "submitit_local"])
+def test_sweep_through_launchers(tmp_path, launcher):
+    extra = ["hydra.launcher.n_jobs=2"] if launcher == "joblib" else []
+    result = sweep(
+        tmp_path, f"hydra/launcher={launcher}", *extra, "upsample=deconv,nearest", "train.steps=2"
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    rows = read_rows(tmp_path)
+    assert [(r["upsample"], r["status"]) for r in rows] == [
+        ("deconv", "completed"),
+        ("nearest", "completed"),
+    ]
+
+
+EXPERIMENTS = sorted(p.stem for p in (config_dir() / "experiment").glob("*.yaml"))
+
+
+@pytest.mark.parametrize("name", EXPERIMENTS)
+def test_every_experiment_composes(name):
+    assert compose_config(f"+experiment={name}", tiny=False).dataset.name == "shapes"
+
+
+def test_init_study_runs_end_to_end_in_small(tmp_path):
+    # Command-line sweeps replace the preset's values for the same keys.
+    result = sweep(tmp_path, "+experiment=init_study", "seed=0", "upsample.kernel=3,4")
+    assert result.returncode == 0, result.stderr[-2000:]
+    rows = read_rows(tmp_path)
+    assert len(rows) == 8 and {r["last_probe_step"] for r in rows} == {"0"}
