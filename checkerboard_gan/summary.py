@@ -138,7 +138,8 @@ def _label(row: RunRow, swept: list[str], height: int) -> Image.Image:
     lines = [f"{k}={v}" for k, v in row.values.items()] or [" ".join(row.overrides)[:40]]
     probes = (row.metrics or {}).get("probes") or []
     if probes:
-        lines.append(f"CB {probes[0]['checkerboard']:.3f} -> {probes[-1]['checkerboard']:.3f}")
+        for key, short in (("checkerboard", "CB"), ("grad_checkerboard", "grad CB")):
+            lines.append(f"{short} {probes[0][key]:.3f} -> {probes[-1][key]:.3f}")
     lines.append(
         row.status
         + (f": {row.metrics.get('error', '')}" if row.status != "completed" and row.metrics else "")
