@@ -41,6 +41,10 @@ def encode_png(img: torch.Tensor) -> bytes:
 HPARAM_MEASURES = ("checkerboard", "spectral_peak_db", "spectral_distance", "grad_checkerboard")
 
 
+# Rarely varied keys left out of the HParams tab, which shows the first few columns by name.
+HPARAM_HIDDEN = ("dataset.channels", "dataset.num_images", "dataset.seed", "device", "log.")
+
+
 class RunLogger:
     """TensorBoard writer, sample files and the run's metrics.json, all under `run_dir`."""
 
@@ -60,7 +64,8 @@ class RunLogger:
         """
         metrics = {f"artifacts/{k}": 0.0 for k in HPARAM_MEASURES} | {"loss/d": 0.0, "loss/g": 0.0}
         writer = self.writer._get_file_writer()
-        for summary in hparams_summaries(flat_config(cfg), metrics):
+        hparams = {k: v for k, v in flat_config(cfg).items() if not k.startswith(HPARAM_HIDDEN)}
+        for summary in hparams_summaries(hparams, metrics):
             writer.add_summary(summary)
 
     def scalars(self, step: int, values: dict[str, float]) -> None:
