@@ -1,23 +1,115 @@
-"""Checkpoints: models, optimisers and step as tensors and plain data (loads with weights_only)."""
+"""Checkpoints: tensors and plain data only, written atomically, read without unpickling code.
+
+A run folder keeps `checkpoints/last.pt` and the one before it, `checkpoints/previous.pt`, so
+a checkpoint damaged by a crash or a full disk never leaves the run without one to resume from.
+"""
 
 from __future__ import annotations
 
 import io
+import logging
+import os
+import pickle
+import random
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 
+from .config import ConfigError
 from .run_status import atomic_write_bytes
 
+log = logging.getLogger(__name__)
 
-def save_checkpoint(path: Path, state: dict[str, Any]) -> None:
-    """Write `state` atomically (temporary file, fsync, rename)."""
+LAST, PREVIOUS = "last.pt", "previous.pt"
+
+
+class CheckpointError(ConfigError):
+    """A checkpoint that cannot be used; the message names the file and why."""
+
+
+def save_checkpoint(folder: Path, state: dict[str, Any]) -> Path:
+    """Write `state` as folder/last.pt (temporary file, fsync, rename); the former last.pt
+    becomes previous.pt."""
     buffer = io.BytesIO()
     torch.save(state, buffer)
-    atomic_write_bytes(Path(path), buffer.getvalue())
+    folder = Path(folder)
+    tmp = folder / ".next.pt"
+    atomic_write_bytes(tmp, buffer.getvalue())
+    if (folder / LAST).exists():
+        os.replace(folder / LAST, folder / PREVIOUS)
+    os.replace(tmp, folder / LAST)
+    return folder / LAST
 
 
 def load_checkpoint(path: Path, map_location: str | torch.device = "cpu") -> dict[str, Any]:
-    """Read a checkpoint without unpickling code (weights_only)."""
-    return torch.load(path, map_location=map_location, weights_only=True)
+    """Read one checkpoint with `weights_only=True`; any failure is a CheckpointError."""
+    try:
+        return torch.load(path, map_location=map_location, weights_only=True)
+    except pickle.UnpicklingError as err:
+        raise CheckpointError(
+            f"checkpoint {path} holds pickled Python objects, not only tensors and plain data; "
+            "refusing to load it, since unpickling could run code from whoever made the file"
+        ) from err
+    except (RuntimeError, EOFError, OSError, ValueError) as err:
+        raise CheckpointError(
+            f"checkpoint {path} cannot be read (truncated or corrupt: "
+            f"{str(err).splitlines()[0] if str(err) else type(err).__name__})"
+        ) from err
+
+
+def find_checkpoint(target: Path) -> Path | None:
+    """The checkpoint a path designates: a file itself, or a run folder's checkpoints/last.pt
+    (previous.pt if last.pt is missing)."""
+    target = Path(target).expanduser()
+    if target.is_file():
+        return target
+    folder = target / "checkpoints" if (target / "checkpoints").is_dir() else target
+    for name in (LAST, PREVIOUS):
+        if (folder / name).is_file():
+            return folder / name
+    return None
+
+
+def load_latest(path: Path, map_location: str | torch.device = "cpu") -> dict[str, Any]:
+    """Load `path`; if it is damaged and a previous checkpoint sits beside it, use that one."""
+    try:
+        return load_checkpoint(path, map_location)
+    except CheckpointError as err:
+        fallback = path.with_name(PREVIOUS)
+        if path.name != LAST or not fallback.is_file() or "pickled" in str(err):
+            raise
+        log.warning("%s; resuming from the previous checkpoint %s", err, fallback)
+        return load_checkpoint(fallback, map_location)
+
+
+def rng_states() -> dict[str, Any]:
+    """Every global RNG: torch CPU and CUDA, numpy, python (as tensors and plain data)."""
+    np_state = np.random.get_state(legacy=False)
+    return {
+        "torch": torch.get_rng_state(),
+        "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
+        "numpy": {
+            **np_state,
+            "state": {
+                "key": torch.from_numpy(np_state["state"]["key"].astype(np.int64)),
+                "pos": np_state["state"]["pos"],
+            },
+        },
+        "python": random.getstate(),
+    }
+
+
+def set_rng_states(states: dict[str, Any]) -> None:
+    torch.set_rng_state(states["torch"])
+    if states["cuda"] and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(states["cuda"])
+    np_state = dict(states["numpy"])
+    np_state["state"] = {
+        "key": np_state["state"]["key"].numpy().astype(np.uint32),
+        "pos": np_state["state"]["pos"],
+    }
+    np.random.set_state(np_state)
+    version, internal, gauss = states["python"]
+    random.setstate((version, tuple(internal), gauss))

@@ -13,7 +13,7 @@ from hydra.types import RunMode
 from omegaconf import DictConfig
 
 from .config import ConfigError, register_configs, validate
-from .run_status import record_failure
+from .run_status import Interrupted, record_failure
 
 log = logging.getLogger("checkerboard_gan")
 
@@ -39,6 +39,13 @@ def _app(cfg: DictConfig) -> None:
         from .trainer import train  # torch is imported only once the config is known good
 
         train(typed, run_dir, overrides)
+    except Interrupted as err:
+        print(
+            f"checkerboard_gan: {err}; to continue: python -m checkerboard_gan "
+            f"{' '.join(overrides)} hydra.run.dir={run_dir}",
+            file=sys.stderr,
+        )
+        sys.exit(130)
     except Exception as err:
         message = record_failure(run_dir, overrides, err)
         if hydra_cfg.mode == RunMode.MULTIRUN:

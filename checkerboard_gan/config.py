@@ -8,7 +8,9 @@ that Hydra cannot express run in `__post_init__`, when `validate` builds the obj
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from hydra.core.config_store import ConfigStore
@@ -49,6 +51,29 @@ class UpsampleConfig:
 @dataclass
 class SubpixelConfig(UpsampleConfig):
     icnr: bool = False
+    blur: bool = False  # a fixed stride x stride box blur after the pixel shuffle
+
+
+def _check_taps(key: str, taps: list[float] | None) -> None:
+    """FIR taps: null (the kind's default) or a non-empty list of finite numbers, sum > 0."""
+    if taps is None:
+        return
+    if not taps or not all(math.isfinite(t) for t in taps) or sum(taps) <= 0:
+        raise ConfigError(
+            f"{key}={list(taps)} is invalid: null or a non-empty list of finite taps whose sum "
+            f"is > 0 (e.g. [1, 3, 3, 1])"
+        )
+
+
+@dataclass
+class FilteredConfig(UpsampleConfig):
+    """`filtered`: 1-D low-pass taps used along H and W; null = the stride's default."""
+
+    filter: list[float] | None = None
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        _check_taps("upsample.filter", self.filter)
 
 
 @dataclass
@@ -58,10 +83,22 @@ class DiscConfig:
     name: str = MISSING
     kernel: int = 4
     stride: int = 2
+    first_stride_only: bool = False  # only D's first stage is `name`; later ones are avgpool
 
     def __post_init__(self) -> None:
         _at_least("disc.kernel", self.kernel, 1)
         _at_least("disc.stride", self.stride, 2)
+
+
+@dataclass
+class BlurPoolConfig(DiscConfig):
+    """`blurpool`: 1-D blur taps used along H and W, normalised to sum 1; null = the default."""
+
+    filter: list[float] | None = None
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        _check_taps("disc.filter", self.filter)
 
 
 @dataclass
@@ -91,6 +128,39 @@ class ShapesConfig(DatasetConfig):
 
 
 @dataclass
+class FileDatasetConfig(DatasetConfig):
+    """Images read from disk (torchvision sets, an image folder).
+
+    `root`: where the files are (for `folder`, the folder itself); `download`: let torchvision
+    download a missing set; data up to `max_memory_mb` decoded is kept in memory on the device,
+    larger data streams through a DataLoader with `workers` processes.
+    """
+
+    root: str = "~/.cache/checkerboard_gan"
+    download: bool = False
+    max_memory_mb: int = 4096
+    workers: int = 2
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        _at_least("dataset.max_memory_mb", self.max_memory_mb, 0)
+        _at_least("dataset.workers", self.workers, 0)
+
+
+@dataclass
+class PhotosConfig(ShapesConfig):
+    """Random crops of the photographs scikit-image ships in its wheel."""
+
+    min_crop: int = 48
+    max_crop: int = 192
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        _at_least("dataset.min_crop", self.min_crop, 1)
+        _at_least("dataset.max_crop", self.max_crop, self.min_crop)
+
+
+@dataclass
 class ModelConfig:
     z_dim: int = 100
     g_channels: int = 32
@@ -114,9 +184,17 @@ class TrainConfig:
     betas: tuple[float, float] = (0.5, 0.999)
     loss: str = "bce"
     label_smoothing: float = 0.1
+    checkpoint_every: int = 500  # also at the end; 0 = only at the end
+    resume: str | None = None  # a checkpoint file or a run folder to continue from
 
     def __post_init__(self) -> None:
         _at_least("train.steps", self.steps, 0)
+        _at_least("train.checkpoint_every", self.checkpoint_every, 0)
+        if self.resume is not None and not Path(self.resume).expanduser().exists():
+            raise ConfigError(
+                f"train.resume={self.resume} does not exist: give a checkpoint "
+                "file (checkpoints/last.pt) or a run folder"
+            )
         _at_least("train.batch_size", self.batch_size, 1)
         _positive("train.lr_g", self.lr_g)
         _positive("train.lr_d", self.lr_d)
@@ -168,9 +246,13 @@ def register_configs() -> None:
     cs.store(name="config_schema", node=Config)
     cs.store(group="schema/upsample", name="base", node=UpsampleConfig)
     cs.store(group="schema/upsample", name="subpixel", node=SubpixelConfig)
+    cs.store(group="schema/upsample", name="filtered", node=FilteredConfig)
     cs.store(group="schema/disc", name="base", node=DiscConfig)
+    cs.store(group="schema/disc", name="blurpool", node=BlurPoolConfig)
     cs.store(group="schema/dataset", name="base", node=DatasetConfig)
     cs.store(group="schema/dataset", name="shapes", node=ShapesConfig)
+    cs.store(group="schema/dataset", name="files", node=FileDatasetConfig)
+    cs.store(group="schema/dataset", name="photos", node=PhotosConfig)
 
 
 def _unknown_keys(node: Any, obj: Any, prefix: str = "") -> list[str]:

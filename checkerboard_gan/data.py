@@ -1,78 +1,49 @@
-"""Training images as batches on the training device; datasets are found by name in `DATASETS`.
+"""Training images as batches on the training device, from the source named by `dataset.name`.
 
-The embedded `shapes` dataset is generated (no files, no network) and deterministic for its
-seed: one saturated shape (disc, square or triangle, rotated) with sharp edges on a saturated
-background, the extreme colours at which the article saw the strongest artifacts.
+Data that fits in `dataset.max_memory_mb` (every built-in set at 64 px or less) is decoded and
+resized once and kept as one uint8 tensor on the device; a batch is then one indexing op, with
+no per-sample Python work in the training loop. Larger data streams through a DataLoader with
+worker processes. Either way batch `i` is a function of (seed, i): each epoch is a permutation
+seeded by (seed, epoch), so a run can resume at any step without a sampler state.
 """
 
 from __future__ import annotations
 
-import functools
-import math
-from collections.abc import Callable
-
 import torch
+from torch.utils.data import DataLoader, Dataset, RandomSampler
 
-from .config import ConfigError, DatasetConfig, ShapesConfig
-
-# Saturated RGB corners of the colour cube.
-PALETTE = torch.tensor(
-    [[1, 0, 0], [0, 1, 0], [0, 0, 1], [1, 1, 0], [0, 1, 1], [1, 0, 1], [1, 1, 1], [0, 0, 0]],
-    dtype=torch.float32,
-)
-LUMA = torch.tensor([0.299, 0.587, 0.114])
+from .config import ConfigError, DatasetConfig
+from .sources import SOURCES, decode_all, estimated_mb
 
 
-@functools.lru_cache(maxsize=2)
-def make_shapes(num: int, size: int, channels: int, seed: int) -> torch.Tensor:
-    """Generate `num` shape images as a uint8 tensor (num, channels, size, size).
+def to_signed(images: torch.Tensor) -> torch.Tensor:
+    """uint8 [0, 255] -> float [-1, 1]."""
+    return images.float().div_(127.5).sub_(1.0)
 
-    Cached: the runs of a sweep in one process share the same (read-only) images.
-    """
-    g = torch.Generator().manual_seed(seed)
-    bg = torch.randint(len(PALETTE), (num,), generator=g)
-    fg = (bg + torch.randint(1, len(PALETTE), (num,), generator=g)) % len(PALETTE)
-    kind = torch.randint(3, (num,), generator=g)
-    cx, cy = (0.3 + 0.4 * torch.rand(2, num, 1, 1, generator=g)) * size
-    radius = (0.18 + 0.14 * torch.rand(num, 1, 1, generator=g)) * size
-    angle = torch.rand(num, 1, 1, generator=g) * (2 * math.pi)
-    coords = torch.arange(size, dtype=torch.float32) + 0.5
-    dx, dy = coords.view(1, 1, -1) - cx, coords.view(1, -1, 1) - cy  # (num, 1, S), (num, S, 1)
-    u = dx * torch.cos(angle) + dy * torch.sin(angle)
-    v = -dx * torch.sin(angle) + dy * torch.cos(angle)
-    disc = u**2 + v**2 <= radius**2
-    square = torch.maximum(u.abs(), v.abs()) <= 0.8 * radius
-    sides = [u * math.cos(a) + v * math.sin(a) for a in (0.0, 2 * math.pi / 3, 4 * math.pi / 3)]
-    triangle = torch.stack(sides).amax(0) <= 0.5 * radius
-    k = kind.view(-1, 1, 1)
-    mask = torch.where(k == 0, disc, torch.where(k == 1, square, triangle))  # (num, S, S)
-    colours = PALETTE if channels == 3 else (PALETTE @ LUMA).unsqueeze(1)
-    img = torch.where(
-        mask.unsqueeze(1), colours[fg].view(num, -1, 1, 1), colours[bg].view(num, -1, 1, 1)
-    )
-    return (img * 255).round().to(torch.uint8)
+
+def _epoch_generator(seed: int, epoch: int) -> torch.Generator:
+    return torch.Generator().manual_seed(seed * 1_000_003 + epoch)
+
+
+def _check_size(num: int, batch_size: int) -> None:
+    if num < batch_size:
+        raise ConfigError(
+            f"train.batch_size={batch_size} is larger than the dataset ({num} images)"
+        )
 
 
 class InMemoryBatches:
-    """A uint8 image tensor kept on the device; batch `i` is a pure function of (seed, i).
-
-    Each epoch is a fresh permutation seeded by (seed, epoch), so a run can be resumed at any
-    step without saving a sampler state, and no per-sample Python work happens per batch.
-    """
+    """A uint8 image tensor kept on the device; batches are drawn by indexing it."""
 
     def __init__(self, images: torch.Tensor, batch_size: int, seed: int) -> None:
-        if images.shape[0] < batch_size:
-            raise ConfigError(
-                f"train.batch_size={batch_size} is larger than the dataset ({images.shape[0]} "
-                "images)"
-            )
+        _check_size(images.shape[0], batch_size)
         self.images, self.batch_size, self.seed = images, batch_size, seed
         self.per_epoch = images.shape[0] // batch_size
         self._epoch, self._order = -1, torch.empty(0, dtype=torch.long)
 
     def _permutation(self, epoch: int) -> torch.Tensor:
         if epoch != self._epoch:
-            g = torch.Generator().manual_seed(self.seed * 1_000_003 + epoch)
+            g = _epoch_generator(self.seed, epoch)
             self._order = torch.randperm(self.images.shape[0], generator=g).to(self.images.device)
             self._epoch = epoch
         return self._order
@@ -84,30 +55,71 @@ class InMemoryBatches:
         return to_signed(self.images[idx])
 
     def fixed(self, num: int) -> torch.Tensor:
-        """A fixed batch of `num` real images (the same for the whole run), float in [-1, 1]."""
+        """A fixed batch of up to `num` real images (the same for the whole run), in [-1, 1]."""
         g = torch.Generator().manual_seed(self.seed + 7)
         idx = torch.randperm(self.images.shape[0], generator=g)[:num].to(self.images.device)
         return to_signed(self.images[idx])
 
 
-def to_signed(images: torch.Tensor) -> torch.Tensor:
-    """uint8 [0, 255] -> float [-1, 1]."""
-    return images.float().div_(127.5).sub_(1.0)
+def _stack_decoded(items: list[torch.Tensor | None]) -> torch.Tensor:
+    return torch.stack([x for x in items if x is not None])
 
 
-def _shapes(cfg: ShapesConfig) -> torch.Tensor:
-    return make_shapes(cfg.num_images, cfg.image_size, cfg.channels, cfg.seed)
+class StreamingBatches:
+    """Batches decoded on the fly by DataLoader workers, for data too large for memory."""
 
+    def __init__(
+        self, dataset: Dataset, batch_size: int, seed: int, workers: int, device: torch.device
+    ) -> None:
+        _check_size(len(dataset), batch_size)
+        self.dataset, self.batch_size, self.seed = dataset, batch_size, seed
+        self.workers, self.device = workers, device
+        self.per_epoch = len(dataset) // batch_size
+        self._iter, self._next = None, (-1, -1)
 
-DATASETS: dict[str, Callable[[DatasetConfig], torch.Tensor]] = {"shapes": _shapes}
+    def _start(self, epoch: int, pos: int) -> None:
+        sampler = RandomSampler(self.dataset, generator=_epoch_generator(self.seed, epoch))
+        loader = DataLoader(
+            self.dataset,
+            batch_size=self.batch_size,
+            sampler=sampler,
+            drop_last=True,
+            num_workers=self.workers,
+            collate_fn=_stack_decoded,
+            # fork works inside joblib's loky workers, where spawn fails (Hydra #964)
+            multiprocessing_context="fork" if self.workers else None,
+            pin_memory=self.device.type == "cuda",
+        )
+        self._iter = iter(loader)
+        for _ in range(pos):  # resuming mid-epoch: skip what was already seen
+            next(self._iter)
+
+    def batch(self, index: int) -> torch.Tensor:
+        epoch, pos = divmod(index, self.per_epoch)
+        if (epoch, pos) != self._next:
+            self._start(epoch, pos)
+        self._next = (epoch, pos + 1)
+        return to_signed(next(self._iter).to(self.device, non_blocking=True))
+
+    def fixed(self, num: int) -> torch.Tensor:
+        g = torch.Generator().manual_seed(self.seed + 7)
+        idx = torch.randperm(len(self.dataset), generator=g)[:num].tolist()
+        return to_signed(_stack_decoded([self.dataset[i] for i in idx]).to(self.device))
 
 
 def build_batches(
-    cfg: DatasetConfig, batch_size: int, seed: int, device: torch.device
-) -> InMemoryBatches:
-    """The configured dataset as in-memory batches on `device`."""
-    if cfg.name not in DATASETS:
+    cfg: DatasetConfig, batch_size: int, seed: int, device: torch.device | str
+) -> InMemoryBatches | StreamingBatches:
+    """The configured dataset as batches on `device`, in memory where it fits."""
+    device = torch.device(device)
+    if cfg.name not in SOURCES:
         raise ConfigError(
-            f"dataset.name={cfg.name!r} is unknown: valid are {', '.join(sorted(DATASETS))}"
+            f"dataset.name={cfg.name!r} is unknown: valid are {', '.join(sorted(SOURCES))}"
         )
-    return InMemoryBatches(DATASETS[cfg.name](cfg).to(device), batch_size, seed)
+    source = SOURCES[cfg.name](cfg)
+    if isinstance(source, Dataset):
+        workers = getattr(cfg, "workers", 0)
+        if estimated_mb(len(source), cfg) > getattr(cfg, "max_memory_mb", float("inf")):
+            return StreamingBatches(source, batch_size, seed, workers, device)
+        source = decode_all(source, workers, f"dataset={cfg.name} ({getattr(cfg, 'root', '')})")
+    return InMemoryBatches(source.to(device), batch_size, seed)

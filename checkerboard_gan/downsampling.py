@@ -13,6 +13,7 @@ import torch
 from torch import nn
 
 from .config import ConfigError, DiscConfig
+from .upsampling import box_taps, separable_fir
 
 
 class Downsample(nn.Module):
@@ -68,3 +69,34 @@ class AvgPoolConv(Downsample):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.pool(self.conv(x))
+
+
+@register("blurpool")
+class BlurPool(Downsample):
+    """Stride-1 conv, LeakyReLU(0.2), then blur + subsample by the stride with a fixed, normalised
+    low-pass filter: Zhang's ConvBlurPool ("Making Convolutional Networks Shift-Invariant
+    Again", ICML 2019), the activation leaky as everywhere in this discriminator (Zhang: ReLU).
+
+    `filter`: 1-D taps used along H and W, normalised to sum 1 (so the 2-D filter sums to 1);
+    null gives two stride boxes convolved (`box_taps(s, 2)`), Zhang's binomial [1, 2, 1] at
+    stride 2 and the triangle [1, 2, 3, 2, 1] at stride 3. The strided blur's gradient reaches
+    input pixel i through the taps of its phase i mod s; the default's phases sum the same, so
+    the gradient to the input is spread evenly (no checkerboard in dD/dx, like avgpool), while
+    taps with unequal phase sums would put one back. The filter is a buffer; zero padding of
+    len - 1 (half before, half after) gives exactly H / s (Zhang pads by reflection).
+    """
+
+    def __init__(self, in_ch: int, out_ch: int, cfg: DiscConfig) -> None:
+        super().__init__(in_ch, out_ch, cfg)
+        taps = torch.tensor(getattr(cfg, "filter", None) or box_taps(cfg.stride, 2))
+        self.register_buffer("taps", (taps / taps.sum()).float())
+        self.conv = nn.Conv2d(in_ch, out_ch, cfg.kernel, padding="same")
+        self.act = nn.LeakyReLU(0.2)
+
+    def filter2d(self) -> torch.Tensor:
+        """The 2-D blur filter (L, L), the outer product of the taps: sums to 1."""
+        return torch.outer(self.taps, self.taps)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y = self.act(self.conv(x))
+        return separable_fir(y, self.taps, (self.taps.numel() - 1) // 2, self.stride)

@@ -45,16 +45,46 @@ HPARAM_MEASURES = ("checkerboard", "spectral_peak_db", "spectral_distance", "gra
 HPARAM_HIDDEN = ("dataset.channels", "dataset.num_images", "dataset.seed", "device", "log.")
 
 
+CARRIED_ON_RESUME = (
+    "overlap_unevenness",
+    "checkerboard_period",
+    "grad_period",
+    "wall_s",
+    "probe_s",
+)
+
+
 class RunLogger:
     """TensorBoard writer, sample files and the run's metrics.json, all under `run_dir`."""
 
-    def __init__(self, run_dir: Path, summary: dict[str, Any]) -> None:
+    def __init__(
+        self,
+        run_dir: Path,
+        summary: dict[str, Any],
+        resume_step: int | None = None,
+        earlier: dict[str, Any] | None = None,
+    ) -> None:
+        """`resume_step`: continue a run whose checkpoint is at that step; TensorBoard drops
+        what was logged after it (purge_step) and `earlier` (its metrics.json) gives the probes
+        up to it."""
         self.run_dir = Path(run_dir)
         self.samples_dir = self.run_dir / "samples"
         self.samples_dir.mkdir(parents=True, exist_ok=True)
-        self.writer = SummaryWriter(log_dir=str(self.run_dir))
+        purge = None if resume_step is None else resume_step + 1
+        self.writer = SummaryWriter(log_dir=str(self.run_dir), purge_step=purge)
         self.metrics: dict[str, Any] = {"status": "running", **summary, "probes": []}
         self._init_grid: torch.Tensor | None = None
+        if resume_step is not None:
+            kept = [p for p in (earlier or {}).get("probes", []) if p["step"] <= resume_step]
+            carried = {k: v for k, v in (earlier or {}).items() if k in CARRIED_ON_RESUME}
+            self.metrics.update(
+                carried,
+                probes=kept,
+                resumed_at=[*(earlier or {}).get("resumed_at", []), resume_step],
+            )
+            init = self.samples_dir / "step_0000000.pt"
+            if init.is_file():
+                self._init_grid = grid(stretch(torch.load(init, weights_only=True)))
 
     def hparams(self, cfg: Config) -> None:
         """Declare this run's config and measures to TensorBoard's HParams tab.

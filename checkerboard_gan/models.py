@@ -12,7 +12,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .config import Config, UpsampleConfig, num_stages
+from .config import Config, DiscConfig, UpsampleConfig, num_stages
 from .downsampling import build_downsample
 from .upsampling import Upsample, build_upsample
 
@@ -75,17 +75,22 @@ class Generator(nn.Module):
 
 
 class Discriminator(nn.Module):
-    """image (N, C, S, S) -> one logit per image, through n downsampling stages to 4x4."""
+    """image (N, C, S, S) -> one logit per image, through n downsampling stages to 4x4.
+
+    With `disc.first_stride_only` only the first stage is of kind `disc.name`; the later ones are
+    conv + average pooling with the same kernel and stride (the article's gradient figure).
+    """
 
     def __init__(self, cfg: Config) -> None:
         super().__init__()
-        m = cfg.model
-        n = num_stages(cfg.dataset.image_size, cfg.disc.stride)
+        m, d = cfg.model, cfg.disc
+        n = num_stages(cfg.dataset.image_size, d.stride)
+        later = DiscConfig(name="avgpool", kernel=d.kernel, stride=d.stride)
         layers: list[nn.Module] = []
         in_ch = cfg.dataset.channels
         for i in range(n):
             out = m.d_channels * 2**i
-            layers.append(build_downsample(in_ch, out, cfg.disc))
+            layers.append(build_downsample(in_ch, out, later if i and d.first_stride_only else d))
             if i > 0:
                 layers.append(_norm(m.norm, out))
             layers.append(nn.LeakyReLU(0.2, inplace=True))

@@ -4,9 +4,27 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import tempfile
 from pathlib import Path
 from typing import Any
+
+
+class Diverged(RuntimeError):
+    """A non-finite loss or generator output; the run stops with status `diverged`."""
+
+    def __init__(self, step: int, what: str) -> None:
+        super().__init__(f"diverged at step {step}: {what} is not finite")
+        self.step = step
+
+
+class Interrupted(RuntimeError):
+    """SIGINT or SIGTERM: the run finished its step, wrote a checkpoint and stopped."""
+
+    def __init__(self, step: int, signum: int) -> None:
+        name = signal.Signals(signum).name
+        super().__init__(f"stopped by {name} after step {step}; checkpoint written")
+        self.step = step
 
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:

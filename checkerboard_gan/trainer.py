@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import logging
 import math
+import signal
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -14,14 +17,21 @@ from omegaconf import OmegaConf
 from tqdm import tqdm
 
 from . import measures
-from .checkpoint import save_checkpoint
-from .config import Config
-from .data import InMemoryBatches, build_batches
+from .checkpoint import (
+    CheckpointError,
+    find_checkpoint,
+    load_latest,
+    rng_states,
+    save_checkpoint,
+    set_rng_states,
+)
+from .config import Config, ConfigError
+from .data import InMemoryBatches, StreamingBatches, build_batches
 from .logger import RunLogger
 from .losses import build_loss
 from .models import Discriminator, Generator
 from .probes import NUM_REAL, Probe
-from .run_status import error_line
+from .run_status import Diverged, Interrupted, error_line, read_metrics_file
 
 log = logging.getLogger(__name__)
 
@@ -41,12 +51,21 @@ def _is_probe_step(step: int, cfg: Config) -> bool:
     return step == 0 or step % cfg.log.every == 0 or step == cfg.train.steps
 
 
-class Diverged(RuntimeError):
-    """A non-finite loss or generator output; the run stops with status `diverged`."""
-
-    def __init__(self, step: int, what: str) -> None:
-        super().__init__(f"diverged at step {step}: {what} is not finite")
-        self.step = step
+@contextmanager
+def stop_requests() -> Iterator[list[int]]:
+    """Turn SIGINT and SIGTERM into a flag that the loop reads after each step."""
+    received: list[int] = []
+    previous = {}
+    try:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            previous[sig] = signal.signal(sig, lambda signum, frame: received.append(signum))
+    except ValueError:  # not the main thread: leave signals alone
+        pass
+    try:
+        yield received
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 @dataclass
@@ -58,20 +77,34 @@ class Setup:
     opt_g: torch.optim.Optimizer
     opt_d: torch.optim.Optimizer
     loss: Any
-    data: InMemoryBatches
+    data: InMemoryBatches | StreamingBatches
     probe: Probe
     noise: torch.Generator
 
-    def state(self, step: int, cfg: Config) -> dict[str, Any]:
-        """Checkpoint content: tensors and plain data only (loads with weights_only=True)."""
+    def state(self, step: int, cfg: Config, losses: torch.Tensor) -> dict[str, Any]:
+        """Checkpoint content: tensors and plain data only (loads with weights_only=True).
+
+        The data order needs no state: batch i is a function of (seed, i).
+        """
         return {
             "generator": self.generator.state_dict(),
             "discriminator": self.discriminator.state_dict(),
             "opt_g": self.opt_g.state_dict(),
             "opt_d": self.opt_d.state_dict(),
             "step": step,
+            "losses": losses.detach().cpu(),
+            "noise": self.noise.get_state(),
+            "rng": rng_states(),
             "config": OmegaConf.to_container(OmegaConf.structured(cfg), resolve=True),
         }
+
+    def load(self, state: dict[str, Any]) -> None:
+        self.generator.load_state_dict(state["generator"])
+        self.discriminator.load_state_dict(state["discriminator"])
+        self.opt_g.load_state_dict(state["opt_g"])
+        self.opt_d.load_state_dict(state["opt_d"])
+        self.noise.set_state(state["noise"].cpu())
+        set_rng_states(state["rng"])
 
 
 def build(cfg: Config, device: torch.device) -> Setup:
@@ -91,34 +124,99 @@ def build(cfg: Config, device: torch.device) -> Setup:
     )
 
 
+# Keys a resumed run may change: how long and how it logs, not what it trains.
+RESUMABLE_CHANGES = ("train.steps", "train.resume", "train.checkpoint_every", "log.", "device")
+
+
+def _check_same_config(saved: dict[str, Any], cfg: Config, path: Path) -> None:
+    def flat(node: Any, prefix: str = "") -> dict[str, Any]:
+        if not isinstance(node, dict):
+            return {prefix[:-1]: node}
+        return {k: v for key, sub in node.items() for k, v in flat(sub, f"{prefix}{key}.").items()}
+
+    old, new = flat(saved), flat(OmegaConf.to_container(OmegaConf.structured(cfg)))
+    differ = [
+        k
+        for k in sorted(set(old) | set(new))
+        if not k.startswith(RESUMABLE_CHANGES) and old.get(k) != new.get(k)
+    ]
+    if differ:
+        shown = ", ".join(f"{k}: {old.get(k)!r} -> {new.get(k)!r}" for k in differ[:5])
+        raise CheckpointError(
+            f"checkpoint {path} was made with a different config ({shown}); resume with the "
+            "same config, or start a new run folder"
+        )
+
+
+def _check_writable(run_dir: Path) -> None:
+    try:
+        (run_dir / "samples").mkdir(parents=True, exist_ok=True)
+        probe = run_dir / ".write_test"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as err:
+        raise ConfigError(f"cannot write to the run folder {run_dir}: {err.strerror}") from err
+
+
+def _resume_source(cfg: Config, run_dir: Path) -> Path | None:
+    """The checkpoint to continue from: train.resume, else this run folder's own."""
+    if cfg.train.resume is None:
+        return find_checkpoint(run_dir) if (run_dir / "checkpoints").is_dir() else None
+    path = find_checkpoint(Path(cfg.train.resume))
+    if path is None:
+        raise ConfigError(f"train.resume={cfg.train.resume} holds no checkpoint (last.pt)")
+    return path
+
+
 def train(cfg: Config, run_dir: Path, overrides: list[str] | None = None) -> dict[str, Any]:
     """Train one GAN as configured, writing everything into `run_dir`; returns metrics.json.
 
-    A failure (divergence, an exception, Ctrl-C) is recorded in metrics.json with its status and
-    first error line before it propagates, so a sweep summary can say what happened.
+    Continues from a checkpoint when `run_dir` holds one or `train.resume` names one. A failure
+    (divergence, an exception, a signal) is recorded in metrics.json with its status and first
+    error line before it propagates, so a sweep summary can say what happened.
     """
     start = time.perf_counter()
+    run_dir = Path(run_dir)
     device = resolve_device(cfg.device)
-    logger = RunLogger(run_dir, {"steps": cfg.train.steps, "overrides": list(overrides or [])})
+    _check_writable(run_dir)
+    source = _resume_source(cfg, run_dir)
+    state = load_latest(source, device) if source else None
+    if state is not None:
+        _check_same_config(state["config"], cfg, source)
+        earlier = read_metrics_file(source.parent.parent)
+        log.info("resuming from %s at step %d", source, state["step"])
+    summary = {"steps": cfg.train.steps, "overrides": list(overrides or [])}
+    logger = RunLogger(
+        run_dir,
+        summary,
+        None if state is None else state["step"],
+        None if state is None else earlier,
+    )
+    base_wall = logger.metrics.get("wall_s", 0.0)
     try:
         setup = build(cfg, device)
-        logger.hparams(cfg)
+        if state is None:
+            logger.hparams(cfg)
+        else:
+            setup.load(state)
         logger.metrics.update(
             checkerboard_period=setup.generator.period, grad_period=setup.discriminator.period
         )
         log.info("run folder %s, device %s, %d steps", run_dir, device, cfg.train.steps)
-        _loop(cfg, setup, logger, run_dir)
+        with stop_requests() as stops:
+            _loop(cfg, setup, logger, run_dir, state, stops)
     except BaseException as err:
-        status = {Diverged: "diverged", KeyboardInterrupt: "interrupted"}.get(type(err), "failed")
+        status = {Diverged: "diverged", Interrupted: "interrupted"}.get(type(err), "failed")
+        extra = {"failed_step": err.step} if isinstance(err, Diverged | Interrupted) else {}
         logger.write_metrics(
             status=status,
             error=error_line(err),
-            wall_s=time.perf_counter() - start,
-            **({"failed_step": err.step} if isinstance(err, Diverged) else {}),
+            wall_s=base_wall + time.perf_counter() - start,
+            **extra,
         )
         logger.close()
         raise
-    logger.write_metrics(status="completed", wall_s=time.perf_counter() - start)
+    logger.write_metrics(status="completed", wall_s=base_wall + time.perf_counter() - start)
     logger.close()
     m = logger.metrics
     log.info(
@@ -132,11 +230,22 @@ def train(cfg: Config, run_dir: Path, overrides: list[str] | None = None) -> dic
     return m
 
 
-def _loop(cfg: Config, setup: Setup, logger: RunLogger, run_dir: Path) -> None:
+def _loop(
+    cfg: Config,
+    setup: Setup,
+    logger: RunLogger,
+    run_dir: Path,
+    state: dict[str, Any] | None,
+    stops: list[int],
+) -> None:
     """Probe at init, then alternate D and G updates with probes every `log.every` steps."""
     t, s = cfg.train, setup
     g_net, d_net = s.generator, s.discriminator
-    probe_s = 0.0
+    first = 0 if state is None else state["step"]
+    device = s.probe.z.device
+    probe_s = logger.metrics.get("probe_s", 0.0)
+    # (d, g) losses summed on device since the last read
+    losses = torch.zeros(2, device=device) if state is None else state["losses"].to(device)
 
     def run_probe(step: int) -> None:
         nonlocal probe_s
@@ -150,14 +259,19 @@ def _loop(cfg: Config, setup: Setup, logger: RunLogger, run_dir: Path) -> None:
         logger.observation(obs)
         probe_s += time.perf_counter() - began
 
-    run_probe(0)
+    def checkpoint(step: int) -> None:
+        if not torch.isfinite(losses).all():  # never replace a good checkpoint by a bad one
+            raise Diverged(step, "the loss")
+        save_checkpoint(run_dir / "checkpoints", s.state(step, cfg, losses))
+
+    if first == 0:
+        run_probe(0)
     d = g = math.nan  # the latest averaged losses
-    losses = torch.zeros(2, device=s.probe.z.device)  # (d, g) summed on device since last read
     loop_start = time.perf_counter()
-    bar = tqdm(total=t.steps, disable=None, unit="step", dynamic_ncols=True)
-    for step in range(1, t.steps + 1):
+    bar = tqdm(total=t.steps, initial=first, disable=None, unit="step", dynamic_ncols=True)
+    for step in range(first + 1, t.steps + 1):
         real = s.data.batch(step - 1)
-        z = torch.randn(t.batch_size, cfg.model.z_dim, device=real.device, generator=s.noise)
+        z = torch.randn(t.batch_size, cfg.model.z_dim, device=device, generator=s.noise)
         # D step: real vs detached fake.
         fake = g_net(z)
         loss_d = s.loss.d(d_net(real), d_net(fake.detach()))
@@ -179,13 +293,20 @@ def _loop(cfg: Config, setup: Setup, logger: RunLogger, run_dir: Path) -> None:
                 raise Diverged(step, "the loss")
             logger.scalars(step, {"loss/d": d, "loss/g": g})
             logger.metrics.update(final_loss_d=d, final_loss_g=g)
-            rate = step * t.batch_size / (time.perf_counter() - loop_start)
+            rate = (step - first) * t.batch_size / (time.perf_counter() - loop_start)
             bar.set_postfix(loss_d=f"{d:.3f}", loss_g=f"{g:.3f}", img_s=f"{rate:.0f}")
         if _is_probe_step(step, cfg):
             run_probe(step)
             log.info("step %d/%d loss_d %.4f loss_g %.4f", step, t.steps, d, g)
+        if stops:
+            checkpoint(step)
+            logger.metrics.update(probe_s=probe_s)
+            raise Interrupted(step, stops[0])
+        if t.checkpoint_every and step % t.checkpoint_every == 0 and step < t.steps:
+            checkpoint(step)
     bar.close()
     loop_s = time.perf_counter() - loop_start
-    save_checkpoint(run_dir / "checkpoints" / "last.pt", s.state(t.steps, cfg))
-    throughput = t.steps * t.batch_size / loop_s if t.steps else 0.0
+    if first < t.steps or state is None:
+        checkpoint(t.steps)
+    throughput = (t.steps - first) * t.batch_size / loop_s if t.steps > first else 0.0
     logger.metrics.update(throughput_img_s=throughput, probe_s=probe_s)

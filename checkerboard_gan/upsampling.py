@@ -33,7 +33,11 @@ class Upsample(nn.Module):
 
         Learned weights become ones; fixed filters (buffers) keep their taps and weights.
         """
-        stage = type(self)(1, 1, self.cfg).double()
+        return self.all_ones(1)
+
+    def all_ones(self, in_ch: int) -> Upsample:
+        """This kind rebuilt with `in_ch` in, 1 out, in float64: parameters 1 (biases 0)."""
+        stage = type(self)(in_ch, 1, self.cfg).double()
         with torch.no_grad():
             for name, param in stage.named_parameters():
                 param.fill_(0.0 if name.endswith("bias") else 1.0)
@@ -64,6 +68,75 @@ def deconv_padding(kernel: int, stride: int) -> tuple[int, int]:
     """(padding, output_padding) that make a transposed conv output exactly stride x its input."""
     padding = max(0, math.ceil((kernel - stride) / 2))
     return padding, stride - kernel + 2 * padding
+
+
+def box_taps(stride: int, times: int) -> list[float]:
+    """The length-`stride` box filter convolved with itself: `times` boxes in all, as 1-D taps.
+
+    At stride 2 these are the binomial filters ([1, 2, 1] for 2 boxes, [1, 3, 3, 1] for 3).
+    Every phase mod `stride` holds the same sum of taps, so a filter made of boxes keeps a
+    constant exactly constant after zero insertion (flat overlap) and spreads the gradient of a
+    strided blur evenly over the input.
+    """
+    taps = torch.ones(1, dtype=torch.float64)
+    box = torch.ones(1, 1, stride, dtype=torch.float64)
+    for _ in range(times):
+        taps = F.conv1d(F.pad(taps[None, None], (stride - 1, stride - 1)), box)[0, 0]
+    return taps.tolist()
+
+
+def zero_insert(x: torch.Tensor, stride: int) -> torch.Tensor:
+    """(N, C, H, W) -> (N, C, s*H, s*W): each pixel at the top-left of an s x s block, zeros
+    elsewhere."""
+    n, c, h, w = x.shape
+    s = stride
+    y = F.pad(x[:, :, :, None, :, None], (0, s - 1, 0, 0, 0, s - 1))  # (N, C, H, s, W, s)
+    return y.reshape(n, c, h * s, w * s)
+
+
+def separable_fir(x: torch.Tensor, taps: torch.Tensor, left: int, stride: int = 1) -> torch.Tensor:
+    """Each channel filtered by the fixed 1-D `taps` along H, then along W.
+
+    `left` zeros are padded before each axis and len(taps) - 1 - left after (negative: cropped),
+    so stride 1 keeps the size; with `stride` s the result is subsampled by s.
+    """
+    n, c, h, w = x.shape
+    length = taps.numel()
+    right = length - 1 - left
+    y = F.pad(x.reshape(n * c, 1, h, w), (left, right, left, right))
+    y = F.conv2d(y, taps.flip(0).view(1, 1, length, 1), stride=(stride, 1))
+    y = F.conv2d(y, taps.flip(0).view(1, 1, 1, length), stride=(1, stride))
+    return y.reshape(n, c, y.shape[-2], y.shape[-1])
+
+
+class BoxBlur(nn.Module):
+    """Zero-order hold: the mean over an s x s box (stride 1) of a stage's output, same size.
+
+    `hold(op, x)` computes op on x zero-padded by one input pixel, i.e. the stage's own output a
+    little beyond the border (what its zero padding gives there), and takes the box mean over
+    the s*H x s*W window: s // 2 rows and columns before each output pixel and (s - 1) // 2
+    after (at s = 2 the alignment of fastai's PixelShuffle_ICNR(blur=True)). Reading the real
+    values beyond the border instead of a replicated edge matters in a generator grown from
+    4x4: fastai's replicate padding left a measurable border checkerboard at init (CB_8 about
+    0.24 for subpixel k3, 0.38 for deconv k3, against 0.06-0.07 this way and 0.06 for nearest).
+    The box is a buffer, so overlap maps keep it.
+    """
+
+    def __init__(self, size: int) -> None:
+        super().__init__()
+        self.size = size
+        self.register_buffer("weight", torch.full((1, 1, size, size), 1.0 / size**2))
+
+    def hold(self, op: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor) -> torch.Tensor:
+        s = self.size
+        if s == 1:
+            return op(x)
+        y = op(F.pad(x, (1, 1, 1, 1)))  # (N, C, s*(H+2), s*(W+2)): output rows -s .. s*H+s-1
+        lo, hi = s - s // 2, s - (s - 1) // 2
+        y = y[..., lo : y.shape[-2] - hi, lo : y.shape[-1] - hi]  # rows -(s//2) .. s*H+(s-1)//2-1
+        n, c, h, w = y.shape
+        z = F.conv2d(y.reshape(n * c, 1, h, w), self.weight)
+        return z.reshape(n, c, z.shape[-2], z.shape[-1])
 
 
 @register("deconv")
@@ -121,13 +194,17 @@ class BilinearConv(ResizeConv):
 class SubPixel(Upsample):
     """Sub-pixel convolution (Shi et al. 2016): k x k conv to C*s*s channels, then pixel shuffle.
     Flat overlap, equivalent to a deconv whose kernel is divisible by the stride; with `icnr`
-    (Aitken et al. 2017) all s*s sub-kernels start equal, so at init it is conv + nearest resize."""
+    (Aitken et al. 2017) all s*s sub-kernels start equal, so at init it is conv + nearest resize.
+    With `blur` a fixed s x s box blur follows the shuffle (fastai's PixelShuffle_ICNR(blur=True),
+    after Sugawara et al. 2018): it averages each output over one period, so the s*s sub-kernels
+    can no longer drift apart into a checkerboard; the overlap stays flat."""
 
     def __init__(self, in_ch: int, out_ch: int, cfg: UpsampleConfig) -> None:
         super().__init__(in_ch, out_ch, cfg)
         self.icnr = bool(getattr(cfg, "icnr", False))
         self.conv = nn.Conv2d(in_ch, out_ch * cfg.stride**2, cfg.kernel, padding="same")
         self.shuffle = nn.PixelShuffle(cfg.stride)
+        self.blur = BoxBlur(cfg.stride) if getattr(cfg, "blur", False) else None
 
     def after_init(self) -> None:
         if not self.icnr:
@@ -139,4 +216,117 @@ class SubPixel(Upsample):
             self.conv.bias.copy_(self.conv.bias[::s2].repeat_interleave(s2))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.shuffle(self.conv(x))
+        if self.blur is None:
+            return self.shuffle(self.conv(x))
+        return self.blur.hold(lambda y: self.shuffle(self.conv(y)), x)
+
+
+@register("deconv_blur")
+class DeconvBlur(Deconv):
+    """Deconv followed by a fixed zero-order hold (Sugawara, Shiota & Kiya, "Super-resolution
+    using convolutional neural networks without any checkerboard artifacts", ICIP 2018).
+
+    The deconv's overlap (and its response to a constant input) is periodic with period s; the
+    s x s box mean (`BoxBlur`, a buffer) averages every output over one whole period, so the
+    overlap map is flat for every kernel (e.g. k3 s2: [1, 2] becomes [1.5, 1.5]) and even the
+    holes of kernel < stride are filled. Equivalently the effective kernel is the deconv's
+    convolved with an s x s box (Sugawara et al.'s formulation); in the interior it computes
+    what nearest resize-conv does. Output stays exactly s*H; at the border the box reads the
+    deconv's own output beyond it (see `BoxBlur`).
+    """
+
+    def __init__(self, in_ch: int, out_ch: int, cfg: UpsampleConfig) -> None:
+        super().__init__(in_ch, out_ch, cfg)
+        self.blur = BoxBlur(cfg.stride)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.blur.hold(super().forward, x)
+
+
+@register("zeros")
+class ZeroInsertConv(Upsample):
+    """Zero insertion, then a k x k stride-1 'same' conv (the zero-insertion upsampling studied by
+    Chandrasegaran et al., "A Closer Look at Fourier Spectrum Discrepancies for CNN-generated
+    Images Detection", CVPR 2021).
+
+    Each input pixel goes to the top-left of an s x s block, zeros elsewhere. This is a
+    transposed convolution written out: an output pixel is reached by as many taps as there are
+    inserted samples in its k x k window, floor(k/s) or ceil(k/s) per axis, so the overlap is
+    uneven exactly as deconv's (k3 s2: 1-D [1, 2], unevenness 4) unless kernel % stride == 0,
+    and kernel < stride leaves holes.
+    """
+
+    def __init__(self, in_ch: int, out_ch: int, cfg: UpsampleConfig) -> None:
+        super().__init__(in_ch, out_ch, cfg)
+        self.conv = nn.Conv2d(in_ch, out_ch, cfg.kernel, padding="same")
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.conv(zero_insert(x, self.stride))
+
+
+@register("filtered")
+class FilteredConv(Upsample):
+    """Zero insertion, a fixed separable low-pass FIR, then a k x k stride-1 'same' conv: the
+    filtered upsampling of StyleGAN2/3 (Karras et al. 2020, 2021), interpolation by zero stuffing
+    and an anti-imaging filter as in multirate signal processing.
+
+    `filter`: 1-D taps (e.g. [1, 3, 3, 1], or a windowed sinc), used along H and W. Null gives
+    three stride boxes convolved (`box_taps(s, 3)`), which is the binomial [1, 3, 3, 1] at
+    stride 2 and [1, 3, 6, 7, 6, 3, 1] at stride 3. The taps are scaled to sum to s (gain s*s in
+    2-D), so a constant input keeps its level on average, exactly wherever every phase mod s
+    sums to the same (true of the default): the overlap is flat for the default filter, and
+    taps whose phases differ (e.g. [1, 3, 3, 1] at stride 3) show up as uneven overlap. The
+    filter is a buffer; its centre is aligned to the centre of each s x s block.
+    """
+
+    def __init__(self, in_ch: int, out_ch: int, cfg: UpsampleConfig) -> None:
+        super().__init__(in_ch, out_ch, cfg)
+        taps = getattr(cfg, "filter", None) or box_taps(cfg.stride, 3)
+        self.register_buffer("taps", torch.tensor(taps, dtype=torch.float32))  # as given
+        # An input sample sits at s*i and the centre of its block at s*i + (s-1)/2; the taps'
+        # centre (L-1)/2 goes there.
+        self.left = (len(taps) + cfg.stride - 2) // 2
+        self.conv = nn.Conv2d(in_ch, out_ch, cfg.kernel, padding="same")
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        taps = self.taps * (self.stride / self.taps.sum())  # gain s per axis, in x's dtype
+        y = separable_fir(zero_insert(x, self.stride), taps, self.left)
+        return self.conv(y)
+
+
+@register("bilinear_additive")
+class BilinearAdditive(Upsample):
+    """Bilinear additive upsampling (Wojna et al., "The Devil is in the Decoder", BMVC 2017):
+    bilinear resize by s, then each group of s*s consecutive channels summed (C -> C / s^2),
+    then a k x k stride-1 'same' conv to `out_ch`.
+
+    Parameter-free upsampling followed by a stride-1 conv, so the overlap is flat like bilinear
+    resize-conv. When `in_ch` is not a multiple of s*s a learned 1x1 conv first maps it to the
+    next multiple (e.g. 3 -> 4 at stride 2, 32 -> 36 at stride 3), so every group is whole; the
+    generator's widths g_channels * 2^i need none at stride 2 when g_channels % 4 == 0.
+    """
+
+    def __init__(self, in_ch: int, out_ch: int, cfg: UpsampleConfig) -> None:
+        super().__init__(in_ch, out_ch, cfg)
+        group = cfg.stride**2
+        width = -(-in_ch // group) * group  # the next multiple of s*s
+        self.adapt = nn.Conv2d(in_ch, width, 1) if width != in_ch else nn.Identity()
+        self.group = group
+        self.conv = nn.Conv2d(width // group, out_ch, cfg.kernel, padding="same")
+
+    def upsample(self, x: torch.Tensor) -> torch.Tensor:
+        """(N, C, H, W) -> (N, ceil(C / s^2), s*H, s*W): adapt, bilinear resize, group sums."""
+        y = self.adapt(x)
+        if self.stride > 1:
+            y = F.interpolate(y, scale_factor=self.stride, mode="bilinear")
+        n, c, h, w = y.shape
+        return y.reshape(n, c // self.group, self.group, h, w).sum(dim=2)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.conv(self.upsample(x))
+
+    def geometry(self) -> Callable[[torch.Tensor], torch.Tensor]:
+        """The stage with s*s input channels (one whole group, no adapter), fed s*s copies of
+        the one-channel input: every output pixel counts the paths of all s*s summed channels."""
+        stage = self.all_ones(self.group)
+        return lambda y: stage(y.expand(-1, self.group, -1, -1))

@@ -26,13 +26,18 @@ TINY = [
     "device=cpu",
 ]
 
+GENERATED = ("dataset=shapes", "dataset=photos")  # datasets with a dataset.num_images key
+
 register_configs()
 
 
 def compose_config(*overrides: str, tiny: bool = True) -> Config:
     """Compose configs/config.yaml as the CLI does and build the typed config."""
+    base = TINY if tiny else []
+    if any(o.startswith("dataset=") and o not in GENERATED for o in overrides):
+        base = [o for o in base if not o.startswith("dataset.num_images")]
     with initialize_config_dir(version_base="1.3", config_dir=str(config_dir())):
-        cfg = compose("config", overrides=[*(TINY if tiny else []), *overrides])
+        cfg = compose("config", overrides=[*base, *overrides])
     return validate(cfg)
 
 

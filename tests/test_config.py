@@ -25,8 +25,9 @@ def test_groups_hold_the_documented_kinds():
 
 
 @pytest.mark.parametrize(("group", "option"), GROUP_OPTIONS)
-def test_every_group_option_composes(group, option):
-    cfg = compose_config(f"{group}={option}")
+def test_every_group_option_composes(group, option, tmp_path):
+    extra = [f"dataset.root={tmp_path}"] if option == "folder" else []
+    cfg = compose_config(f"{group}={option}", *extra, tiny=group != "dataset")
     assert getattr(cfg, group).name == option
 
 

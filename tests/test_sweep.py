@@ -8,6 +8,7 @@ import subprocess
 import sys
 
 import pytest
+from omegaconf import OmegaConf
 from PIL import Image
 
 from checkerboard_gan.cli import config_dir
@@ -122,4 +123,6 @@ def test_init_study_runs_end_to_end_in_small(tmp_path):
     result = sweep(tmp_path, "+experiment=init_study", "seed=0", "upsample.kernel=3,4")
     assert result.returncode == 0, result.stderr[-2000:]
     rows = read_rows(tmp_path)
-    assert len(rows) == 8 and {r["last_probe_step"] for r in rows} == {"0"}
+    kinds = OmegaConf.load(config_dir() / "experiment" / "init_study.yaml").hydra.sweeper.params
+    assert len(rows) == 2 * len(kinds.upsample.split(","))
+    assert {r["last_probe_step"] for r in rows} == {"0"}

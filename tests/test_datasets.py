@@ -1,0 +1,188 @@
+"""Datasets: the embedded shapes, and real formats written as small files in a temporary folder.
+
+No network is touched: `dataset.download` stays false throughout.
+"""
+
+from __future__ import annotations
+
+import pickle
+import struct
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from checkerboard_gan.data import InMemoryBatches, StreamingBatches, build_batches
+from checkerboard_gan.sources import PALETTE, DatasetError, make_shapes
+from checkerboard_gan.trainer import train
+
+from .conftest import compose_config
+
+RUN = ["train.steps=2", "train.batch_size=8", "log.num_samples=8", "dataset.image_size=16"]
+
+
+def write_mnist(root, folder="MNIST", n=40):
+    raw = root / folder / "raw"
+    raw.mkdir(parents=True)
+    rng = np.random.default_rng(0)
+    for split in ("train", "t10k"):
+        pixels = rng.integers(0, 256, (n, 28, 28), dtype=np.uint8)
+        (raw / f"{split}-images-idx3-ubyte").write_bytes(
+            struct.pack(">IIII", 0x803, n, 28, 28) + pixels.tobytes()
+        )
+        (raw / f"{split}-labels-idx1-ubyte").write_bytes(struct.pack(">II", 0x801, n) + bytes(n))
+
+
+def write_cifar10(root, n=40):
+    folder = root / "cifar-10-batches-py"
+    folder.mkdir(parents=True)
+    rng = np.random.default_rng(0)
+    for name in [f"data_batch_{i}" for i in range(1, 6)] + ["test_batch"]:
+        batch = {"data": rng.integers(0, 256, (n, 3072), dtype=np.uint8), "labels": [0] * n}
+        (folder / name).write_bytes(pickle.dumps(batch))
+    (folder / "batches.meta").write_bytes(pickle.dumps({"label_names": ["a"] * 10}))
+
+
+def write_folder(root, n=30):
+    rng = np.random.default_rng(0)
+    (root / "sub").mkdir(parents=True)
+    for i in range(n):
+        size = (24, 20) if i % 2 else (20, 20)
+        pixels = rng.integers(0, 256, (*size, 3), dtype=np.uint8)
+        Image.fromarray(pixels).save(root / ("sub" if i % 3 == 0 else "") / f"img{i}.png")
+    (root / "broken.png").write_bytes(b"\x89PNG not really")
+    (root / "notes.txt").write_text("not an image")
+
+
+def check_samples(run_dir, channels: int) -> None:
+    x = torch.load(run_dir / "samples" / "step_0000002.pt")
+    assert x.shape == (8, channels, 16, 16)
+    assert x.min() >= -1 and x.max() <= 1
+
+
+def test_shapes_are_deterministic_and_saturated():
+    a, b = make_shapes(64, 16, 3, seed=3), make_shapes(64, 16, 3, seed=3)
+    assert torch.equal(a, b) and not torch.equal(a, make_shapes(64, 16, 3, seed=4))
+    colours = {tuple(c) for c in a.permute(0, 2, 3, 1).reshape(-1, 3).tolist()}
+    assert colours <= {tuple(int(v * 255) for v in c) for c in PALETTE.tolist()}
+    assert make_shapes(8, 16, 1, seed=0).shape == (8, 1, 16, 16)
+
+
+def test_mnist_idx_files(tmp_path):
+    write_mnist(tmp_path / "data")
+    cfg = compose_config("dataset=mnist", f"dataset.root={tmp_path / 'data'}", *RUN)
+    assert cfg.dataset.channels == 1
+    train(cfg, tmp_path / "run")
+    check_samples(tmp_path / "run", 1)
+
+
+def test_fashion_mnist_as_rgb(tmp_path):
+    write_mnist(tmp_path / "data", folder="FashionMNIST")
+    cfg = compose_config(
+        "dataset=fashion_mnist", f"dataset.root={tmp_path / 'data'}", "dataset.channels=3", *RUN
+    )
+    train(cfg, tmp_path / "run")
+    check_samples(tmp_path / "run", 3)
+
+
+def test_cifar10_batch(tmp_path, monkeypatch):
+    import torchvision.datasets.cifar as tv_cifar
+
+    # Files made here cannot match CIFAR-10's md5 sums; everything else is torchvision's path.
+    monkeypatch.setattr(tv_cifar, "check_integrity", lambda *args, **kwargs: True)
+    write_cifar10(tmp_path / "data")
+    cfg = compose_config("dataset=cifar10", f"dataset.root={tmp_path / 'data'}", *RUN)
+    train(cfg, tmp_path / "run")
+    check_samples(tmp_path / "run", 3)
+
+
+def test_image_folder_skips_a_corrupt_file(tmp_path):
+    write_folder(tmp_path / "imgs")
+    cfg = compose_config(
+        "dataset=folder", f"dataset.root={tmp_path / 'imgs'}", "dataset.workers=0", *RUN
+    )
+    with pytest.warns(UserWarning, match="skipped 1 of 31 files"):
+        batches = build_batches(cfg.dataset, 8, 0, torch.device("cpu"))
+    assert isinstance(batches, InMemoryBatches) and batches.images.shape == (30, 3, 16, 16)
+    with pytest.warns(UserWarning, match="skipped 1"):
+        train(cfg, tmp_path / "run")
+    check_samples(tmp_path / "run", 3)
+
+
+def test_large_data_streams_through_workers(tmp_path):
+    write_folder(tmp_path / "imgs")
+    cfg = compose_config(
+        "dataset=folder",
+        f"dataset.root={tmp_path / 'imgs'}",
+        "dataset.max_memory_mb=0",
+        "dataset.workers=2",
+        *RUN,
+    )
+    batches = build_batches(cfg.dataset, 8, 0, torch.device("cpu"))
+    assert isinstance(batches, StreamingBatches)
+    first = batches.batch(0)
+    assert first.shape[1:] == (3, 16, 16) and first.shape[0] <= 8
+    assert torch.equal(batches.batch(5), build_batches(cfg.dataset, 8, 0, "cpu").batch(5))
+    train(cfg, tmp_path / "run")
+    check_samples(tmp_path / "run", 3)
+
+
+def test_photos_are_real_photograph_crops(tmp_path):
+    pytest.importorskip("skimage")
+    cfg = compose_config("dataset=photos", "dataset.num_images=64", *RUN)
+    images = build_batches(cfg.dataset, 8, 0, torch.device("cpu")).images
+    assert images.shape == (64, 3, 16, 16) and images.float().std() > 20
+    train(cfg, tmp_path / "run")
+    check_samples(tmp_path / "run", 3)
+
+
+def test_photos_without_scikit_image_says_what_to_install(monkeypatch):
+    monkeypatch.setitem(sys.modules, "skimage", None)
+    monkeypatch.setitem(sys.modules, "skimage.data", None)
+    cfg = compose_config("dataset=photos", "dataset.num_images=8")
+    with pytest.raises(DatasetError, match="scikit-image"):
+        build_batches(cfg.dataset, 8, 0, torch.device("cpu"))
+
+
+@pytest.mark.parametrize("name", ["mnist", "fashion_mnist", "cifar10", "svhn", "celeba"])
+def test_missing_torchvision_files_name_path_and_download_override(tmp_path, name):
+    cfg = compose_config(f"dataset={name}", f"dataset.root={tmp_path}")
+    with pytest.raises(DatasetError) as info:
+        build_batches(cfg.dataset, 8, 0, torch.device("cpu"))
+    message = str(info.value)
+    assert f"dataset={name}" in message and str(tmp_path) in message
+    assert "dataset.download=true" in message or "pip install" in message
+
+
+def test_missing_or_empty_folder(tmp_path):
+    with pytest.raises(DatasetError, match="is not a folder"):
+        build_batches(
+            compose_config("dataset=folder", f"dataset.root={tmp_path / 'no'}").dataset, 8, 0, "cpu"
+        )
+    with pytest.raises(DatasetError, match="holds no image files"):
+        build_batches(
+            compose_config("dataset=folder", f"dataset.root={tmp_path}").dataset, 8, 0, "cpu"
+        )
+
+
+def test_missing_data_exits_with_one_message(tmp_path):
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "checkerboard_gan",
+            "dataset=mnist",
+            f"dataset.root={tmp_path}",
+            "train.steps=1",
+            f"hydra.run.dir={tmp_path / 'run'}",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=tmp_path,
+    )
+    assert result.returncode == 2
+    assert "dataset.download=true" in result.stderr and "Traceback" not in result.stderr

@@ -1,0 +1,190 @@
+"""Runs that survive: kill and resume, signals, divergence, damaged or unsafe checkpoints."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+import torch
+from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+from checkerboard_gan.checkpoint import CheckpointError, load_checkpoint, load_latest
+from checkerboard_gan.config import ConfigError
+from checkerboard_gan.losses import NonSaturatingBCE
+from checkerboard_gan.run_status import Diverged
+from checkerboard_gan.trainer import train
+
+from .conftest import TINY, compose_config, read_metrics
+
+LONG = [o for o in TINY if not o.startswith(("train.steps", "log.every"))] + [
+    "train.steps=300",
+    "train.checkpoint_every=20",
+    "log.every=100",
+    "log.loss_every=5",
+]
+
+
+def start(run_dir, *extra: str) -> subprocess.Popen:
+    return subprocess.Popen(
+        [sys.executable, "-m", "checkerboard_gan", *LONG, *extra, f"hydra.run.dir={run_dir}"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def wait_for(path, process, timeout=120.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not path.exists():
+        assert process.poll() is None, process.stderr.read()
+        assert time.monotonic() < deadline, f"{path} never appeared"
+        time.sleep(0.005)
+
+
+def scalars(run_dir, tag="loss/d") -> list[tuple[int, float]]:
+    acc = EventAccumulator(str(run_dir), size_guidance={"scalars": 0, "images": 0})
+    acc.Reload()
+    return [(e.step, e.value) for e in acc.Scalars(tag)]
+
+
+def assert_same_run(a, b) -> None:
+    last_a = load_checkpoint(a / "checkpoints" / "last.pt")
+    last_b = load_checkpoint(b / "checkpoints" / "last.pt")
+    for net in ("generator", "discriminator"):
+        assert all(torch.equal(last_a[net][k], last_b[net][k]) for k in last_a[net])
+    final = "samples/step_0000300.pt"
+    assert torch.equal(torch.load(a / final), torch.load(b / final))
+    steps_b = [s for s, _ in scalars(b)]
+    assert len(steps_b) == len(set(steps_b)), "duplicated steps in the event files"
+    assert scalars(a) == scalars(b)
+    assert scalars(a, "artifacts/checkerboard") == scalars(b, "artifacts/checkerboard")
+    assert [p["step"] for p in read_metrics(b)["probes"]] == [0, 100, 200, 300]
+
+
+@pytest.fixture(scope="module")
+def uninterrupted(tmp_path_factory):
+    run_dir = tmp_path_factory.mktemp("whole") / "run"
+    process = start(run_dir)
+    assert process.wait(300) == 0, process.stderr.read()
+    return run_dir
+
+
+@pytest.mark.slow
+def test_sigkill_then_resume_equals_an_uninterrupted_run(tmp_path, uninterrupted):
+    run_dir = tmp_path / "run"
+    process = start(run_dir)
+    wait_for(run_dir / "checkpoints" / "last.pt", process)
+    process.send_signal(signal.SIGKILL)
+    process.wait(30)
+    assert read_metrics(run_dir)["status"] == "running"  # killed: nothing could record it
+    killed_at = load_checkpoint(run_dir / "checkpoints" / "last.pt")["step"]
+    assert killed_at < 300
+    resumed = start(run_dir)
+    assert resumed.wait(300) == 0, resumed.stderr.read()
+    metrics = read_metrics(run_dir)
+    assert metrics["status"] == "completed" and metrics["resumed_at"] == [killed_at]
+    assert_same_run(uninterrupted, run_dir)
+
+
+@pytest.mark.slow
+def test_sigterm_writes_a_checkpoint_then_resumes(tmp_path, uninterrupted):
+    run_dir = tmp_path / "run"
+    process = start(run_dir)
+    wait_for(run_dir / "checkpoints" / "last.pt", process)
+    process.send_signal(signal.SIGTERM)
+    assert process.wait(60) == 130
+    metrics = read_metrics(run_dir)
+    assert metrics["status"] == "interrupted"
+    assert load_checkpoint(run_dir / "checkpoints" / "last.pt")["step"] == metrics["failed_step"]
+    resumed = start(run_dir)
+    assert resumed.wait(300) == 0, resumed.stderr.read()
+    assert read_metrics(run_dir)["status"] == "completed"
+    assert_same_run(uninterrupted, run_dir)
+
+
+def test_resume_from_another_folder_and_extend(tmp_path):
+    train(compose_config("train.steps=4", "train.checkpoint_every=2"), tmp_path / "a")
+    cfg = compose_config("train.steps=6", f"train.resume={tmp_path / 'a'}")
+    metrics = train(cfg, tmp_path / "b")
+    assert [p["step"] for p in metrics["probes"]] == [0, 2, 4, 6] and metrics["resumed_at"] == [4]
+    whole = train(compose_config("train.steps=6"), tmp_path / "c")
+    assert [p["checkerboard"] for p in whole["probes"]] == pytest.approx(
+        [p["checkerboard"] for p in metrics["probes"]], rel=0, abs=0
+    )
+
+
+def test_divergence_stops_and_keeps_the_last_good_checkpoint(tmp_path, monkeypatch):
+    calls = {"n": 0}
+    original = NonSaturatingBCE.g
+
+    def poisoned(self, fake):
+        calls["n"] += 1
+        loss = original(self, fake)
+        return loss * float("nan") if calls["n"] >= 5 else loss
+
+    monkeypatch.setattr(NonSaturatingBCE, "g", poisoned)
+    cfg = compose_config("train.steps=10", "train.checkpoint_every=2", "log.loss_every=1")
+    with pytest.raises(Diverged, match="step 5"):
+        train(cfg, tmp_path)
+    metrics = read_metrics(tmp_path)
+    assert metrics["status"] == "diverged" and metrics["failed_step"] == 5
+    kept = load_checkpoint(tmp_path / "checkpoints" / "last.pt")
+    assert kept["step"] == 4
+    assert all(torch.isfinite(v).all() for v in kept["generator"].values())
+
+
+def test_truncated_checkpoint_falls_back_to_the_previous_one(tmp_path):
+    train(compose_config("train.steps=4", "train.checkpoint_every=2"), tmp_path)
+    last = tmp_path / "checkpoints" / "last.pt"
+    last.write_bytes(last.read_bytes()[:1000])
+    with pytest.raises(CheckpointError, match=f"checkpoint {last} cannot be read"):
+        load_checkpoint(last)
+    assert load_latest(last)["step"] == 2  # previous.pt
+    (tmp_path / "checkpoints" / "previous.pt").unlink()
+    with pytest.raises(CheckpointError, match="truncated or corrupt"):
+        train(compose_config("train.steps=6"), tmp_path)
+
+
+class Payload:
+    """Stands for any object a pickled checkpoint could smuggle in."""
+
+
+def test_checkpoint_with_pickled_object_is_refused(tmp_path):
+    path = tmp_path / "evil.pt"
+    torch.save({"step": 1, "payload": Payload()}, path)
+    with pytest.raises(CheckpointError, match="pickled Python objects"):
+        load_checkpoint(path)
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "checkerboard_gan",
+            *TINY,
+            f"train.resume={path}",
+            f"hydra.run.dir={tmp_path / 'run'}",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "HYDRA_FULL_ERROR": ""},
+    )
+    assert result.returncode == 2
+    assert "pickled Python objects" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_resume_with_a_different_config_is_refused(tmp_path):
+    train(compose_config("train.steps=2"), tmp_path)
+    with pytest.raises(CheckpointError, match="upsample.kernel: 4 -> 3"):
+        train(compose_config("train.steps=4", "upsample.kernel=3"), tmp_path)
+
+
+def test_bad_paths_fail_before_training(tmp_path):
+    with pytest.raises(ConfigError, match="does not exist"):
+        compose_config(f"train.resume={tmp_path / 'nope'}")
+    (tmp_path / "file").write_text("")
+    with pytest.raises(ConfigError, match="cannot write to the run folder"):
+        train(compose_config(), tmp_path / "file" / "run")
