@@ -186,6 +186,9 @@ class TrainConfig:
     label_smoothing: float = 0.1
     checkpoint_every: int = 500  # also at the end; 0 = only at the end
     resume: str | None = None  # a checkpoint file or a run folder to continue from
+    amp: bool | None = None  # bf16 autocast; null = on for CUDA, off elsewhere
+    channels_last: bool | None = None  # NHWC memory format; null = on for CUDA, off elsewhere
+    compile: bool = False  # torch.compile of G and D for the training step
 
     def __post_init__(self) -> None:
         _at_least("train.steps", self.steps, 0)

@@ -115,3 +115,18 @@ def test_probes_do_not_change_the_training(tmp_path):
     a = load_checkpoint(tmp_path / "a" / "checkpoints" / "last.pt")["generator"]
     b = load_checkpoint(tmp_path / "b" / "checkpoints" / "last.pt")["generator"]
     assert all(torch.equal(a[k], b[k]) for k in a)
+
+
+@pytest.mark.parametrize("option", ["train.amp=true", "train.channels_last=true"])
+def test_speed_options_train_on_cpu(tmp_path, option):
+    metrics = train(compose_config("train.steps=2", option), tmp_path)
+    assert metrics["status"] == "completed"
+    assert torch.load(tmp_path / "samples" / "step_0000002.pt").isfinite().all()
+
+
+@pytest.mark.slow
+def test_compile_trains_a_tiny_model(tmp_path):
+    metrics = train(compose_config("train.steps=2", "train.compile=true"), tmp_path)
+    assert metrics["status"] == "completed"
+    ckpt = load_checkpoint(tmp_path / "checkpoints" / "last.pt")
+    assert not any(k.startswith("_orig_mod") for k in ckpt["generator"])  # plain module saved

@@ -1,0 +1,155 @@
+"""Throughput of the real trainer against a bare DCGAN loop on the same models and data.
+
+Both train the configured models for --steps steps, interleaved over --rounds rounds in one
+process: (a) `checkerboard_gan.trainer.train` with its default probes and logging, (b) a bare
+loop over the same models, optimisers, batch size and in-memory data, with no probes, no logging.
+Also prints the model FLOPs per step (torch.utils.flop_counter), the achieved FLOP/s and the
+machine's measured matmul peak.
+
+    python scripts/bench.py --arch dcgan32 --rounds 5 --steps 100
+    python scripts/bench.py --arch default -- train.amp=true
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+import torch
+from hydra import compose, initialize_config_dir
+from torch.utils.flop_counter import FlopCounterMode
+
+from checkerboard_gan.cli import config_dir
+from checkerboard_gan.config import Config, register_configs, validate
+from checkerboard_gan.trainer import build, resolve_device, train
+
+DCGAN = [
+    "upsample=deconv",
+    "upsample.kernel=4",
+    "upsample.stride=2",
+    "disc=strided",
+    "disc.kernel=4",
+    "disc.stride=2",
+]
+ARCHS = {
+    "dcgan32": [*DCGAN, "model.g_channels=64", "model.d_channels=64", "dataset.image_size=32"],
+    "dcgan64": [*DCGAN, "model.g_channels=64", "model.d_channels=64", "dataset.image_size=64"],
+    "default": [],
+}
+
+
+def compose_config(overrides: list[str]) -> Config:
+    with initialize_config_dir(version_base="1.3", config_dir=str(config_dir())):
+        return validate(compose("config", overrides=overrides))
+
+
+def sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+
+
+def bare_loop(cfg: Config, steps: int) -> tuple[float, float]:
+    """The canonical DCGAN loop (pytorch/examples style); returns (images/s, flops per step)."""
+    device = resolve_device(cfg.device)
+    s = build(cfg, device)
+    g, d, b = s.generator, s.discriminator, cfg.train.batch_size
+
+    def one_step(i: int) -> None:
+        real = s.data.batch(i)
+        fake = g(torch.randn(b, cfg.model.z_dim, device=device))
+        loss_d = s.loss.d(d(real), d(fake.detach()))
+        s.opt_d.zero_grad(set_to_none=True)
+        loss_d.backward()
+        s.opt_d.step()
+        loss_g = s.loss.g(d(fake))
+        s.opt_g.zero_grad(set_to_none=True)
+        loss_g.backward()
+        s.opt_g.step()
+
+    with FlopCounterMode(display=False) as counter:
+        one_step(0)
+    s = build(cfg, device)  # fresh models: timed from their first step, as the trainer's are
+    g, d = s.generator, s.discriminator
+    sync(device)
+    start = time.perf_counter()
+    for i in range(steps):
+        one_step(i)
+    sync(device)
+    return steps * b / (time.perf_counter() - start), counter.get_total_flops()
+
+
+def trainer_run(cfg: Config, folder: Path) -> dict:
+    metrics = train(cfg, folder)
+    return metrics
+
+
+def matmul_peak(device: torch.device, n: int = 2048, reps: int = 10) -> float:
+    a, b = torch.randn(n, n, device=device), torch.randn(n, n, device=device)
+    a @ b
+    sync(device)
+    start = time.perf_counter()
+    for _ in range(reps):
+        a @ b
+    sync(device)
+    return 2 * n**3 * reps / (time.perf_counter() - start)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--arch", choices=sorted(ARCHS), default="dcgan32")
+    parser.add_argument("--steps", type=int, default=100)
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("overrides", nargs="*", help="extra Hydra overrides, after --")
+    args = parser.parse_args(argv)
+    register_configs()
+    cfg = compose_config([*ARCHS[args.arch], f"train.steps={args.steps}", *args.overrides])
+    device = resolve_device(cfg.device)
+    print(
+        f"arch {args.arch} on {device} ({torch.get_num_threads()} threads), batch "
+        f"{cfg.train.batch_size}, {args.steps} steps x {args.rounds} rounds, log.every "
+        f"{cfg.log.every}, overrides {args.overrides}"
+    )
+    ratios, trainer_rates, bare_rates, shares = [], [], [], []
+    flops = 0.0
+    with tempfile.TemporaryDirectory() as tmp:
+        for r in range(args.rounds):
+            order = ("trainer", "bare") if r % 2 == 0 else ("bare", "trainer")
+            for which in order:
+                if which == "trainer":
+                    m = trainer_run(cfg, Path(tmp, f"round{r}"))
+                    trainer_rate = m["throughput_img_s"]
+                    shares.append(m["probe_s"] / m["wall_s"])
+                else:
+                    bare_rate, flops = bare_loop(cfg, args.steps)
+            trainer_rates.append(trainer_rate)
+            bare_rates.append(bare_rate)
+            ratios.append(trainer_rate / bare_rate)
+            print(
+                f"round {r}: trainer {trainer_rate:8.1f} img/s  bare {bare_rate:8.1f} img/s  "
+                f"ratio {trainer_rate / bare_rate:.3f}"
+            )
+
+    def spread(values: list[float], fmt: str = ".3f") -> str:
+        return (
+            f"min {min(values):{fmt}} median {statistics.median(values):{fmt}} "
+            f"max {max(values):{fmt}}"
+        )
+
+    peak = matmul_peak(device)
+    achieved = flops / cfg.train.batch_size * statistics.median(bare_rates)
+    print(f"trainer img/s: {spread(trainer_rates, '.1f')}")
+    print(f"bare    img/s: {spread(bare_rates, '.1f')}")
+    print(f"ratio trainer/bare: {spread(ratios)}")
+    print(f"probe share of the trainer's wall time (incl. step 0 and setup): {spread(shares)}")
+    print(
+        f"model FLOPs per step: {flops / 1e9:.2f} GFLOP; achieved {achieved / 1e9:.1f} "
+        f"GFLOP/s (bare median); matmul peak {peak / 1e9:.1f} GFLOP/s "
+        f"({100 * achieved / peak:.0f}% of peak)"
+    )
+
+
+if __name__ == "__main__":
+    main()
