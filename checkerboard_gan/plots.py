@@ -9,6 +9,9 @@ import matplotlib.pyplot as plt  # noqa: E402
 import torch  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
+from . import measures  # noqa: E402
+from .images import grid, stretch  # noqa: E402
+
 
 def radial_spectrum_figure(fake: torch.Tensor, real: torch.Tensor, title: str = "") -> Figure:
     """Generated vs real radial log power spectrum; the shaded half is what spectral distance
@@ -22,5 +25,135 @@ def radial_spectrum_figure(fake: torch.Tensor, real: torch.Tensor, title: str = 
     ax.set_ylabel("mean log power (dB)")
     ax.set_title(title or "radial spectrum")
     ax.legend()
+    fig.tight_layout()
+    return fig
+
+
+# Report figures (checkerboard_gan.report) ---------------------------------------------------
+
+
+def sample_picture(x: torch.Tensor) -> torch.Tensor:
+    """16 samples as a 4 x 4 grid, each stretched to its own range (at init they are near-flat)."""
+    return grid(stretch(x[:16]), nrow=4, min_cell_px=32)
+
+
+def energy_picture(x: torch.Tensor, period: int) -> torch.Tensor:
+    """The phase-energy map E_P / max E_P: (P, P) in [0, 1], uniform 1 = no checkerboard."""
+    e = measures.phase_energy(x, period)
+    return e / e.max().clamp_min(1e-30)
+
+
+def gradient_picture(grad: torch.Tensor) -> torch.Tensor:
+    """|dD/dx| of 8 images as a 2 x 4 grid, summed over channels, each scaled by its own max."""
+    magnitude = grad[:8].detach().abs().sum(1, keepdim=True)
+    peak = magnitude.flatten(1).amax(1).clamp_min(1e-30).view(-1, 1, 1, 1)
+    return grid(magnitude / peak, nrow=4, min_cell_px=32)
+
+
+def spectrum_picture(x: torch.Tensor) -> torch.Tensor:
+    """The mean log power spectrum (zero frequency in the middle) in magma colours: (3, H, W).
+
+    The zero-frequency bin (removed by the centring) takes the median so it does not set the
+    colour scale.
+    """
+    spec = measures.log_spectrum(x).float()
+    h, w = spec.shape
+    spec[h // 2, w // 2] = spec.median()
+    spec = (spec - spec.min()) / (spec.max() - spec.min()).clamp_min(1e-9)
+    return torch.from_numpy(plt.get_cmap("magma")(spec.numpy())[..., :3]).permute(2, 0, 1)
+
+
+def overlap_figure(cases: list[tuple[str, torch.Tensor]]) -> Figure:
+    """Per case (title, P x P overlap map): its 1-D pattern as bars above the 2-D map."""
+    fig, axes = plt.subplots(
+        2,
+        len(cases),
+        figsize=(2.5 * len(cases), 5.0),
+        dpi=100,
+        gridspec_kw={"height_ratios": [1, 2]},
+        squeeze=False,
+    )
+    for col, (title, overlap) in enumerate(cases):
+        m = overlap.double().cpu()
+        profile = measures.overlap_profile(m).tolist()  # the 1-D pattern a of m = a a^T
+        top, bottom = axes[0, col], axes[1, col]
+        top.bar(range(len(profile)), profile, color="tab:orange", width=0.8)
+        for i, v in enumerate(profile):
+            top.text(i, v, f"{v:g}", ha="center", va="bottom", fontsize=8)
+        top.set_ylim(0, max(profile) * 1.3)
+        top.set_xticks(range(len(profile)))
+        top.set_title(title, fontsize=10)
+        top.tick_params(labelsize=7)
+        bottom.imshow(m.numpy(), cmap="magma", vmin=0, interpolation="nearest")
+        for r, row in enumerate(m.tolist() if m.shape[0] <= 4 else []):  # small maps: counts
+            for c, v in enumerate(row):
+                colour = "black" if v > 0.6 * m.max().item() else "white"
+                bottom.text(c, r, f"{v:g}", ha="center", va="center", color=colour, fontsize=9)
+        bottom.set_xticks([])
+        bottom.set_yticks([])
+    axes[0, 0].set_ylabel("1-D pattern", fontsize=8)
+    axes[1, 0].set_ylabel("2-D map (one period)", fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def image_panels(
+    panels: list[tuple[str, torch.Tensor | None]],
+    ncols: int,
+    cmap: str = "gray",
+    unit_range: bool = True,
+    panel_in: float = 2.3,
+    row_labels: list[str] | None = None,
+) -> Figure:
+    """A grid of titled images: (3, H, W) RGB in [0, 1], or (H, W) maps drawn with `cmap`.
+
+    Maps are drawn on [0, 1] when `unit_range` (e.g. phase energy / max), else stretched
+    (e.g. dB spectra). A None panel stays empty. Pixels are never smoothed.
+    """
+    nrows = -(-len(panels) // ncols)
+    fig, axes = plt.subplots(
+        nrows, ncols, figsize=(panel_in * ncols, panel_in * nrows + 0.1), dpi=100, squeeze=False
+    )
+    for ax in axes.flat:
+        ax.set_xticks([])
+        ax.set_yticks([])
+        for spine in ax.spines.values():
+            spine.set_visible(False)
+    for ax, (title, img) in zip(axes.flat, panels, strict=False):
+        ax.set_title(title, fontsize=8)
+        if img is None:
+            continue
+        img = img.detach().float().cpu()
+        if img.dim() == 3:
+            ax.imshow(img.permute(1, 2, 0).clamp(0, 1).numpy(), interpolation="nearest")
+        else:
+            limits = {"vmin": 0.0, "vmax": 1.0} if unit_range else {}
+            ax.imshow(img.numpy(), cmap=cmap, interpolation="nearest", **limits)
+    for r, label in enumerate(row_labels or []):
+        axes[r, 0].set_ylabel(label, fontsize=9)
+    fig.tight_layout()
+    return fig
+
+
+def bar_figure(
+    labels: list[str],
+    series: dict[str, tuple[list[float], list[float] | None]],
+    ylabel: str,
+    title: str = "",
+) -> Figure:
+    """Grouped bars: per series name (values, error bars or None), one bar per label."""
+    fig, ax = plt.subplots(figsize=(max(4.0, 1.1 * len(labels) + 1.5), 3.0), dpi=100)
+    width = 0.8 / max(1, len(series))
+    for i, (name, (values, errors)) in enumerate(series.items()):
+        xs = [x + (i - (len(series) - 1) / 2) * width for x in range(len(labels))]
+        ax.bar(xs, values, width, yerr=errors, capsize=3, label=name)
+    ax.set_xticks(range(len(labels)))
+    ax.set_xticklabels(labels, fontsize=8, rotation=15)
+    ax.set_ylabel(ylabel)
+    if title:
+        ax.set_title(title, fontsize=10)
+    if len(series) > 1:
+        ax.legend(fontsize=8)
+    ax.grid(axis="y", alpha=0.3)
     fig.tight_layout()
     return fig

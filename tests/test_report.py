@@ -1,0 +1,118 @@
+"""`python -m checkerboard_gan.report`: six claim sections from real (tiny) runs, readable HTML."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from html.parser import HTMLParser
+from pathlib import Path
+from urllib.parse import unquote
+
+import pytest
+import torch
+
+from checkerboard_gan.report import Check, compare, period_content, verdict
+
+VOID = {"meta", "img", "br", "hr", "link", "input"}
+
+
+class Document(HTMLParser):
+    """Collects every src/href and id, and checks that tags close in order."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.refs: list[tuple[str, str]] = []
+        self.ids: set[str] = set()
+        self.open: list[str] = []
+        self.errors: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag not in VOID:
+            self.open.append(tag)
+        for name, value in attrs:
+            if name in ("src", "href") and value is not None:
+                self.refs.append((tag, value))
+            if name == "id" and value:
+                self.ids.add(value)
+
+    def handle_endtag(self, tag: str) -> None:
+        if not self.open or self.open.pop() != tag:
+            self.errors.append(f"</{tag}> closes nothing open")
+
+
+def test_verdict_is_computed_from_the_checks():
+    good = compare("a", 0.6, 3, "b", 0.1)
+    bad = compare("a", 0.2, 3, "b", 0.1)
+    assert good.ok and good.text == "a 0.6 ≥ 3 × b 0.1"
+    assert bad.ok is False and "<" in bad.text
+    assert compare("a", 0.2, 3, "b", 0.1, above=False).ok
+    assert verdict([good]).status == "supported"
+    assert verdict([bad]).status == "not supported"
+    assert verdict([good, bad]).status == "partly supported"
+    assert verdict([good, compare("a", float("nan"), 3, "b", 0.1)]).status == "undecided"
+    assert verdict([Check("x", True)]).sentence == "Supported by our numbers: x."
+
+
+def test_period_content_tells_period_2_from_period_4():
+    noise = torch.randn(64, 3, 32, 32, generator=torch.Generator().manual_seed(0))
+    rows = torch.arange(32)
+    gain2 = torch.where(rows % 2 == 0, 2.0, 1.0)
+    gain4 = torch.where(rows % 4 == 0, 2.0, 1.0)
+    two = period_content(noise * gain2[:, None] * gain2[None, :], [2, 4, 8])
+    four = period_content(noise * gain4[:, None] * gain4[None, :], [2, 4, 8])
+    plain = period_content(noise, [2, 4, 8])
+    assert two[2] > 10 * plain[2] and two[4] < 3 * plain[4] + 0.02
+    assert four[4] > 10 * plain[4] and four[8] < 3 * plain[8] + 0.02
+
+
+@pytest.mark.slow
+def test_quick_report_has_six_claims_with_numbers_and_images(tmp_path):
+    out = tmp_path / "report"
+    command = ["--quick", "--seeds", "1", "--steps", "10", "--out", str(out)]
+    result = subprocess.run(
+        [sys.executable, "-m", "checkerboard_gan.report", *command],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    check_report(out)
+    md = (out / "report.md").read_text()
+    assert "python -m checkerboard_gan.report --quick --seeds 1 --steps 10" in md
+
+
+def check_report(out: Path) -> None:
+    """Six decided claim sections with tables and images; HTML whose references all exist."""
+    md = (out / "report.md").read_text()
+    claims = [s for s in re.split(r"^## ", md, flags=re.M) if s.startswith("Claim ")]
+    assert [s.split(":")[0] for s in claims] == [f"Claim {i}" for i in range(1, 7)]
+    for section in claims:
+        assert re.search(r"^\| [^|]*\| .*\d", section, flags=re.M), section[:200]  # a table
+        images = re.findall(r"!\[[^\]]*\]\(([^)]+)\)", section)
+        assert images and all((out / path).is_file() for path in images), section[:200]
+        assert "**Rule:**" in section
+        decided = re.findall(
+            r"\*\*Verdict \((?:supported|partly supported|not supported)\)\.\*\* .*\d", section
+        )
+        assert len(decided) == 1, section[-600:]  # decided, from numbers
+    for needed in ("torch", "torchvision", "hydra-core", "python", "device", "config.yaml"):
+        assert needed in md
+
+    page = Document()
+    page.feed((out / "index.html").read_text())
+    page.close()
+    assert not page.errors and not page.open
+    files = 0
+    for tag, ref in page.refs:
+        if ref.startswith("data:") or (tag == "a" and ref.startswith("https://")):
+            continue
+        if ref.startswith("#"):
+            assert ref[1:] in page.ids
+            continue
+        assert "://" not in ref and not Path(ref).is_absolute(), ref
+        assert (out / unquote(ref)).exists(), ref
+        files += 1
+    assert sum(tag == "img" for tag, _ in page.refs) >= 9
+    assert files > 50  # figures, run folders and their configs
