@@ -332,8 +332,9 @@ def _check_geometry(cfg: Config) -> None:
         )
 
 
-def flat_config(cfg: Config) -> dict[str, str | int | float | bool]:
-    """The config as dotted keys with scalar values (None -> "null", lists -> text)."""
+def flat_config(cfg: Config | dict[str, Any]) -> dict[str, str | int | float | bool]:
+    """A config (dataclass or its saved dict) as dotted keys with scalar values (None -> "null",
+    lists -> text), for TensorBoard's HParams and for comparing configs."""
     out: dict[str, str | int | float | bool] = {}
 
     def walk(node: Any, prefix: str) -> None:
@@ -345,5 +346,5 @@ def flat_config(cfg: Config) -> dict[str, str | int | float | bool]:
             else:
                 out[f"{prefix}{key}"] = value
 
-    walk(dataclasses.asdict(cfg), "")
+    walk(cfg if isinstance(cfg, dict) else dataclasses.asdict(cfg), "")
     return out

@@ -25,7 +25,7 @@ from .checkpoint import (
     save_checkpoint,
     set_rng_states,
 )
-from .config import Config, ConfigError
+from .config import Config, ConfigError, flat_config
 from .data import InMemoryBatches, StreamingBatches, build_batches
 from .logger import RunLogger
 from .losses import build_loss
@@ -138,12 +138,7 @@ RESUMABLE_CHANGES = (
 
 
 def _check_same_config(saved: dict[str, Any], cfg: Config, path: Path) -> None:
-    def flat(node: Any, prefix: str = "") -> dict[str, Any]:
-        if not isinstance(node, dict):
-            return {prefix[:-1]: node}
-        return {k: v for key, sub in node.items() for k, v in flat(sub, f"{prefix}{key}.").items()}
-
-    old, new = flat(saved), flat(OmegaConf.to_container(OmegaConf.structured(cfg)))
+    old, new = flat_config(saved), flat_config(cfg)
     differ = [
         k
         for k in sorted(set(old) | set(new))

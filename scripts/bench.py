@@ -81,11 +81,6 @@ def bare_loop(cfg: Config, steps: int) -> tuple[float, float]:
     return steps * b / (time.perf_counter() - start), counter.get_total_flops()
 
 
-def trainer_run(cfg: Config, folder: Path) -> dict:
-    metrics = train(cfg, folder)
-    return metrics
-
-
 def matmul_peak(device: torch.device, n: int = 2048, reps: int = 10) -> float:
     a, b = torch.randn(n, n, device=device), torch.randn(n, n, device=device)
     a @ b
@@ -119,7 +114,7 @@ def main(argv: list[str] | None = None) -> None:
             order = ("trainer", "bare") if r % 2 == 0 else ("bare", "trainer")
             for which in order:
                 if which == "trainer":
-                    m = trainer_run(cfg, Path(tmp, f"round{r}"))
+                    m = train(cfg, Path(tmp, f"round{r}"))
                     trainer_rate = m["throughput_img_s"]
                     shares.append(m["probe_s"] / m["wall_s"])
                 else:
