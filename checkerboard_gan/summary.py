@@ -123,9 +123,10 @@ def _run_cells(row: RunRow) -> list[Image.Image]:
     if not steps:
         return [_cell(None)] * 4
     chosen = [steps[0], steps[len(steps) // 2], steps[-1]] if len(steps) > 1 else [steps[0]]
-    cells = [_cell(grid(stretch(_samples(row, s)[:16]), nrow=4, min_cell_px=32)) for s in chosen]
+    batches = [_samples(row, s) for s in chosen]  # each file read once; the last is reused
+    cells = [_cell(grid(stretch(x[:16]), nrow=4, min_cell_px=32)) for x in batches]
     cells += [_cell(None)] * (3 - len(cells))
-    last = _samples(row, steps[-1])
+    last = batches[-1]
     period = (row.metrics or {}).get("checkerboard_period") or last.shape[-1] // 4
     cells.append(_cell(heatmap(measures.phase_energy(last, period), min_px=CELL - 4)))
     return cells

@@ -73,12 +73,18 @@ def uninterrupted(tmp_path_factory):
     return run_dir
 
 
+def start_then_signal(run_dir, signum: int) -> subprocess.Popen:
+    """Start a run and send it `signum` as soon as its first checkpoint exists."""
+    process = start(run_dir)
+    wait_for(run_dir / "checkpoints" / "last.pt", process)
+    process.send_signal(signum)
+    return process
+
+
 @pytest.mark.slow
 def test_sigkill_then_resume_equals_an_uninterrupted_run(tmp_path, uninterrupted):
     run_dir = tmp_path / "run"
-    process = start(run_dir)
-    wait_for(run_dir / "checkpoints" / "last.pt", process)
-    process.send_signal(signal.SIGKILL)
+    process = start_then_signal(run_dir, signal.SIGKILL)
     process.wait(30)
     assert read_metrics(run_dir)["status"] == "running"  # killed: nothing could record it
     killed_at = load_checkpoint(run_dir / "checkpoints" / "last.pt")["step"]
@@ -93,9 +99,7 @@ def test_sigkill_then_resume_equals_an_uninterrupted_run(tmp_path, uninterrupted
 @pytest.mark.slow
 def test_sigterm_writes_a_checkpoint_then_resumes(tmp_path, uninterrupted):
     run_dir = tmp_path / "run"
-    process = start(run_dir)
-    wait_for(run_dir / "checkpoints" / "last.pt", process)
-    process.send_signal(signal.SIGTERM)
+    process = start_then_signal(run_dir, signal.SIGTERM)
     assert process.wait(60) == 130
     metrics = read_metrics(run_dir)
     assert metrics["status"] == "interrupted"
