@@ -75,6 +75,22 @@ def checkerboard_score(x: torch.Tensor, period: int) -> float:
     return (e.std(correction=0) / mean).item() if mean > 0 else 0.0
 
 
+def period_content(x: torch.Tensor, periods: Sequence[int]) -> dict[int, float]:
+    """sqrt(CB_P^2 - CB_{P/2}^2) per P, CB_1 = 0: the phase-energy variation at period P that
+    period P/2 does not explain.
+
+    E_{P/2} is E_P averaged over the four phases that fold onto each of its own, so the variance
+    of E_P splits into that of its fold plus the rest (orthogonal parts, same mean). Each P must
+    be even and divide H and W.
+    """
+    odd = [p for p in periods if p < 2 or p % 2]
+    if odd:
+        raise ValueError(f"period_content: periods must be even and >= 2, got {odd}")
+    cb = {1: 0.0} | {p: checkerboard_score(x, p) for p in periods}
+    cb |= {p // 2: checkerboard_score(x, p // 2) for p in periods if p // 2 not in cb}
+    return {p: math.sqrt(max(cb[p] ** 2 - cb[p // 2] ** 2, 0.0)) for p in periods}
+
+
 # Spectra ----------------------------------------------------------------------------------
 
 

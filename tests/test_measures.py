@@ -115,3 +115,31 @@ def test_radial_spectrum_of_white_noise_is_flat():
     r = measures.radial_spectrum(torch.randn(64, 3, 32, 32))
     assert r.shape == (17,)
     assert (r[1:] - r[1:].mean()).abs().max() < 1.5
+
+
+def test_period_content_tells_period_2_from_period_4():
+    noise = torch.randn(64, 3, 32, 32, generator=torch.Generator().manual_seed(0))
+    rows = torch.arange(32)
+    gain2 = torch.where(rows % 2 == 0, 2.0, 1.0)
+    gain4 = torch.where(rows % 4 == 0, 2.0, 1.0)
+    two = measures.period_content(noise * gain2[:, None] * gain2[None, :], [2, 4, 8])
+    four = measures.period_content(noise * gain4[:, None] * gain4[None, :], [2, 4, 8])
+    plain = measures.period_content(noise, [2, 4, 8])
+    assert two[2] > 10 * plain[2] and two[4] < 3 * plain[4] + 0.02
+    assert four[4] > 10 * plain[4] and four[8] < 3 * plain[8] + 0.02
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.integers(0, 2**31 - 1), st.sampled_from([2, 4, 8]))
+def test_period_content_splits_cb_squared_across_periods(seed, top):
+    """CB_P^2 = sum of the squared contents at P, P/2, ..., 2: the fold is orthogonal."""
+    x = torch.rand(4, 2, 16, 16, generator=torch.Generator().manual_seed(seed)) ** 3
+    periods = [p for p in (2, 4, 8) if p <= top]
+    content = measures.period_content(x, periods)
+    total = sum(content[p] ** 2 for p in periods)
+    assert total == pytest.approx(measures.checkerboard_score(x, top) ** 2, rel=1e-9, abs=1e-12)
+
+
+def test_period_content_refuses_odd_periods():
+    with pytest.raises(ValueError, match="even"):
+        measures.period_content(torch.zeros(1, 1, 6, 6), [3])

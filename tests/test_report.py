@@ -10,9 +10,8 @@ from pathlib import Path
 from urllib.parse import unquote
 
 import pytest
-import torch
 
-from checkerboard_gan.report import Check, compare, period_content, verdict
+from checkerboard_gan.report.claims import Check, compare, verdict
 
 VOID = {"meta", "img", "br", "hr", "link", "input"}
 
@@ -52,18 +51,6 @@ def test_verdict_is_computed_from_the_checks():
     assert verdict([good, bad]).status == "partly supported"
     assert verdict([good, compare("a", float("nan"), 3, "b", 0.1)]).status == "undecided"
     assert verdict([Check("x", True)]).sentence == "Supported by our numbers: x."
-
-
-def test_period_content_tells_period_2_from_period_4():
-    noise = torch.randn(64, 3, 32, 32, generator=torch.Generator().manual_seed(0))
-    rows = torch.arange(32)
-    gain2 = torch.where(rows % 2 == 0, 2.0, 1.0)
-    gain4 = torch.where(rows % 4 == 0, 2.0, 1.0)
-    two = period_content(noise * gain2[:, None] * gain2[None, :], [2, 4, 8])
-    four = period_content(noise * gain4[:, None] * gain4[None, :], [2, 4, 8])
-    plain = period_content(noise, [2, 4, 8])
-    assert two[2] > 10 * plain[2] and two[4] < 3 * plain[4] + 0.02
-    assert four[4] > 10 * plain[4] and four[8] < 3 * plain[8] + 0.02
 
 
 @pytest.mark.slow

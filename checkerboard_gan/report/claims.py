@@ -1,94 +1,28 @@
-"""Reproduce the article's argument from runs on this machine, in one command.
-
-    python -m checkerboard_gan.report [--quick] [--out report]
-
-Runs the studies behind DESIGN.md's six claims as Hydra multiruns (one
-`python -m checkerboard_gan -m ...` per study, under OUT/runs/), then writes OUT/index.html and
-OUT/report.md: per claim the figures, the numbers, the rule that decides, and one sentence
-computed from the numbers saying whether they support the claim.
-"""
+"""DESIGN.md's six claims: each reads its studies' runs, returns the blocks that show it and the
+checks its verdict is computed from."""
 
 from __future__ import annotations
 
-import argparse
-import html
-import json
 import math
-import os
-import platform
-import re
-import shlex
-import shutil
 import statistics
-import subprocess
 import sys
-import time
-from dataclasses import asdict, dataclass, field
-from datetime import datetime
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import torch
+from hydra import compose, initialize_config_dir
 
-from . import measures, plots
-from .plots import energy_picture, gradient_picture, sample_picture, spectrum_picture
-from .summary import RunRow, find_runs, sort_by_swept_keys
-
-ARTICLE = "https://distill.pub/2016/deconv-checkerboard/"
-QUICK = (  # --quick: every run this small
-    "dataset.image_size=16",
-    "dataset.num_images=512",
-    "model.g_channels=8",
-    "model.d_channels=8",
-)
-
-# Settings and studies ---------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Setting:
-    """How big the runs are: seeds at init, steps when trained, overrides for every run."""
-
-    name: str
-    seeds: int
-    steps: int
-    overrides: tuple[str, ...]
-    log_every: int | None  # None: the project's default
-
-
-@dataclass(frozen=True)
-class Study:
-    """One Hydra multirun: its folder under OUT/runs and its own (swept) overrides."""
-
-    name: str
-    sweep: tuple[str, ...]
-    trained: bool = True
-
-    def command(self, s: Setting) -> list[str]:
-        """The multirun's arguments after `python`, run inside OUT/runs."""
-        if not self.trained:
-            size = ["train.steps=0", "seed=" + ",".join(map(str, range(s.seeds)))]
-        else:
-            size = [f"train.steps={s.steps}"] + ([f"log.every={s.log_every}"] * bool(s.log_every))
-        hydra = [f"hydra.sweep.dir={self.name}"]
-        return ["-m", "checkerboard_gan", "-m", *self.sweep, *size, *s.overrides, *hydra]
-
-
-STUDIES = {
-    s.name: s
-    for s in (
-        Study("init_deconv", ("upsample=deconv", "upsample.kernel=3,4"), trained=False),
-        Study("init_resize", ("upsample=nearest,bilinear",), trained=False),
-        Study("init_subpixel", ("upsample=subpixel", "upsample.icnr=false,true"), trained=False),
-        Study("train_resize", ("upsample=deconv,nearest,bilinear", "upsample.kernel=3")),
-        Study("train_even", ("upsample=deconv", "upsample.kernel=4")),
-        Study("train_subpixel", ("upsample=subpixel", "upsample.icnr=false,true")),
-        # A deconv generator collapses against a strided D on shapes: nearest G for claim 5.
-        Study("grad_strided", ("upsample=nearest", "disc=strided", "disc.kernel=3,4")),
-        Study("grad_pool", ("upsample=nearest", "disc=avgpool,blurpool")),
-        Study("last_n", ("upsample=deconv", "upsample.kernel=3", "upsample.last_n=2,1,0")),
-    )
-}
+from .. import measures, plots
+from ..checkpoint import find_checkpoint, load_checkpoint
+from ..cli import config_dir
+from ..config import UpsampleConfig, validate
+from ..plots import energy_picture, gradient_picture, sample_picture, spectrum_picture
+from ..summary import RunRow
+from ..trainer import build
+from ..upsampling import build_upsample
+from .document import Block, Fig, Section, Table, Verdict
+from .studies import Setting
 
 # claim -> (title, the claim, the studies it reads)
 CLAIMS: dict[int, tuple[str, str, tuple[str, ...]]] = {
@@ -129,43 +63,6 @@ CLAIMS: dict[int, tuple[str, str, tuple[str, ...]]] = {
         ("last_n",),
     ),
 }
-
-# The document: blocks rendered to both Markdown and HTML ----------------------------------
-
-
-@dataclass
-class Fig:
-    path: str  # relative to OUT
-    caption: str
-    links: list[tuple[str, str]] = field(default_factory=list)  # (label, run folder)
-
-
-@dataclass
-class Table:
-    header: list[str]
-    rows: list[list[str]]
-
-
-@dataclass
-class Code:
-    text: str
-
-
-Block = str | Fig | Table | Code  # str: a paragraph with [links](x), `code` and **bold**
-
-
-@dataclass
-class Verdict:
-    status: str  # supported | partly supported | not supported | undecided
-    sentence: str
-
-
-@dataclass
-class Section:
-    anchor: str
-    title: str
-    blocks: list[Block]
-    verdict: Verdict | None = None
 
 
 @dataclass
@@ -273,9 +170,6 @@ def rule(text: str) -> str:
 
 
 def claim1(ctx: Context) -> tuple[list[Block], list[Check]]:
-    from .config import UpsampleConfig
-    from .upsampling import build_upsample
-
     cases, rows, u, worst = [], [], {}, 0.0
     for k, n in ((3, 1), (3, 2), (4, 1), (4, 2)):
         stage = UpsampleConfig(name="deconv", kernel=k, stride=2)
@@ -463,13 +357,6 @@ DISCS: list[Kind] = [
 def input_gradients(row: RunRow) -> tuple[torch.Tensor, torch.Tensor | None, int]:
     """D's input gradient on the run's fixed real images at init and at its last checkpoint
     (`Probe.input_gradient`, recomputed on the CPU), and D's period."""
-    from hydra import compose, initialize_config_dir
-
-    from .checkpoint import find_checkpoint, load_checkpoint
-    from .cli import config_dir
-    from .config import validate
-    from .trainer import build
-
     overrides = [o for o in row.overrides if not o.startswith("device=")] + ["device=cpu"]
     with initialize_config_dir(version_base="1.3", config_dir=str(config_dir())):
         cfg = validate(compose("config", overrides=overrides))
@@ -528,13 +415,6 @@ def claim5(ctx: Context) -> tuple[list[Block], list[Check]]:
     ], checks
 
 
-def period_content(x: torch.Tensor, periods: list[int]) -> dict[int, float]:
-    """sqrt(CB_P^2 - CB_{P/2}^2), CB_1 = 0: the phase-energy variation at period P that period
-    P/2 does not explain (the variance of E_P is that of its P/2 fold plus the rest)."""
-    cb = {1: 0.0} | {p: measures.checkerboard_score(x, p) for p in periods}
-    return {p: math.sqrt(max(cb[p] ** 2 - cb[p // 2] ** 2, 0.0)) for p in periods}
-
-
 def claim6(ctx: Context) -> tuple[list[Block], list[Check]]:
     names = {
         "2": "deconv in the last two stages",
@@ -548,7 +428,7 @@ def claim6(ctx: Context) -> tuple[list[Block], list[Check]]:
     for n, name in names.items():
         got = [samples_at(runs[n], w) for w in (0, -1)]
         nan = dict.fromkeys(periods, math.nan)
-        content[n] = [period_content(g[1], periods) if g else nan for g in got]
+        content[n] = [measures.period_content(g[1], periods) if g else nan for g in got]
         cells = [" → ".join(fmt(content[n][w][p]) for w in (0, 1)) for p in periods]
         table.append([name, *cells, ctx.link(runs[n])])
         if None in got:
@@ -605,81 +485,6 @@ def claim6(ctx: Context) -> tuple[list[Block], list[Check]]:
 BUILDERS = {1: claim1, 2: claim2, 3: claim3, 4: claim4, 5: claim5, 6: claim6}
 
 
-# Running the studies ----------------------------------------------------------------------
-
-
-def run_study(study: Study, setting: Setting, runs_dir: Path) -> dict[str, Any]:
-    """One `python -m checkerboard_gan -m ...` inside OUT/runs, its output in <study>.log.
-
-    A sweep folder left there by an earlier report is replaced.
-    """
-    if (runs_dir / study.name).exists():
-        shutil.rmtree(runs_dir / study.name)
-    args = study.command(setting)
-    env = os.environ.copy()  # the package must import from OUT/runs, also from a plain checkout
-    root = str(Path(__file__).resolve().parent.parent)
-    env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH")) if p)
-    start = time.perf_counter()
-    with open(runs_dir / f"{study.name}.log", "w") as log:
-        done = subprocess.run(
-            [sys.executable, *args], cwd=runs_dir, env=env, stdout=log, stderr=log
-        )
-    return {
-        "name": study.name,
-        "command": "python " + shlex.join(args),
-        "returncode": done.returncode,
-        "seconds": time.perf_counter() - start,
-    }
-
-
-def environment(device: str | None) -> dict[str, str]:
-    """Versions, the device the runs use and the source revision."""
-    import hydra
-    import matplotlib
-    import numpy
-    import omegaconf
-    import torchvision
-
-    from .trainer import resolve_device
-
-    dev = resolve_device(device or "auto")
-    where = f"cuda: {torch.cuda.get_device_name(dev)}" if dev.type == "cuda" else dev.type
-    if dev.type == "cpu":
-        info = Path("/proc/cpuinfo")
-        names = re.findall(r"model name\s*:\s*(.+)", info.read_text()) if info.is_file() else []
-        cpu = names[0].strip() if names else platform.processor() or platform.machine()
-        where += f": {cpu}, {os.cpu_count()} logical cores, {torch.get_num_threads()} torch threads"
-    versions = {
-        m.__name__.replace("hydra", "hydra-core"): m.__version__
-        for m in (torch, torchvision, hydra, omegaconf, numpy, matplotlib)
-    }
-    return {
-        "python": platform.python_version(),
-        **versions,
-        "platform": platform.platform(),
-        "device": where,
-        "source": revision(),
-    }
-
-
-def revision() -> str:
-    """The git commit of the package's checkout, and whether it has local changes."""
-    git = ["git", "-C", str(Path(__file__).resolve().parent.parent)]
-    try:
-        head = subprocess.run(
-            [*git, "rev-parse", "--short", "HEAD"], capture_output=True, text=True
-        )
-        dirty = subprocess.run([*git, "status", "--porcelain"], capture_output=True, text=True)
-    except OSError:
-        return "unknown (no git)"
-    if head.returncode != 0:
-        return "not a git checkout"
-    return head.stdout.strip() + " with local changes" * bool(dirty.stdout.strip())
-
-
-# Assembling and rendering -----------------------------------------------------------------
-
-
 def claim_sections(ctx: Context, chosen: list[int]) -> list[Section]:
     """The six claim sections; a claim not in `chosen` says it was not run."""
     sections = []
@@ -698,275 +503,3 @@ def claim_sections(ctx: Context, chosen: list[int]) -> list[Section]:
                 result = Verdict("undecided", "Undecided: the section could not be built.")
         sections.append(Section(f"claim-{number}", f"Claim {number}: {title}", blocks, result))
     return sections
-
-
-def intro_section(meta: dict[str, Any], setting: Setting, claims: list[Section]) -> Section:
-    """Verdicts at a glance; the command, setting, running time, versions and device."""
-    verdicts = [
-        [f"[{s.title}](#{s.anchor})", s.verdict.sentence if s.verdict else "not run"]
-        for s in claims
-    ]
-    size = f"{setting.name}: {setting.seeds} seed(s) at init, {setting.steps} steps when trained"
-    size += f", overrides `{' '.join(setting.overrides)}`" if setting.overrides else ""
-    times = f"{meta['run_seconds']:.0f} s of runs + {meta['render_seconds']:.0f} s of figures"
-    facts = [["command", f"`{meta['command']}`"], ["started", meta["started"]]]
-    facts += [["running time", times], ["setting", size]]
-    facts += [[k, v] for k, v in meta["environment"].items()]
-    return Section(
-        "about",
-        "How these numbers were made",
-        [
-            f"Each claim of the [article]({ARTICLE}) (Odena, Dumoulin & Olah, Distill 2016), as "
-            "this project states it (DESIGN.md), checked against runs made by this command on this "
-            "machine. Every verdict is computed from the numbers by the rule stated above it.",
-            Table(["claim", "verdict"], verdicts),
-            Table(["", ""], facts),
-        ],
-    )
-
-
-def runs_section(ctx: Context, meta: dict[str, Any]) -> Section:
-    """Every study's command, exit code and time, and every run's overrides and config."""
-    blocks: list[Block] = [
-        "Each study is one Hydra multirun, run inside `runs/`; each run folder holds its composed "
-        "config (`.hydra/config.yaml`), `metrics.json`, the samples of every probe and "
-        "TensorBoard events (`tensorboard --logdir runs`)."
-    ]
-    for study in meta["studies"]:
-        folder = ctx.out / "runs" / study["name"]
-        files = [
-            f"[{n}]({ctx.rel(folder / n)})"
-            for n in ("summary.png", "summary.md")
-            if (folder / n).is_file()
-        ]
-        files.append(f"[log]({ctx.rel(folder.with_suffix('.log'))})")
-        runs = [
-            [
-                ctx.link(r, f"{study['name']}/{r.path.name}"),
-                " ".join(f"`{k}={v}`" for k, v in r.values.items()) or "(as the command)",
-                r.status,
-                fmt(float((r.metrics or {}).get("wall_s", "nan"))),
-                f"[config.yaml]({ctx.rel(r.path)}/.hydra/config.yaml)",
-            ]
-            for r in ctx.rows.get(study["name"], [])
-        ]
-        blocks += [
-            f"**{study['name']}**: exit code {study['returncode']}, {study['seconds']:.0f} s; "
-            + ", ".join(files),
-            Code(f"cd {ctx.out}/runs && {study['command']}"),
-            Table(["folder", "swept values", "status", "wall s", "config"], runs),
-        ]
-    first = next((r for rows in ctx.rows.values() for r in rows), None)
-    if first and (first.path / ".hydra" / "config.yaml").is_file():
-        blocks += [
-            f"The composed config of {ctx.link(first, ctx.rel(first.path))}; the other "
-            "runs differ from it in their overrides only:",
-            Code((first.path / ".hydra" / "config.yaml").read_text().strip()),
-        ]
-    return Section("runs", "Runs and their configs", blocks)
-
-
-def to_markdown(sections: list[Section], title: str) -> str:
-    def cell(text: str) -> str:
-        return text.replace("\n", " ").replace("|", "\\|")
-
-    out = [f"# {title}", ""]
-    for s in sections:
-        out += [f'<a id="{s.anchor}"></a>', "", f"## {s.title}", ""]
-        for b in s.blocks:
-            if isinstance(b, str):
-                out.append(b)
-            elif isinstance(b, Table):
-                out.append("| " + " | ".join(map(cell, b.header)) + " |")
-                out.append("|" + " --- |" * len(b.header))
-                out += ["| " + " | ".join(map(cell, r)) + " |" for r in b.rows]
-            elif isinstance(b, Code):
-                out.append(f"```\n{b.text}\n```")
-            elif isinstance(b, Fig):
-                runs = ", ".join(f"[{label}]({path}/)" for label, path in b.links)
-                out += [f"[![{cell(b.caption)}]({b.path})]({b.path})", ""]
-                out.append(f"*{b.caption}*" + (f" Run folders: {runs}." if runs else ""))
-            out.append("")
-        if s.verdict:
-            out += [f"**Verdict ({s.verdict.status}).** {s.verdict.sentence}", ""]
-    return "\n".join(out)
-
-
-def inline(text: str) -> str:
-    """HTML of a paragraph: escaped, then the three Markdown forms used, [a](x) `c` **b**."""
-    s = re.sub(r"`([^`]+)`", r"<code>\1</code>", html.escape(text, quote=False))
-    s = re.sub(r"\[([^\]]+)\]\(([^)\s]+)\)", r'<a href="\2">\1</a>', s)
-    return re.sub(r"\*\*([^*]+)\*\*", r"<strong>\1</strong>", s)
-
-
-CSS = """
-body { font: 15px/1.5 system-ui, sans-serif; color: #222; margin: 0; background: #f4f4f4; }
-main { max-width: 1100px; margin: 0 auto; padding: 1em 2em 4em; background: white; }
-h2 { border-bottom: 1px solid #ddd; padding-top: 0.5em; }
-nav a { margin-right: 1em; }
-table { border-collapse: collapse; margin: 0.8em 0; font-size: 13px; }
-th, td { border: 1px solid #ddd; padding: 3px 8px; text-align: left; vertical-align: top; }
-th { background: #f0f0f0; }
-code { background: #f3f3f3; padding: 0 3px; font-size: 12px; }
-pre { background: #f3f3f3; padding: 0.6em; font-size: 12px; white-space: pre-wrap; }
-figure { margin: 1em 0; }
-figure img { max-width: 100%; border: 1px solid #eee; }
-figcaption { font-size: 13px; color: #555; }
-.verdict { padding: 0.6em 0.9em; border-left: 6px solid #888; background: #eee; }
-.supported { background: #e9f6ec; border-color: #2e9d4a; }
-.partly-supported { background: #fff6e0; border-color: #e0a100; }
-.not-supported { background: #fdeaea; border-color: #c62828; }
-"""
-
-
-def to_html(sections: list[Section], title: str) -> str:
-    t = html.escape(title)
-    nav = " ".join(
-        f'<a href="#{s.anchor}">{html.escape(s.title.split(":")[0])}</a>' for s in sections
-    )
-    out = [
-        f'<!doctype html>\n<html lang="en"><head><meta charset="utf-8"><title>{t}</title>',
-        f"<style>{CSS}</style></head><body><main><h1>{t}</h1><nav>{nav}</nav>",
-    ]
-    for s in sections:
-        out.append(f'<section id="{s.anchor}"><h2>{html.escape(s.title)}</h2>')
-        for b in s.blocks:
-            if isinstance(b, str):
-                out.append(f"<p>{inline(b)}</p>")
-            elif isinstance(b, Table):
-                rows = [b.header] + b.rows
-                tags = ["th"] + ["td"] * len(b.rows)
-                out.append(
-                    "<table>"
-                    + "".join(
-                        "<tr>" + "".join(f"<{t}>{inline(c)}</{t}>" for c in r) + "</tr>"
-                        for r, t in zip(rows, tags, strict=True)
-                    )
-                    + "</table>"
-                )
-            elif isinstance(b, Code):
-                out.append(f"<pre>{html.escape(b.text)}</pre>")
-            elif isinstance(b, Fig):
-                runs = ", ".join(f"[{label}]({path}/)" for label, path in b.links)
-                caption = inline(b.caption + (f" Run folders: {runs}." if runs else ""))
-                alt = html.escape(b.caption)
-                out.append(
-                    f'<figure><a href="{b.path}"><img src="{b.path}" alt="{alt}"></a>'
-                    f"<figcaption>{caption}</figcaption></figure>"
-                )
-        if s.verdict:
-            css = s.verdict.status.replace(" ", "-")
-            out.append(
-                f'<p class="verdict {css}"><strong>Verdict ({s.verdict.status}).</strong> '
-                f"{inline(s.verdict.sentence)}</p>"
-            )
-        out.append("</section>")
-    return "\n".join(out) + "\n</main></body></html>\n"
-
-
-# Command line -----------------------------------------------------------------------------
-
-
-def _claims(text: str) -> list[int]:
-    chosen = sorted({int(c) for c in text.split(",") if c.strip().isdigit()})
-    if not chosen or not set(chosen) <= set(CLAIMS):
-        raise argparse.ArgumentTypeError(f"{text!r}: give claim numbers 1..6, e.g. 1,2,5")
-    return chosen
-
-
-def _positive(text: str) -> int:
-    if not text.isdigit() or int(text) < 1:
-        raise argparse.ArgumentTypeError(f"{text!r} is not an integer >= 1")
-    return int(text)
-
-
-def parse_args(argv: list[str]) -> argparse.Namespace:
-    p = argparse.ArgumentParser(
-        prog="python -m checkerboard_gan.report", description=__doc__.splitlines()[0]
-    )
-    p.add_argument(
-        "--quick",
-        action="store_true",
-        help="small runs (16 px, widths 8, 512 images, 2 seeds at init, 40 steps): about 1.5 "
-        "minutes on a 2-core CPU",
-    )
-    p.add_argument("--out", type=Path, default=Path("report"), help="output folder (report)")
-    p.add_argument("--seeds", type=_positive, help="seeds at init (quick 2, full 5)")
-    p.add_argument("--steps", type=_positive, help="steps when trained (quick 40, full 1200)")
-    p.add_argument("--claims", type=_claims, default=list(CLAIMS), help="e.g. 1,2,5 (all)")
-    p.add_argument("--device", help="device= for every run (default: the project's auto)")
-    p.add_argument(
-        "--render-only",
-        action="store_true",
-        help="rebuild index.html and report.md from the runs already in OUT/runs",
-    )
-    p.add_argument(
-        "overrides",
-        nargs="*",
-        help="Hydra overrides for every run, e.g. dataset=mnist (not the keys a study sweeps)",
-    )
-    return p.parse_args(argv)
-
-
-def run_all(args: argparse.Namespace, argv: list[str], runs_dir: Path) -> dict[str, Any]:
-    """Run the studies the chosen claims read; returns what the report records about them."""
-    steps = args.steps or (40 if args.quick else 1200)
-    extra = (QUICK if args.quick else ()) + (f"device={args.device}",) * bool(args.device)
-    setting = Setting(
-        "quick" if args.quick else "full",
-        args.seeds or (2 if args.quick else 5),
-        steps,
-        extra + tuple(args.overrides),
-        max(1, steps // 2) if args.quick else None,
-    )
-    started, studies = datetime.now().astimezone(), []
-    needed = list(dict.fromkeys(name for c in args.claims for name in CLAIMS[c][2]))
-    for i, name in enumerate(needed, 1):
-        print(f"[{i}/{len(needed)}] {name} ...", end=" ", flush=True)
-        studies.append(run_study(STUDIES[name], setting, runs_dir))
-        print(f"exit {studies[-1]['returncode']}, {studies[-1]['seconds']:.0f} s", flush=True)
-    return {
-        "command": "python -m checkerboard_gan.report " + shlex.join(argv),
-        "started": started.isoformat(timespec="seconds"),
-        "setting": asdict(setting),
-        "claims": args.claims,
-        "environment": environment(args.device),
-        "studies": studies,
-        "run_seconds": sum(s["seconds"] for s in studies),
-    }
-
-
-def main(argv: list[str] | None = None) -> int:
-    argv = sys.argv[1:] if argv is None else argv
-    args = parse_args(argv)
-    out, runs_dir = args.out, args.out / "runs"
-    if args.render_only:
-        if not (runs_dir / "report.json").is_file():
-            sys.exit(f"--render-only: {runs_dir / 'report.json'} not found; run the report first")
-        meta = json.loads((runs_dir / "report.json").read_text())
-    else:
-        runs_dir.mkdir(parents=True, exist_ok=True)
-        meta = run_all(args, argv, runs_dir)
-        (runs_dir / "report.json").write_text(json.dumps(meta, indent=2))
-    s = meta["setting"]
-    setting = Setting(**{**s, "overrides": tuple(s["overrides"])})
-    rows = {st["name"]: find_runs(runs_dir / st["name"]) for st in meta["studies"]}
-    for found in rows.values():
-        sort_by_swept_keys(found)
-    ctx = Context(out, setting, rows)
-    began = time.perf_counter()
-    claims = claim_sections(ctx, meta["claims"])
-    meta["render_seconds"] = time.perf_counter() - began
-    sections = [intro_section(meta, setting, claims), *claims, runs_section(ctx, meta)]
-    title = "Deconvolution and checkerboard artifacts, reproduced"
-    (out / "report.md").write_text(to_markdown(sections, title))
-    (out / "index.html").write_text(to_html(sections, title))
-    print(f"wrote {out / 'index.html'} and {out / 'report.md'}")
-    failed = [st["name"] for st in meta["studies"] if st["returncode"] != 0]
-    if failed:
-        print(f"runs that did not complete, in: {', '.join(failed)} (see the report)")
-    return 1 if failed else 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -1,0 +1,198 @@
+"""Reproduce the article's argument from runs on this machine, in one command.
+
+    python -m checkerboard_gan.report [--quick] [--out report]
+
+Runs the studies behind DESIGN.md's six claims as Hydra multiruns (one
+`python -m checkerboard_gan -m ...` per study, under OUT/runs/), then writes OUT/index.html and
+OUT/report.md: per claim the figures, the numbers, the rule that decides, and one sentence
+computed from the numbers saying whether they support the claim.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shlex
+import sys
+import time
+from dataclasses import asdict
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from ..summary import find_runs, sort_by_swept_keys
+from .claims import CLAIMS, Context, claim_sections, fmt
+from .document import Block, Code, Section, Table, to_html, to_markdown
+from .studies import QUICK, STUDIES, Setting, environment, run_study
+
+ARTICLE = "https://distill.pub/2016/deconv-checkerboard/"
+
+
+def intro_section(meta: dict[str, Any], setting: Setting, claims: list[Section]) -> Section:
+    """Verdicts at a glance; the command, setting, running time, versions and device."""
+    verdicts = [
+        [f"[{s.title}](#{s.anchor})", s.verdict.sentence if s.verdict else "not run"]
+        for s in claims
+    ]
+    size = f"{setting.name}: {setting.seeds} seed(s) at init, {setting.steps} steps when trained"
+    size += f", overrides `{' '.join(setting.overrides)}`" if setting.overrides else ""
+    times = f"{meta['run_seconds']:.0f} s of runs + {meta['render_seconds']:.0f} s of figures"
+    facts = [["command", f"`{meta['command']}`"], ["started", meta["started"]]]
+    facts += [["running time", times], ["setting", size]]
+    facts += [[k, v] for k, v in meta["environment"].items()]
+    return Section(
+        "about",
+        "How these numbers were made",
+        [
+            f"Each claim of the [article]({ARTICLE}) (Odena, Dumoulin & Olah, Distill 2016), as "
+            "this project states it (DESIGN.md), checked against runs made by this command on this "
+            "machine. Every verdict is computed from the numbers by the rule stated above it.",
+            Table(["claim", "verdict"], verdicts),
+            Table(["", ""], facts),
+        ],
+    )
+
+
+def runs_section(ctx: Context, meta: dict[str, Any]) -> Section:
+    """Every study's command, exit code and time, and every run's overrides and config."""
+    blocks: list[Block] = [
+        "Each study is one Hydra multirun, run inside `runs/`; each run folder holds its composed "
+        "config (`.hydra/config.yaml`), `metrics.json`, the samples of every probe and "
+        "TensorBoard events (`tensorboard --logdir runs`)."
+    ]
+    for study in meta["studies"]:
+        folder = ctx.out / "runs" / study["name"]
+        files = [
+            f"[{n}]({ctx.rel(folder / n)})"
+            for n in ("summary.png", "summary.md")
+            if (folder / n).is_file()
+        ]
+        files.append(f"[log]({ctx.rel(folder.with_suffix('.log'))})")
+        runs = [
+            [
+                ctx.link(r, f"{study['name']}/{r.path.name}"),
+                " ".join(f"`{k}={v}`" for k, v in r.values.items()) or "(as the command)",
+                r.status,
+                fmt(float((r.metrics or {}).get("wall_s", "nan"))),
+                f"[config.yaml]({ctx.rel(r.path)}/.hydra/config.yaml)",
+            ]
+            for r in ctx.rows.get(study["name"], [])
+        ]
+        blocks += [
+            f"**{study['name']}**: exit code {study['returncode']}, {study['seconds']:.0f} s; "
+            + ", ".join(files),
+            Code(f"cd {ctx.out}/runs && {study['command']}"),
+            Table(["folder", "swept values", "status", "wall s", "config"], runs),
+        ]
+    first = next((r for rows in ctx.rows.values() for r in rows), None)
+    if first and (first.path / ".hydra" / "config.yaml").is_file():
+        blocks += [
+            f"The composed config of {ctx.link(first, ctx.rel(first.path))}; the other "
+            "runs differ from it in their overrides only:",
+            Code((first.path / ".hydra" / "config.yaml").read_text().strip()),
+        ]
+    return Section("runs", "Runs and their configs", blocks)
+
+
+# Command line -----------------------------------------------------------------------------
+
+
+def _claims(text: str) -> list[int]:
+    chosen = sorted({int(c) for c in text.split(",") if c.strip().isdigit()})
+    if not chosen or not set(chosen) <= set(CLAIMS):
+        raise argparse.ArgumentTypeError(f"{text!r}: give claim numbers 1..6, e.g. 1,2,5")
+    return chosen
+
+
+def _positive(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an integer >= 1")
+    return int(text)
+
+
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    p = argparse.ArgumentParser(
+        prog="python -m checkerboard_gan.report", description=__doc__.splitlines()[0]
+    )
+    p.add_argument(
+        "--quick",
+        action="store_true",
+        help="small runs (16 px, widths 8, 512 images, 2 seeds at init, 40 steps): about 1.5 "
+        "minutes on a 2-core CPU",
+    )
+    p.add_argument("--out", type=Path, default=Path("report"), help="output folder (report)")
+    p.add_argument("--seeds", type=_positive, help="seeds at init (quick 2, full 5)")
+    p.add_argument("--steps", type=_positive, help="steps when trained (quick 40, full 1200)")
+    p.add_argument("--claims", type=_claims, default=list(CLAIMS), help="e.g. 1,2,5 (all)")
+    p.add_argument("--device", help="device= for every run (default: the project's auto)")
+    p.add_argument(
+        "--render-only",
+        action="store_true",
+        help="rebuild index.html and report.md from the runs already in OUT/runs",
+    )
+    p.add_argument(
+        "overrides",
+        nargs="*",
+        help="Hydra overrides for every run, e.g. dataset=mnist (not the keys a study sweeps)",
+    )
+    return p.parse_args(argv)
+
+
+def run_all(args: argparse.Namespace, argv: list[str], runs_dir: Path) -> dict[str, Any]:
+    """Run the studies the chosen claims read; returns what the report records about them."""
+    steps = args.steps or (40 if args.quick else 1200)
+    extra = (QUICK if args.quick else ()) + (f"device={args.device}",) * bool(args.device)
+    setting = Setting(
+        "quick" if args.quick else "full",
+        args.seeds or (2 if args.quick else 5),
+        steps,
+        extra + tuple(args.overrides),
+        max(1, steps // 2) if args.quick else None,
+    )
+    started, studies = datetime.now().astimezone(), []
+    needed = list(dict.fromkeys(name for c in args.claims for name in CLAIMS[c][2]))
+    for i, name in enumerate(needed, 1):
+        print(f"[{i}/{len(needed)}] {name} ...", end=" ", flush=True)
+        studies.append(run_study(STUDIES[name], setting, runs_dir))
+        print(f"exit {studies[-1]['returncode']}, {studies[-1]['seconds']:.0f} s", flush=True)
+    return {
+        "command": "python -m checkerboard_gan.report " + shlex.join(argv),
+        "started": started.isoformat(timespec="seconds"),
+        "setting": asdict(setting),
+        "claims": args.claims,
+        "environment": environment(args.device),
+        "studies": studies,
+        "run_seconds": sum(s["seconds"] for s in studies),
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    args = parse_args(argv)
+    out, runs_dir = args.out, args.out / "runs"
+    if args.render_only:
+        if not (runs_dir / "report.json").is_file():
+            sys.exit(f"--render-only: {runs_dir / 'report.json'} not found; run the report first")
+        meta = json.loads((runs_dir / "report.json").read_text())
+    else:
+        runs_dir.mkdir(parents=True, exist_ok=True)
+        meta = run_all(args, argv, runs_dir)
+        (runs_dir / "report.json").write_text(json.dumps(meta, indent=2))
+    s = meta["setting"]
+    setting = Setting(**{**s, "overrides": tuple(s["overrides"])})
+    rows = {st["name"]: find_runs(runs_dir / st["name"]) for st in meta["studies"]}
+    for found in rows.values():
+        sort_by_swept_keys(found)
+    ctx = Context(out, setting, rows)
+    began = time.perf_counter()
+    claims = claim_sections(ctx, meta["claims"])
+    meta["render_seconds"] = time.perf_counter() - began
+    sections = [intro_section(meta, setting, claims), *claims, runs_section(ctx, meta)]
+    title = "Deconvolution and checkerboard artifacts, reproduced"
+    (out / "report.md").write_text(to_markdown(sections, title))
+    (out / "index.html").write_text(to_html(sections, title))
+    print(f"wrote {out / 'index.html'} and {out / 'report.md'}")
+    failed = [st["name"] for st in meta["studies"] if st["returncode"] != 0]
+    if failed:
+        print(f"runs that did not complete, in: {', '.join(failed)} (see the report)")
+    return 1 if failed else 0

@@ -1,0 +1,141 @@
+"""The studies behind the claims: each one Hydra multirun (`python -m checkerboard_gan -m ...`)
+under OUT/runs, sized by a Setting; and what the report records about the machine."""
+
+from __future__ import annotations
+
+import os
+import platform
+import re
+import shlex
+import shutil
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from ..trainer import resolve_device
+
+ROOT = Path(__file__).resolve().parents[2]  # the checkout the package runs from
+QUICK = (  # --quick: every run this small
+    "dataset.image_size=16",
+    "dataset.num_images=512",
+    "model.g_channels=8",
+    "model.d_channels=8",
+)
+
+
+@dataclass(frozen=True)
+class Setting:
+    """How big the runs are: seeds at init, steps when trained, overrides for every run."""
+
+    name: str
+    seeds: int
+    steps: int
+    overrides: tuple[str, ...]
+    log_every: int | None  # None: the project's default
+
+
+@dataclass(frozen=True)
+class Study:
+    """One Hydra multirun: its folder under OUT/runs and its own (swept) overrides."""
+
+    name: str
+    sweep: tuple[str, ...]
+    trained: bool = True
+
+    def command(self, s: Setting) -> list[str]:
+        """The multirun's arguments after `python`, run inside OUT/runs."""
+        if not self.trained:
+            size = ["train.steps=0", "seed=" + ",".join(map(str, range(s.seeds)))]
+        else:
+            size = [f"train.steps={s.steps}"] + ([f"log.every={s.log_every}"] * bool(s.log_every))
+        hydra = [f"hydra.sweep.dir={self.name}"]
+        return ["-m", "checkerboard_gan", "-m", *self.sweep, *size, *s.overrides, *hydra]
+
+
+STUDIES = {
+    s.name: s
+    for s in (
+        Study("init_deconv", ("upsample=deconv", "upsample.kernel=3,4"), trained=False),
+        Study("init_resize", ("upsample=nearest,bilinear",), trained=False),
+        Study("init_subpixel", ("upsample=subpixel", "upsample.icnr=false,true"), trained=False),
+        Study("train_resize", ("upsample=deconv,nearest,bilinear", "upsample.kernel=3")),
+        Study("train_even", ("upsample=deconv", "upsample.kernel=4")),
+        Study("train_subpixel", ("upsample=subpixel", "upsample.icnr=false,true")),
+        # A deconv generator collapses against a strided D on shapes: nearest G for claim 5.
+        Study("grad_strided", ("upsample=nearest", "disc=strided", "disc.kernel=3,4")),
+        Study("grad_pool", ("upsample=nearest", "disc=avgpool,blurpool")),
+        Study("last_n", ("upsample=deconv", "upsample.kernel=3", "upsample.last_n=2,1,0")),
+    )
+}
+
+
+def run_study(study: Study, setting: Setting, runs_dir: Path) -> dict[str, Any]:
+    """One `python -m checkerboard_gan -m ...` inside OUT/runs, its output in <study>.log.
+
+    A sweep folder left there by an earlier report is replaced.
+    """
+    if (runs_dir / study.name).exists():
+        shutil.rmtree(runs_dir / study.name)
+    args = study.command(setting)
+    env = os.environ.copy()  # the package must import from OUT/runs, also from a plain checkout
+    root = str(ROOT)
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH")) if p)
+    start = time.perf_counter()
+    with open(runs_dir / f"{study.name}.log", "w") as log:
+        done = subprocess.run(
+            [sys.executable, *args], cwd=runs_dir, env=env, stdout=log, stderr=log
+        )
+    return {
+        "name": study.name,
+        "command": "python " + shlex.join(args),
+        "returncode": done.returncode,
+        "seconds": time.perf_counter() - start,
+    }
+
+
+def environment(device: str | None) -> dict[str, str]:
+    """Versions, the device the runs use and the source revision."""
+    import hydra
+    import matplotlib
+    import numpy
+    import omegaconf
+    import torchvision
+
+    dev = resolve_device(device or "auto")
+    where = f"cuda: {torch.cuda.get_device_name(dev)}" if dev.type == "cuda" else dev.type
+    if dev.type == "cpu":
+        info = Path("/proc/cpuinfo")
+        names = re.findall(r"model name\s*:\s*(.+)", info.read_text()) if info.is_file() else []
+        cpu = names[0].strip() if names else platform.processor() or platform.machine()
+        where += f": {cpu}, {os.cpu_count()} logical cores, {torch.get_num_threads()} torch threads"
+    versions = {
+        m.__name__.replace("hydra", "hydra-core"): m.__version__
+        for m in (torch, torchvision, hydra, omegaconf, numpy, matplotlib)
+    }
+    return {
+        "python": platform.python_version(),
+        **versions,
+        "platform": platform.platform(),
+        "device": where,
+        "source": revision(),
+    }
+
+
+def revision() -> str:
+    """The git commit of the package's checkout, and whether it has local changes."""
+    git = ["git", "-C", str(ROOT)]
+    try:
+        head = subprocess.run(
+            [*git, "rev-parse", "--short", "HEAD"], capture_output=True, text=True
+        )
+        dirty = subprocess.run([*git, "status", "--porcelain"], capture_output=True, text=True)
+    except OSError:
+        return "unknown (no git)"
+    if head.returncode != 0:
+        return "not a git checkout"
+    return head.stdout.strip() + " with local changes" * bool(dirty.stdout.strip())
