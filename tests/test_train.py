@@ -28,6 +28,13 @@ def events(run_dir) -> EventAccumulator:
         ["upsample=deconv", "upsample.kernel=3", "upsample.final_conv=true", "upsample.last_n=1"],
         ["disc=avgpool"],
         ["disc=strided", "disc.kernel=3", "train.loss=hinge"],
+        ["upsample=zeros"],
+        ["upsample=bilinear_additive"],
+        ["upsample=deconv_blur"],
+        ["upsample=filtered", "upsample.filter=[1,2,1]"],
+        ["upsample=subpixel", "upsample.blur=true", "upsample.icnr=true"],
+        ["disc=blurpool"],
+        ["disc=strided", "disc.kernel=3", "disc.first_stride_only=true"],
     ],
     ids=lambda o: ",".join(o),
 )
@@ -54,6 +61,8 @@ def test_each_kind_trains_and_logs_samples_from_init(overrides, tmp_path):
     for tag in ("artifacts/overlap", "artifacts/radial_spectrum"):
         assert [e.step for e in acc.Images(tag)] == [0]
     assert metrics["overlap_unevenness"] >= 1.0
+    if overrides[0] == "upsample=deconv_blur":  # k3 s2, two stages at 16 px: still flat
+        assert metrics["overlap_unevenness"] == pytest.approx(1.0)
 
     samples = torch.load(tmp_path / "samples" / "step_0000003.pt")
     assert samples.shape == (16, 3, 16, 16) and samples.dtype == torch.float32

@@ -266,6 +266,17 @@ def claim2(ctx: Context) -> tuple[list[Block], list[Check]]:
     ], [compare("deconv k3 CB at init", cb["deconv k3"][0], 3, "nearest's", cb["nearest k3"][0])]
 
 
+PERIOD2 = (
+    "Period-2 content = sqrt(CB_2² − CB_1²) with CB_1 = 0, i.e. CB_2: the finest checkerboard "
+    "alone (`measures.period_content`); shown for reading the verdict, not part of its rule."
+)
+
+
+def period2(x: torch.Tensor | None) -> float:
+    """Period-2 content of a batch; NaN when missing."""
+    return measures.period_content(x, [2])[2] if x is not None else math.nan
+
+
 def trained(ctx: Context, kinds: list[Kind], name: str) -> tuple[list[Block], dict[str, tuple]]:
     """Table, CB bars and samples at init and after training of single trained runs; returns
     the blocks and each kind's CB at (init, last probe)."""
@@ -277,9 +288,10 @@ def trained(ctx: Context, kinds: list[Kind], name: str) -> tuple[list[Block], di
         cb[label] = got["checkerboard"]
         m = (run.metrics or {}) if run else {}
         losses = " / ".join(fmt(float(m.get(f"final_loss_{n}", "nan"))) for n in "dg")
-        table.append([label] + [f"{fmt(a)} → {fmt(b)}" for a, b in got.values()])
-        table[-1] += [losses, run.status if run else "missing", ctx.link(run)]
         first, last = samples_at(run, 0), samples_at(run, -1)
+        fine = " → ".join(fmt(period2(s[1] if s else None)) for s in (first, last))
+        table.append([label] + [f"{fmt(a)} → {fmt(b)}" for a, b in got.values()] + [fine])
+        table[-1] += [losses, run.status if run else "missing", ctx.link(run)]
         for panels, s in zip(rows_of_panels, (first, last), strict=False):
             panels.append((f"{label}, step {s[0]}" if s else label, s and sample_picture(s[1])))
         energy = last and energy_picture(last[1], period_of(run))
@@ -289,8 +301,9 @@ def trained(ctx: Context, kinds: list[Kind], name: str) -> tuple[list[Block], di
     bars = plots.bar_figure(list(cb), series, "checkerboard CB_P")
     sheet = plots.image_panels([p for r in rows_of_panels for p in r], len(kinds))
     header = ["generator", "CB init → trained", "spectral peak dB", "spectral distance dB"]
+    header += ["period-2 content"]
     return [
-        f"One seed, {ctx.setting.steps} steps, the default `disc=avgpool`.",
+        f"One seed, {ctx.setting.steps} steps, the default `disc=avgpool`. {PERIOD2}",
         Table(header + ["final loss D / G", "status", "folder"], table),
         Fig(ctx.save(bars, f"{name}_cb"), "Checkerboard score at step 0 and at the last probe."),
         Fig(
@@ -374,12 +387,13 @@ def claim5(ctx: Context) -> tuple[list[Block], list[Check]]:
     for kind in DISCS:
         label, run = kind[0], ctx.one(kind)
         cb[label] = (probe(run, "grad_checkerboard", 0), probe(run, "grad_checkerboard", -1))
-        table.append([label, fmt(cb[label][0]), fmt(cb[label][1])])
+        init, last, period = input_gradients(run) if run else (None, None, 0)
+        fine = " → ".join(fmt(period2(g)) for g in (init, last))
+        table.append([label, fmt(cb[label][0]), fmt(cb[label][1]), fine])
         table[-1] += [run.status if run else "missing", ctx.link(run)]
         if run is None:
             panels += [(f"{label}: missing", None)] + [("", None)] * 3
             continue
-        init, last, period = input_gradients(run)
         step = run.sample_steps[-1] if run.sample_steps else "last"
         panels += [
             (f"{label}: |dD/dx| at init", gradient_picture(init)),
@@ -393,11 +407,12 @@ def claim5(ctx: Context) -> tuple[list[Block], list[Check]]:
         for i, when in ((0, "at init"), (1, "trained"))
         for p in ("avgpool", "blurpool")
     ]
-    header = ["discriminator", "grad CB at init", "grad CB trained", "status", "folder"]
+    header = ["discriminator", "grad CB at init", "grad CB trained", "period-2 content"]
+    header += ["status", "folder"]
     return [
         f"One seed, {ctx.setting.steps} steps, a nearest resize-conv generator (a deconv "
         "generator collapses against `disc=strided` on the embedded dataset). `grad_checkerboard` "
-        "is CB_P of dD(x)/dx over 64 fixed real images, P = D's total stride.",
+        "is CB_P of dD(x)/dx over 64 fixed real images, P = D's total stride. " + PERIOD2,
         Table(header, table),
         Fig(
             ctx.save(plots.image_panels(panels, 4), "claim5_gradients"),

@@ -31,7 +31,9 @@ ARTICLE = "https://distill.pub/2016/deconv-checkerboard/"
 def intro_section(meta: dict[str, Any], setting: Setting, claims: list[Section]) -> Section:
     """Verdicts at a glance; the command, setting, running time, versions and device."""
     verdicts = [
-        [f"[{s.title}](#{s.anchor})", s.verdict.sentence if s.verdict else "not run"]
+        [f"[{s.title}](#{s.anchor})", f"**{s.verdict.status}**", s.verdict.sentence]
+        if s.verdict
+        else [f"[{s.title}](#{s.anchor})", "not run", ""]
         for s in claims
     ]
     size = f"{setting.name}: {setting.seeds} seed(s) at init, {setting.steps} steps when trained"
@@ -47,7 +49,7 @@ def intro_section(meta: dict[str, Any], setting: Setting, claims: list[Section])
             f"Each claim of the [article]({ARTICLE}) (Odena, Dumoulin & Olah, Distill 2016), as "
             "this project states it (DESIGN.md), checked against runs made by this command on this "
             "machine. Every verdict is computed from the numbers by the rule stated above it.",
-            Table(["claim", "verdict"], verdicts),
+            Table(["claim", "verdict", "the numbers it was decided on"], verdicts),
             Table(["", ""], facts),
         ],
     )
