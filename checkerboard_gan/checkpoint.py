@@ -102,12 +102,14 @@ def rng_states() -> dict[str, Any]:
 
 
 def set_rng_states(states: dict[str, Any]) -> None:
-    torch.set_rng_state(states["torch"])
+    """Restore `rng_states()`. RNG states must be CPU byte tensors, also when the checkpoint was
+    loaded with map_location on the GPU."""
+    torch.set_rng_state(states["torch"].cpu())
     if states["cuda"] and torch.cuda.is_available():
-        torch.cuda.set_rng_state_all(states["cuda"])
+        torch.cuda.set_rng_state_all([s.cpu() for s in states["cuda"]])
     np_state = dict(states["numpy"])
     np_state["state"] = {
-        "key": np_state["state"]["key"].numpy().astype(np.uint32),
+        "key": np_state["state"]["key"].cpu().numpy().astype(np.uint32),
         "pos": np_state["state"]["pos"],
     }
     np.random.set_state(np_state)

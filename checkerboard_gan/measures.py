@@ -110,13 +110,14 @@ def spectral_peak_db(x: torch.Tensor, period: int) -> float:
     """
     spec = power_spectrum(x)
     h, w = spec.shape
-    uu, vv = torch.meshgrid(torch.arange(period), torch.arange(period), indexing="ij")
+    phases = torch.arange(period, device=spec.device)
+    uu, vv = torch.meshgrid(phases, phases, indexing="ij")
     keep = (uu + vv) > 0
     rows = torch.round(uu[keep] * h / period).long() % h
     cols = torch.round(vv[keep] * w / period).long() % w
-    is_peak = torch.zeros(h, w, dtype=torch.bool)
+    is_peak = torch.zeros(h, w, dtype=torch.bool, device=spec.device)
     is_peak[rows, cols] = True
-    offsets = torch.tensor(_RING)
+    offsets = torch.tensor(_RING, device=spec.device)
     ring_r = (rows[:, None] + offsets[None, :, 0]) % h
     ring_c = (cols[:, None] + offsets[None, :, 1]) % w
     ring = spec[ring_r, ring_c][~is_peak[ring_r, ring_c]]
@@ -142,12 +143,12 @@ def radial_spectrum(x: torch.Tensor, eps: float = 1e-12) -> torch.Tensor:
     """
     h, w = x.shape[-2:]
     log_power = log_spectrum(x, eps)
-    fy = torch.arange(h, dtype=torch.float64) - h // 2
-    fx = torch.arange(w, dtype=torch.float64) - w // 2
+    fy = torch.arange(h, dtype=torch.float64, device=log_power.device) - h // 2
+    fx = torch.arange(w, dtype=torch.float64, device=log_power.device) - w // 2
     radius = torch.sqrt(fy[:, None] ** 2 + fx[None, :] ** 2).round().long()
     bins = min(h, w) // 2 + 1
     inside = radius < bins
-    sums = torch.zeros(bins, dtype=torch.float64).index_add_(0, radius[inside], log_power[inside])
+    sums = log_power.new_zeros(bins).index_add_(0, radius[inside], log_power[inside])
     counts = torch.bincount(radius[inside], minlength=bins).double()
     return sums / counts
 

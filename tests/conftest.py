@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Callable
 from pathlib import Path
 
@@ -23,7 +24,8 @@ TINY = [
     "log.every=2",
     "log.loss_every=1",
     "log.num_samples=16",
-    "device=cpu",
+    # CPU unless a GPU machine asks: CHECKERBOARD_GAN_TEST_DEVICE=cuda python -m pytest ...
+    "device=" + os.environ.get("CHECKERBOARD_GAN_TEST_DEVICE", "cpu"),
 ]
 
 GENERATED = ("dataset=shapes", "dataset=photos")  # datasets with a dataset.num_images key

@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# The CUDA path on a GPU machine, in one go: the quickstart run (bf16 autocast and channels_last
+# on by default there), the same in fp32/NCHW, torch.compile, the trainer-vs-bare benchmark, and
+# the training tests with their tiny runs on the GPU. Summaries go to stdout and OUT/log.txt.
+#
+#   bash scripts/cuda_check.sh [OUT]          (PYTHON=python3 to pick the interpreter)
+set -u
+OUT=${1:-cuda_check}
+PY=${PYTHON:-python}
+mkdir -p "$OUT"
+export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}" PYTHONUNBUFFERED=1 HYDRA_FULL_ERROR=1
+exec > >(tee "$OUT/log.txt") 2>&1
+nvidia-smi -L
+$PY -c "import torch, hydra; print('torch', torch.__version__, torch.cuda.get_device_name(), 'hydra-core', hydra.__version__)"
+
+summary() {
+    $PY - "$1" <<'PY'
+import json, sys
+try:
+    m = json.load(open(f"{sys.argv[1]}/metrics.json"))
+except OSError as err:
+    sys.exit(f"  no metrics.json: {err}")
+p = m["probes"]
+print(f"  {m['status']} {m['steps']} steps, wall {m['wall_s']:.1f} s, {m['throughput_img_s']:.0f} img/s,"
+      f" probes {m['probe_s']:.1f} s, checkerboard {p[0]['checkerboard']:.3f} -> {p[-1]['checkerboard']:.3f}",
+      m.get("error", ""))
+PY
+}
+
+run() {  # NAME OVERRIDES...: one run under $OUT/NAME, timed from command to exit
+    local name=$1 start=$SECONDS
+    shift
+    timeout 200 $PY -m checkerboard_gan hydra.run.dir="$OUT/$name" "$@" > "$OUT/$name.out" 2>&1
+    echo "== $name: exit $?, $((SECONDS - start)) s command to exit ($*)"
+    tail -n 25 "$OUT/$name.out" | grep -iE "error|traceback|File \"" | tail -n 12
+    summary "$OUT/$name"
+}
+
+run default
+run fp32 train.amp=false train.channels_last=false
+run compiled train.compile=true
+echo "== bench (DCGAN-32, 3 rounds x 200 steps)"
+timeout 150 $PY scripts/bench.py --arch dcgan32 --rounds 3 --steps 200 2>&1 | tail -n 12
+echo "== training tests on the GPU"
+CHECKERBOARD_GAN_TEST_DEVICE=cuda timeout 200 $PY -m pytest -q -rf -p no:cacheprovider \
+    tests/test_train.py tests/test_resume.py 2>&1 | tail -n 30
