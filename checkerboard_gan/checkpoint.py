@@ -43,10 +43,11 @@ def save_checkpoint(folder: Path, state: dict[str, Any]) -> Path:
     return folder / LAST
 
 
-def load_checkpoint(path: Path, map_location: str | torch.device = "cpu") -> dict[str, Any]:
-    """Read one checkpoint with `weights_only=True`; any failure is a CheckpointError."""
+def load_checkpoint(path: Path) -> dict[str, Any]:
+    """Read one checkpoint onto the CPU with `weights_only=True`; any failure is a
+    CheckpointError. load_state_dict moves weights and optimiser state to the models' device."""
     try:
-        return torch.load(path, map_location=map_location, weights_only=True)
+        return torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as err:
         raise CheckpointError(
             f"checkpoint {path} holds pickled Python objects, not only tensors and plain data; "
@@ -72,16 +73,16 @@ def find_checkpoint(target: Path) -> Path | None:
     return None
 
 
-def load_latest(path: Path, map_location: str | torch.device = "cpu") -> dict[str, Any]:
+def load_latest(path: Path) -> dict[str, Any]:
     """Load `path`; if it is damaged and a previous checkpoint sits beside it, use that one."""
     try:
-        return load_checkpoint(path, map_location)
+        return load_checkpoint(path)
     except CheckpointError as err:
         fallback = path.with_name(PREVIOUS)
         if path.name != LAST or not fallback.is_file() or "pickled" in str(err):
             raise
         log.warning("%s; resuming from the previous checkpoint %s", err, fallback)
-        return load_checkpoint(fallback, map_location)
+        return load_checkpoint(fallback)
 
 
 def rng_states() -> dict[str, Any]:
@@ -102,14 +103,13 @@ def rng_states() -> dict[str, Any]:
 
 
 def set_rng_states(states: dict[str, Any]) -> None:
-    """Restore `rng_states()`. RNG states must be CPU byte tensors, also when the checkpoint was
-    loaded with map_location on the GPU."""
-    torch.set_rng_state(states["torch"].cpu())
+    """Restore `rng_states()` from a checkpoint loaded on the CPU (RNG states are CPU tensors)."""
+    torch.set_rng_state(states["torch"])
     if states["cuda"] and torch.cuda.is_available():
-        torch.cuda.set_rng_state_all([s.cpu() for s in states["cuda"]])
+        torch.cuda.set_rng_state_all(states["cuda"])
     np_state = dict(states["numpy"])
     np_state["state"] = {
-        "key": np_state["state"]["key"].cpu().numpy().astype(np.uint32),
+        "key": np_state["state"]["key"].numpy().astype(np.uint32),
         "pos": np_state["state"]["pos"],
     }
     np.random.set_state(np_state)

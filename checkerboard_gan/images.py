@@ -46,6 +46,11 @@ def grid(x: torch.Tensor, nrow: int | None = None, min_cell_px: int = MIN_CELL_P
     return g.expand(3, -1, -1) if g.shape[0] == 1 else g
 
 
+def sample_picture(x: torch.Tensor) -> torch.Tensor:
+    """16 samples as a 4 x 4 grid, each stretched to its own range (at init they are near-flat)."""
+    return grid(stretch(x[:16]), nrow=4, min_cell_px=32)
+
+
 def side_by_side(left: torch.Tensor, right: torch.Tensor, gap: int = 8) -> torch.Tensor:
     """Two (3, H, W) images next to each other with a white gap between."""
     spacer = torch.ones(3, left.shape[1], gap)
@@ -55,6 +60,15 @@ def side_by_side(left: torch.Tensor, right: torch.Tensor, gap: int = 8) -> torch
 def to_uint8_hwc(img: torch.Tensor) -> torch.Tensor:
     """(3, H, W) float [0, 1] -> (H, W, 3) uint8, for PIL."""
     return img.mul(255).round_().clamp_(0, 255).to(torch.uint8).permute(1, 2, 0).contiguous()
+
+
+def without_zero_frequency(log_spectrum: torch.Tensor) -> torch.Tensor:
+    """A centred (H, W) log spectrum with its zero-frequency bin (removed by the centring, not a
+    real minimum) set to the median, so that it does not set the colour scale."""
+    out = log_spectrum.clone()
+    h, w = out.shape
+    out[h // 2, w // 2] = out.median()
+    return out
 
 
 def heatmap(values: torch.Tensor, relative_to_max: bool = True, min_px: int = 128) -> torch.Tensor:
@@ -72,8 +86,11 @@ def heatmap(values: torch.Tensor, relative_to_max: bool = True, min_px: int = 12
     return img.expand(3, -1, -1)
 
 
-def gradient_grid(grad: torch.Tensor) -> torch.Tensor:
-    """|dD/dx| of a few images (K, C, H, W), summed over channels, each scaled by its own max."""
+def gradient_grid(
+    grad: torch.Tensor, nrow: int | None = None, min_cell_px: int = MIN_CELL_PX
+) -> torch.Tensor:
+    """|dD/dx| of a few images (K, C, H, W), summed over channels, each scaled by its own max;
+    one row unless `nrow` says otherwise."""
     magnitude = grad.detach().abs().sum(1, keepdim=True)
-    peak = magnitude.flatten(1).amax(1).clamp_min(1e-20).view(-1, 1, 1, 1)
-    return grid(magnitude / peak, nrow=magnitude.shape[0])
+    peak = magnitude.flatten(1).amax(1).clamp_min(1e-30).view(-1, 1, 1, 1)
+    return grid(magnitude / peak, nrow=nrow or magnitude.shape[0], min_cell_px=min_cell_px)

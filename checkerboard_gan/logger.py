@@ -25,6 +25,7 @@ from .images import (
     stretch,
     to_uint8_hwc,
     to_unit,
+    without_zero_frequency,
 )
 from .plots import radial_spectrum_figure
 from .probes import Observation
@@ -133,9 +134,7 @@ class RunLogger:
         self.samples(obs.step, obs.samples)
         self.scalars(obs.step, {f"artifacts/{k}": v for k, v in obs.scores.items()})
         self.image("artifacts/phase_energy", heatmap(obs.phase_energy), obs.step)
-        spectrum = obs.log_spectrum.clone()
-        h, w = spectrum.shape
-        spectrum[h // 2, w // 2] = spectrum.median()  # the removed mean, not a real minimum
+        spectrum = without_zero_frequency(obs.log_spectrum)
         self.image("artifacts/spectrum", heatmap(spectrum, relative_to_max=False), obs.step)
         self.image("gradients/d_input", gradient_grid(obs.d_input_grad), obs.step)
         self.probe({"step": obs.step, **obs.scores})

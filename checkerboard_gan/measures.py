@@ -141,8 +141,12 @@ def radial_spectrum(x: torch.Tensor, eps: float = 1e-12) -> torch.Tensor:
     so channels that happen to be constant in some images do not drag the mean towards log(eps).
     Radius 0 (the zero frequency) is removed by the centring and carries no information.
     """
-    h, w = x.shape[-2:]
-    log_power = log_spectrum(x, eps)
+    return radial_mean(log_spectrum(x, eps))
+
+
+def radial_mean(log_power: torch.Tensor) -> torch.Tensor:
+    """Azimuthal mean of a centred (H, W) map (`log_spectrum`) over integer radii: (R,)."""
+    h, w = log_power.shape
     fy = torch.arange(h, dtype=torch.float64, device=log_power.device) - h // 2
     fx = torch.arange(w, dtype=torch.float64, device=log_power.device) - w // 2
     radius = torch.sqrt(fy[:, None] ** 2 + fx[None, :] ** 2).round().long()

@@ -10,7 +10,7 @@ import torch  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
 from . import measures  # noqa: E402
-from .images import grid, stretch  # noqa: E402
+from .images import gradient_grid, without_zero_frequency  # noqa: E402
 
 
 def radial_spectrum_figure(fake: torch.Tensor, real: torch.Tensor, title: str = "") -> Figure:
@@ -32,11 +32,6 @@ def radial_spectrum_figure(fake: torch.Tensor, real: torch.Tensor, title: str = 
 # Report figures (checkerboard_gan.report) ---------------------------------------------------
 
 
-def sample_picture(x: torch.Tensor) -> torch.Tensor:
-    """16 samples as a 4 x 4 grid, each stretched to its own range (at init they are near-flat)."""
-    return grid(stretch(x[:16]), nrow=4, min_cell_px=32)
-
-
 def energy_picture(x: torch.Tensor, period: int) -> torch.Tensor:
     """The phase-energy map E_P / max E_P: (P, P) in [0, 1], uniform 1 = no checkerboard."""
     e = measures.phase_energy(x, period)
@@ -45,20 +40,12 @@ def energy_picture(x: torch.Tensor, period: int) -> torch.Tensor:
 
 def gradient_picture(grad: torch.Tensor) -> torch.Tensor:
     """|dD/dx| of 8 images as a 2 x 4 grid, summed over channels, each scaled by its own max."""
-    magnitude = grad[:8].detach().abs().sum(1, keepdim=True)
-    peak = magnitude.flatten(1).amax(1).clamp_min(1e-30).view(-1, 1, 1, 1)
-    return grid(magnitude / peak, nrow=4, min_cell_px=32)
+    return gradient_grid(grad[:8], nrow=4, min_cell_px=32)
 
 
 def spectrum_picture(x: torch.Tensor) -> torch.Tensor:
-    """The mean log power spectrum (zero frequency in the middle) in magma colours: (3, H, W).
-
-    The zero-frequency bin (removed by the centring) takes the median so it does not set the
-    colour scale.
-    """
-    spec = measures.log_spectrum(x).float()
-    h, w = spec.shape
-    spec[h // 2, w // 2] = spec.median()
+    """The mean log power spectrum (zero frequency in the middle) in magma colours: (3, H, W)."""
+    spec = without_zero_frequency(measures.log_spectrum(x).float())
     spec = (spec - spec.min()) / (spec.max() - spec.min()).clamp_min(1e-9)
     return torch.from_numpy(plt.get_cmap("magma")(spec.numpy())[..., :3]).permute(2, 0, 1)
 

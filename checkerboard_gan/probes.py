@@ -81,7 +81,8 @@ class Probe:
     def observe(self, step: int, generator: nn.Module, discriminator: nn.Module) -> Observation:
         x = self.samples(generator)
         grad = self.input_gradient(discriminator)
-        radial = measures.radial_spectrum(x)
+        log_spectrum = measures.log_spectrum(x)
+        radial = measures.radial_mean(log_spectrum)
         scores = {
             "checkerboard": measures.checkerboard_score(x, self.g_period),
             "spectral_peak_db": measures.spectral_peak_db(x, self.g_period),
@@ -93,7 +94,7 @@ class Probe:
             samples=x,
             scores=scores,
             phase_energy=measures.phase_energy(x, self.g_period),
-            log_spectrum=measures.log_spectrum(x),
+            log_spectrum=log_spectrum,
             radial=radial,
             d_input_grad=grad[:NUM_GRAD_SHOWN].detach(),
         )

@@ -17,7 +17,7 @@ from omegaconf import OmegaConf
 from PIL import Image, ImageDraw, ImageFont
 
 from . import measures
-from .images import grid, heatmap, stretch, to_uint8_hwc
+from .images import heatmap, sample_picture, to_uint8_hwc
 from .run_status import read_metrics_file
 
 MEASURES = ("checkerboard", "spectral_peak_db", "spectral_distance", "grad_checkerboard")
@@ -39,6 +39,10 @@ class RunRow:
     @property
     def sample_steps(self) -> list[int]:
         return sorted(int(p.stem[5:]) for p in (self.path / "samples").glob("step_*.pt"))
+
+    def samples(self, step: int) -> torch.Tensor:
+        """The fixed-noise samples saved at a probe step: (N, C, H, W) in [-1, 1]."""
+        return torch.load(self.path / "samples" / f"step_{step:07d}.pt", weights_only=True)
 
 
 def find_runs(sweep_dir: Path) -> list[RunRow]:
@@ -114,17 +118,13 @@ def _cell(img: torch.Tensor | None) -> Image.Image:
     return cell
 
 
-def _samples(row: RunRow, step: int) -> torch.Tensor:
-    return torch.load(row.path / "samples" / f"step_{step:07d}.pt", weights_only=True)
-
-
 def _run_cells(row: RunRow) -> list[Image.Image]:
     steps = row.sample_steps
     if not steps:
         return [_cell(None)] * 4
     chosen = [steps[0], steps[len(steps) // 2], steps[-1]] if len(steps) > 1 else [steps[0]]
-    batches = [_samples(row, s) for s in chosen]  # each file read once; the last is reused
-    cells = [_cell(grid(stretch(x[:16]), nrow=4, min_cell_px=32)) for x in batches]
+    batches = [row.samples(s) for s in chosen]  # each file read once; the last is reused
+    cells = [_cell(sample_picture(x)) for x in batches]
     cells += [_cell(None)] * (3 - len(cells))
     last = batches[-1]
     period = (row.metrics or {}).get("checkerboard_period") or last.shape[-1] // 4
@@ -132,7 +132,7 @@ def _run_cells(row: RunRow) -> list[Image.Image]:
     return cells
 
 
-def _label(row: RunRow, swept: list[str], height: int) -> Image.Image:
+def _label(row: RunRow, height: int) -> Image.Image:
     panel = Image.new("RGB", (LABEL_W, height), "white")
     draw = ImageDraw.Draw(panel)
     font = ImageFont.load_default(size=14)
@@ -157,7 +157,7 @@ def _label(row: RunRow, swept: list[str], height: int) -> Image.Image:
     return panel
 
 
-def write_contact_sheet(rows: list[RunRow], swept: list[str], path: Path) -> None:
+def write_contact_sheet(rows: list[RunRow], path: Path) -> None:
     """One row per run: label, samples at step 0, middle and last probe, last phase energy."""
     header_h = 24
     sheet = Image.new("RGB", (LABEL_W + 4 * CELL, header_h + CELL * len(rows)), "white")
@@ -170,7 +170,7 @@ def write_contact_sheet(rows: list[RunRow], swept: list[str], path: Path) -> Non
         )
     for r, row in enumerate(rows):
         y = header_h + r * CELL
-        sheet.paste(_label(row, swept, CELL), (0, y))
+        sheet.paste(_label(row, CELL), (0, y))
         for c, cell in enumerate(_run_cells(row)):
             sheet.paste(cell, (LABEL_W + c * CELL, y))
         draw.line([(0, y), (sheet.width, y)], fill="lightgrey")
@@ -185,5 +185,5 @@ def summarize(sweep_dir: Path) -> list[RunRow]:
         raise FileNotFoundError(f"no run folders (*/.hydra/overrides.yaml) under {sweep_dir}")
     swept = sort_by_swept_keys(rows)
     write_tables([row_fields(r, swept) for r in rows], sweep_dir)
-    write_contact_sheet(rows, swept, sweep_dir / "summary.png")
+    write_contact_sheet(rows, sweep_dir / "summary.png")
     return rows

@@ -103,7 +103,7 @@ class Setup:
         self.discriminator.load_state_dict(state["discriminator"])
         self.opt_g.load_state_dict(state["opt_g"])
         self.opt_d.load_state_dict(state["opt_d"])
-        self.noise.set_state(state["noise"].cpu())
+        self.noise.set_state(state["noise"])
         set_rng_states(state["rng"])
 
 
@@ -184,7 +184,7 @@ def train(cfg: Config, run_dir: Path, overrides: list[str] | None = None) -> dic
     device = resolve_device(cfg.device)
     _check_writable(run_dir)
     source = _resume_source(cfg, run_dir)
-    state = load_latest(source, device) if source else None
+    state = load_latest(source) if source else None
     if state is not None:
         _check_same_config(state["config"], cfg, source)
         earlier = read_metrics_file(source.parent.parent)

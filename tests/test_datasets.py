@@ -95,6 +95,18 @@ def check_samples(run_dir, channels: int) -> None:
     assert x.min() >= -1 and x.max() <= 1
 
 
+def trains(cfg, tmp_path, channels: int = 3) -> None:
+    """Two training steps on the configured data, then their samples checked."""
+    train(cfg, tmp_path / "run")
+    check_samples(tmp_path / "run", channels)
+
+
+def accept_made_up_files(monkeypatch, module) -> None:
+    """Files made in a test cannot match a torchvision set's md5 sums; everything else is
+    torchvision's own reading path."""
+    monkeypatch.setattr(module, "check_integrity", lambda *args, **kwargs: True)
+
+
 def test_shapes_are_deterministic_and_saturated():
     a, b = make_shapes(64, 16, 3, seed=3), make_shapes(64, 16, 3, seed=3)
     assert torch.equal(a, b) and not torch.equal(a, make_shapes(64, 16, 3, seed=4))
@@ -107,8 +119,7 @@ def test_mnist_idx_files(tmp_path):
     write_mnist(tmp_path / "data")
     cfg = compose_config("dataset=mnist", f"dataset.root={tmp_path / 'data'}", *RUN)
     assert cfg.dataset.channels == 1
-    train(cfg, tmp_path / "run")
-    check_samples(tmp_path / "run", 1)
+    trains(cfg, tmp_path, 1)
 
 
 def test_fashion_mnist_as_rgb(tmp_path):
@@ -116,19 +127,16 @@ def test_fashion_mnist_as_rgb(tmp_path):
     cfg = compose_config(
         "dataset=fashion_mnist", f"dataset.root={tmp_path / 'data'}", "dataset.channels=3", *RUN
     )
-    train(cfg, tmp_path / "run")
-    check_samples(tmp_path / "run", 3)
+    trains(cfg, tmp_path)
 
 
 def test_cifar10_batch(tmp_path, monkeypatch):
     import torchvision.datasets.cifar as tv_cifar
 
-    # Files made here cannot match CIFAR-10's md5 sums; everything else is torchvision's path.
-    monkeypatch.setattr(tv_cifar, "check_integrity", lambda *args, **kwargs: True)
+    accept_made_up_files(monkeypatch, tv_cifar)
     write_cifar10(tmp_path / "data")
     cfg = compose_config("dataset=cifar10", f"dataset.root={tmp_path / 'data'}", *RUN)
-    train(cfg, tmp_path / "run")
-    check_samples(tmp_path / "run", 3)
+    trains(cfg, tmp_path)
 
 
 def test_svhn_mat_file(tmp_path, monkeypatch):
@@ -136,28 +144,26 @@ def test_svhn_mat_file(tmp_path, monkeypatch):
 
     from checkerboard_gan.sources import torchvision_source
 
-    monkeypatch.setattr(tv_svhn, "check_integrity", lambda *args, **kwargs: True)  # md5, as above
+    accept_made_up_files(monkeypatch, tv_svhn)
     x = write_svhn(tmp_path / "data")
     root = f"dataset.root={tmp_path / 'data'}"
     stored = compose_config("dataset=svhn", root, "dataset.image_size=32").dataset
     images = torchvision_source(stored)
     assert torch.equal(images, torch.from_numpy(x).permute(3, 2, 0, 1))  # N, C, H, W
     cfg = compose_config("dataset=svhn", root, *RUN)
-    train(cfg, tmp_path / "run")
-    check_samples(tmp_path / "run", 3)
+    trains(cfg, tmp_path)
 
 
 def test_celeba_list_files_and_jpegs(tmp_path, monkeypatch):
     import torchvision.datasets.celeba as tv_celeba
 
-    monkeypatch.setattr(tv_celeba, "check_integrity", lambda *args, **kwargs: True)
+    accept_made_up_files(monkeypatch, tv_celeba)
     write_celeba(tmp_path / "data")
     cfg = compose_config("dataset=celeba", f"dataset.root={tmp_path / 'data'}", *RUN)
     batches = build_batches(cfg.dataset, 8, 0, torch.device("cpu"))
     assert isinstance(batches, InMemoryBatches)  # decoded once: 10 small JPEGs fit in memory
     assert batches.images.shape == (10, 3, 16, 16)  # the train split: rows marked 0
-    train(cfg, tmp_path / "run")
-    check_samples(tmp_path / "run", 3)
+    trains(cfg, tmp_path)
 
 
 def test_image_folder_skips_a_corrupt_file(tmp_path):
@@ -187,8 +193,7 @@ def test_large_data_streams_through_workers(tmp_path):
     first = batches.batch(0)
     assert first.shape[1:] == (3, 16, 16) and first.shape[0] <= 8
     assert torch.equal(batches.batch(5), build_batches(cfg.dataset, 8, 0, "cpu").batch(5))
-    train(cfg, tmp_path / "run")
-    check_samples(tmp_path / "run", 3)
+    trains(cfg, tmp_path)
 
 
 def test_photos_are_real_photograph_crops(tmp_path):
@@ -196,8 +201,7 @@ def test_photos_are_real_photograph_crops(tmp_path):
     cfg = compose_config("dataset=photos", "dataset.num_images=64", *RUN)
     images = build_batches(cfg.dataset, 8, 0, torch.device("cpu")).images
     assert images.shape == (64, 3, 16, 16) and images.float().std() > 20
-    train(cfg, tmp_path / "run")
-    check_samples(tmp_path / "run", 3)
+    trains(cfg, tmp_path)
 
 
 def test_photos_without_scikit_image_says_what_to_install(monkeypatch):

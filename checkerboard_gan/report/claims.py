@@ -17,7 +17,8 @@ from .. import measures, plots
 from ..checkpoint import find_checkpoint, load_checkpoint
 from ..cli import config_dir
 from ..config import UpsampleConfig, validate
-from ..plots import energy_picture, gradient_picture, sample_picture, spectrum_picture
+from ..images import sample_picture
+from ..plots import energy_picture, gradient_picture, spectrum_picture
 from ..summary import RunRow
 from ..trainer import build
 from ..upsampling import build_upsample
@@ -146,7 +147,7 @@ def samples_at(row: RunRow | None, which: int) -> tuple[int, torch.Tensor] | Non
     if not row or not row.sample_steps:
         return None
     step = row.sample_steps[which]
-    return step, torch.load(row.path / "samples" / f"step_{step:07d}.pt", weights_only=True)
+    return step, row.samples(step)
 
 
 def period_of(row: RunRow | None) -> int:
@@ -273,8 +274,8 @@ PERIOD2 = (
 
 
 def period2(x: torch.Tensor | None) -> float:
-    """Period-2 content of a batch; NaN when missing."""
-    return measures.period_content(x, [2])[2] if x is not None else math.nan
+    """Period-2 content of a batch (CB_2, since CB_1 = 0); NaN when missing."""
+    return measures.checkerboard_score(x, 2) if x is not None else math.nan
 
 
 def trained(ctx: Context, kinds: list[Kind], name: str) -> tuple[list[Block], dict[str, tuple]]:
