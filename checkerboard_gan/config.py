@@ -224,6 +224,19 @@ class LogConfig:
 
 
 @dataclass
+class EvalConfig:
+    """The evaluation over many samples (DESIGN.md): at step 0, the last step and every `every`
+    steps (0 = only those two), `num_samples` generated and as many real images."""
+
+    every: int = 0
+    num_samples: int = 2048
+
+    def __post_init__(self) -> None:
+        _at_least("eval.every", self.every, 0)
+        _at_least("eval.num_samples", self.num_samples, 1)
+
+
+@dataclass
 class Config:
     upsample: Any = MISSING
     disc: Any = MISSING
@@ -231,6 +244,7 @@ class Config:
     model: ModelConfig = field(default_factory=ModelConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
     log: LogConfig = field(default_factory=LogConfig)
+    eval: EvalConfig = field(default_factory=EvalConfig)
     seed: int = 0
     device: str = "auto"
 

@@ -17,7 +17,9 @@ from torch.utils.tensorboard import SummaryWriter
 from torch.utils.tensorboard.summary import hparams as hparams_summaries
 
 from .config import Config, flat_config
+from .evaluation import Evaluation
 from .images import (
+    fingerprint_picture,
     gradient_grid,
     grid,
     heatmap,
@@ -43,7 +45,14 @@ HPARAM_MEASURES = ("checkerboard", "spectral_peak_db", "spectral_distance", "gra
 
 
 # Rarely varied keys left out of the HParams tab, which shows the first few columns by name.
-HPARAM_HIDDEN = ("dataset.channels", "dataset.num_images", "dataset.seed", "device", "log.")
+HPARAM_HIDDEN = (
+    "dataset.channels",
+    "dataset.num_images",
+    "dataset.seed",
+    "device",
+    "log.",
+    "eval.",
+)
 
 
 CARRIED_ON_RESUME = (
@@ -73,14 +82,22 @@ class RunLogger:
         self.samples_dir.mkdir(parents=True, exist_ok=True)
         purge = None if resume_step is None else resume_step + 1
         self.writer = SummaryWriter(log_dir=str(self.run_dir), purge_step=purge)
-        self.metrics: dict[str, Any] = {"status": "running", **summary, "probes": []}
+        self.metrics: dict[str, Any] = {
+            "status": "running",
+            **summary,
+            "probes": [],
+            "evaluations": [],
+        }
         self._init_grid: torch.Tensor | None = None
         if resume_step is not None:
-            kept = [p for p in (earlier or {}).get("probes", []) if p["step"] <= resume_step]
-            carried = {k: v for k, v in (earlier or {}).items() if k in CARRIED_ON_RESUME}
+            before = earlier or {}
+            kept = [p for p in before.get("probes", []) if p["step"] <= resume_step]
+            evals = [e for e in before.get("evaluations", []) if e["step"] <= resume_step]
+            carried = {k: v for k, v in before.items() if k in CARRIED_ON_RESUME}
             self.metrics.update(
                 carried,
                 probes=kept,
+                evaluations=evals,
                 resumed_at=[*(earlier or {}).get("resumed_at", []), resume_step],
             )
             init = self.samples_dir / "step_0000000.pt"
@@ -138,6 +155,25 @@ class RunLogger:
         self.image("artifacts/spectrum", heatmap(spectrum, relative_to_max=False), obs.step)
         self.image("gradients/d_input", gradient_grid(obs.d_input_grad), obs.step)
         self.probe({"step": obs.step, **obs.scores})
+
+    def evaluation(self, ev: Evaluation) -> None:
+        """Write one evaluation over many samples: `eval/` scalars, the fingerprint tile (in
+        TensorBoard and as `eval/fingerprint_step_XXXXXXX.png`), its metrics.json entry."""
+        for side, values in (("fake", ev.fake), ("real", ev.real)):
+            self.scalars(ev.step, {f"eval/{side}/{k}": v for k, v in values.items()})
+        self.scalars(ev.step, {"eval/seconds": ev.seconds})
+        png = self.image("eval/fingerprint", fingerprint_picture(ev.tile), ev.step)
+        folder = self.run_dir / "eval"
+        folder.mkdir(exist_ok=True)
+        (folder / f"fingerprint_step_{ev.step:07d}.png").write_bytes(png)
+        self.record_evaluation(ev.entry())
+        self.writer.flush()
+
+    def record_evaluation(self, entry: dict[str, Any]) -> None:
+        """Put an evaluations entry into metrics.json, replacing one of the same step."""
+        kept = [e for e in self.metrics["evaluations"] if e["step"] != entry["step"]]
+        self.metrics["evaluations"] = sorted([*kept, entry], key=lambda e: e["step"])
+        self.write_metrics()
 
     def run_start(
         self, overlap: torch.Tensor, unevenness: float, obs: Observation, real_radial: torch.Tensor

@@ -10,6 +10,7 @@ import math
 from collections.abc import Callable, Sequence
 
 import torch
+import torch.nn.functional as F
 
 # An upsampling stage's geometry: (1, 1, H, W) -> (1, 1, s*H, s*W) with all-ones kernels.
 Geometry = Callable[[torch.Tensor], torch.Tensor]
@@ -75,20 +76,79 @@ def checkerboard_score(x: torch.Tensor, period: int) -> float:
     return (e.std(correction=0) / mean).item() if mean > 0 else 0.0
 
 
-def period_content(x: torch.Tensor, periods: Sequence[int]) -> dict[int, float]:
-    """sqrt(CB_P^2 - CB_{P/2}^2) per P, CB_1 = 0: the phase-energy variation at period P that
-    period P/2 does not explain.
+def periods_of(stride: int, period: int) -> list[int]:
+    """A generator's nested periods s, s^2, ..., P (P = s^n, its total upsampling factor)."""
+    if stride < 2:
+        raise ValueError(f"periods_of: stride must be >= 2, got {stride}")
+    found, p = [], stride
+    while p <= period:
+        found.append(p)
+        p *= stride
+    if not found or found[-1] != period:
+        raise ValueError(f"periods_of: period {period} is not a power of stride {stride}")
+    return found
 
-    E_{P/2} is E_P averaged over the four phases that fold onto each of its own, so the variance
-    of E_P splits into that of its fold plus the rest (orthogonal parts, same mean). Each P must
-    be even and divide H and W.
+
+def period_content(x: torch.Tensor, periods: Sequence[int], stride: int = 2) -> dict[int, float]:
+    """content_p = sqrt(max(0, CB_p^2 - CB_{p/s}^2)) per p, CB_1 = 0: the phase-energy variation
+    at period p that period p/s does not explain.
+
+    E_{p/s} is E_p averaged over the s^2 phases that fold onto each of its own, so the variance
+    of E_p splits into that of its fold plus the rest (orthogonal parts, same mean). Each p must
+    be a multiple of s (s >= 2) and divide H and W.
     """
-    odd = [p for p in periods if p < 2 or p % 2]
-    if odd:
-        raise ValueError(f"period_content: periods must be even and >= 2, got {odd}")
+    bad = [p for p in periods if stride < 2 or p < stride or p % stride]
+    if bad:
+        raise ValueError(
+            f"period_content: periods must be multiples of the stride {stride} (>= 2), got {bad}"
+        )
     cb = {1: 0.0} | {p: checkerboard_score(x, p) for p in periods}
-    cb |= {p // 2: checkerboard_score(x, p // 2) for p in periods if p // 2 not in cb}
-    return {p: math.sqrt(max(cb[p] ** 2 - cb[p // 2] ** 2, 0.0)) for p in periods}
+    cb |= {p // stride: checkerboard_score(x, p // stride) for p in periods if p // stride not in cb}
+    return {p: math.sqrt(max(cb[p] ** 2 - cb[p // stride] ** 2, 0.0)) for p in periods}
+
+
+# Coherent fingerprint ---------------------------------------------------------------------
+
+_BINOMIAL = torch.tensor([1.0, 2.0, 1.0], dtype=torch.float64) / 4
+
+
+def high_pass(x: torch.Tensor) -> torch.Tensor:
+    """r = x - B(x), B the 3 x 3 binomial blur per channel with reflect padding 1: (N, C, H, W).
+
+    A constant image, and any content smooth over 3 pixels, gives about 0; a one-pixel pattern
+    passes (the period-2 checkerboard passes whole).
+    """
+    n, c, h, w = x.shape
+    taps = _BINOMIAL.to(device=x.device, dtype=x.dtype)
+    kernel = torch.outer(taps, taps).expand(c, 1, 3, 3)
+    blurred = F.conv2d(F.pad(x, (1, 1, 1, 1), mode="reflect"), kernel, groups=c)
+    return x - blurred
+
+
+def fingerprint_tile(x: torch.Tensor, period: int) -> torch.Tensor:
+    """The pattern stamped on every image at period p: (C, p, p), each channel zero-mean.
+
+    t[c, a, b] = mean over i, j (whole periods only) of m[c, p*i + a, p*j + b], m the mean of the
+    high-pass residual over the N images.
+    """
+    n, c, h, w = x.shape
+    hp, wp = h // period, w // period
+    m = high_pass(centered(x.double())).mean(dim=0)[:, : hp * period, : wp * period]
+    t = m.reshape(c, hp, period, wp, period).mean(dim=(1, 3))
+    return t - t.mean(dim=(1, 2), keepdim=True)
+
+
+def coherent_fingerprint(x: torch.Tensor, period: int) -> float:
+    """FP_p = mean of the fingerprint tile squared over the mean per-pixel variance of x over the
+    N images (population variance); 0 for a batch without variance.
+
+    A pattern stamped at the same place in every image keeps its value as N grows; content
+    without one falls about as 1/N.
+    """
+    spread = centered(x.double()).var(dim=0, correction=0).mean()
+    if spread <= 0:
+        return 0.0
+    return (fingerprint_tile(x, period).pow(2).mean() / spread).item()
 
 
 # Spectra ----------------------------------------------------------------------------------

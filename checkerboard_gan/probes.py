@@ -64,6 +64,7 @@ class Probe:
         self.real = real
         self.real_radial = measures.radial_spectrum(real)
         self.g_period, self.d_period = g_period, d_period
+        self.d_stride = cfg.disc.stride
 
     @torch.no_grad()
     def samples(self, generator: nn.Module) -> torch.Tensor:
@@ -89,6 +90,9 @@ class Probe:
             "spectral_distance": measures.radial_distance(radial, self.real_radial),
             "grad_checkerboard": measures.checkerboard_score(grad, self.d_period),
         }
+        # the gradient's finest checkerboard alone (content at D's stride, CB_1 = 0)
+        fine = self.d_stride
+        scores[f"grad_content_{fine}"] = measures.period_content(grad, [fine], fine)[fine]
         return Observation(
             step=step,
             samples=x,

@@ -27,6 +27,7 @@ from .checkpoint import (
 )
 from .config import Config, ConfigError, flat_config
 from .data import InMemoryBatches, StreamingBatches, build_batches
+from .evaluation import Evaluator
 from .logger import RunLogger
 from .losses import build_loss
 from .models import Discriminator, Generator
@@ -49,6 +50,11 @@ def resolve_device(name: str) -> torch.device:
 
 def _is_probe_step(step: int, cfg: Config) -> bool:
     return step == 0 or step % cfg.log.every == 0 or step == cfg.train.steps
+
+
+def _is_eval_step(step: int, cfg: Config) -> bool:
+    every = cfg.eval.every
+    return step in (0, cfg.train.steps) or bool(every and step % every == 0)
 
 
 @contextmanager
@@ -79,6 +85,7 @@ class Setup:
     loss: Any
     data: InMemoryBatches | StreamingBatches
     probe: Probe
+    evaluator: Evaluator
     noise: torch.Generator
 
     def state(self, step: int, cfg: Config, losses: torch.Tensor) -> dict[str, Any]:
@@ -107,11 +114,27 @@ class Setup:
         set_rng_states(state["rng"])
 
 
+G_STREAM, D_STREAM = 0, 4_000  # init seeds: seed + these, so G's init never depends on D's kind
+
+
 def build(cfg: Config, device: torch.device) -> Setup:
+    """Models, optimisers, data, probe and evaluator; G and D are initialised from their own
+    seeds, so for one seed D at init is the same whatever G is, and G whatever D is."""
     t = cfg.train
-    torch.manual_seed(cfg.seed)
-    generator, discriminator = Generator(cfg).to(device), Discriminator(cfg).to(device)
+    torch.manual_seed(cfg.seed + G_STREAM)
+    generator = Generator(cfg).to(device)
+    torch.manual_seed(cfg.seed + D_STREAM)
+    discriminator = Discriminator(cfg).to(device)
     data = build_batches(cfg.dataset, t.batch_size, cfg.seed, device)
+    evaluator = Evaluator(
+        data.fixed(cfg.eval.num_samples),
+        cfg.eval.num_samples,
+        cfg.log.num_samples,
+        cfg.model.z_dim,
+        cfg.seed,
+        cfg.upsample.stride,
+        generator.period,
+    )
     return Setup(
         generator=generator,
         discriminator=discriminator,
@@ -120,6 +143,7 @@ def build(cfg: Config, device: torch.device) -> Setup:
         loss=build_loss(t.loss, t.label_smoothing),
         data=data,
         probe=Probe(cfg, data.fixed(NUM_REAL), generator.period, discriminator.period),
+        evaluator=evaluator,
         noise=torch.Generator(device=device).manual_seed(cfg.seed + 2_000),
     )
 
@@ -133,6 +157,7 @@ RESUMABLE_CHANGES = (
     "train.channels_last",
     "train.compile",
     "log.",
+    "eval.",
     "device",
 )
 
@@ -297,6 +322,16 @@ def _loop(
             overlap = measures.overlap_map(g_net.geometries(), g_net.period)
             logger.run_start(overlap, measures.unevenness(overlap), obs, s.probe.real_radial)
         logger.observation(obs)
+        if _is_eval_step(step, cfg):
+            evaluation = s.evaluator.evaluate(step, g_net)
+            logger.evaluation(evaluation)
+            log.info(
+                "step %d: evaluation over %d samples in %.1f s: %s",
+                step,
+                evaluation.n_fake,
+                evaluation.seconds,
+                _headline(evaluation.fake, evaluation.real),
+            )
         probe_s += time.perf_counter() - began
 
     def checkpoint(step: int) -> None:
@@ -327,7 +362,7 @@ def _loop(
             logger.metrics.update(final_loss_d=d, final_loss_g=g)
             rate = (step - first) * t.batch_size / (time.perf_counter() - loop_start)
             bar.set_postfix(loss_d=f"{d:.3f}", loss_g=f"{g:.3f}", img_s=f"{rate:.0f}")
-        if _is_probe_step(step, cfg):
+        if _is_probe_step(step, cfg) or _is_eval_step(step, cfg):
             run_probe(step)
             log.info("step %d/%d loss_d %.4f loss_g %.4f", step, t.steps, d, g)
         if stops:
@@ -342,3 +377,12 @@ def _loop(
         checkpoint(t.steps)
     throughput = (t.steps - first) * t.batch_size / loop_s if t.steps > first else 0.0
     logger.metrics.update(throughput_img_s=throughput, probe_s=probe_s, loop_s=loop_s)
+
+
+def _headline(fake: dict[str, float], real: dict[str, float]) -> str:
+    """content and fingerprint at the finest period, generated vs real, for the log."""
+    p = min(int(k.rsplit("_", 1)[1]) for k in fake if k.startswith("content_"))
+    return ", ".join(
+        f"{key}_{p} {fake[f'{key}_{p}']:.3g} (real {real[f'{key}_{p}']:.3g})"
+        for key in ("content", "fingerprint")
+    )

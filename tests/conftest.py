@@ -24,6 +24,7 @@ TINY = [
     "log.every=2",
     "log.loss_every=1",
     "log.num_samples=16",
+    "eval.num_samples=64",
     # CPU unless a GPU machine asks: CHECKERBOARD_GAN_TEST_DEVICE=cuda python -m pytest ...
     "device=" + os.environ.get("CHECKERBOARD_GAN_TEST_DEVICE", "cpu"),
 ]

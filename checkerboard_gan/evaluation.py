@@ -1,0 +1,122 @@
+"""The evaluation over many samples (DESIGN.md, "Evaluation over many samples").
+
+After training, image content dominates the phase energy at the generator's full period, so a
+trained checkerboard is read at every nested period p = s, s^2, ..., P, over thousands of
+generated images drawn as the probes draw them, against as many real images of the run's data.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+from torch import nn
+
+from . import measures
+from .probes import batch_statistics
+
+log = logging.getLogger(__name__)
+
+NOISE_STREAM = 3_000  # the evaluation's latents: seed + this, apart from probes and training
+
+
+def batch_measures(x: torch.Tensor, stride: int, period: int) -> dict[str, float]:
+    """cb_p, content_p, peak_db_p and fingerprint_p for p = s, s^2, ..., P (period last)."""
+    periods = measures.periods_of(stride, period)
+    content = measures.period_content(x, periods, stride)
+    out: dict[str, float] = {}
+    for p in periods:
+        out[f"cb_{p}"] = measures.checkerboard_score(x, p)
+        out[f"content_{p}"] = content[p]
+        out[f"peak_db_{p}"] = measures.spectral_peak_db(x, p)
+        out[f"fingerprint_{p}"] = measures.coherent_fingerprint(x, p)
+    return out
+
+
+@dataclass
+class Evaluation:
+    """One evaluation: the block metrics.json keeps, and the fingerprint tile for the pictures."""
+
+    step: int
+    n_fake: int
+    n_real: int
+    fake: dict[str, float]
+    real: dict[str, float]
+    seconds: float
+    tile: torch.Tensor  # (C, P, P): the generated images' fingerprint tile at the full period
+
+    def entry(self) -> dict[str, Any]:
+        return {
+            "step": self.step,
+            "n_fake": self.n_fake,
+            "n_real": self.n_real,
+            "fake": self.fake,
+            "real": self.real,
+            "seconds": self.seconds,
+        }
+
+
+class Evaluator:
+    """Fixed latents and a fixed real batch; the real batch's measures are computed once.
+
+    Args:
+        real: up to `num_samples` real images (N_real, C, H, W) in [-1, 1], on the device.
+        num_samples: generated images per evaluation.
+        chunk: images per generator call (the probe batch), batch norm on each chunk's statistics.
+        z_dim, seed: the latents depend only on these, not on the device.
+        stride, period: the generator's stride s and total period P.
+    """
+
+    def __init__(
+        self,
+        real: torch.Tensor,
+        num_samples: int,
+        chunk: int,
+        z_dim: int,
+        seed: int,
+        stride: int,
+        period: int,
+    ) -> None:
+        g = torch.Generator().manual_seed(seed + NOISE_STREAM)
+        self.z = torch.randn(num_samples, z_dim, generator=g).to(real.device)
+        self.chunk, self.stride, self.period = chunk, stride, period
+        self.n_real = real.shape[0]
+        if self.n_real < num_samples:
+            log.warning(
+                "evaluation: the dataset has %d images, fewer than eval.num_samples=%d; the real "
+                "reference uses %d",
+                self.n_real,
+                num_samples,
+                self.n_real,
+            )
+        self.real = batch_measures(real, stride, period)
+        self.real_radial = measures.radial_spectrum(real)
+
+    @torch.no_grad()
+    def draw(self, generator: nn.Module) -> torch.Tensor:
+        """All generated images (N, C, H, W), drawn in chunks as the probes draw theirs."""
+        with batch_statistics(generator):
+            return torch.cat([generator(z) for z in self.z.split(self.chunk)])
+
+    def evaluate(self, step: int, generator: nn.Module) -> Evaluation:
+        began = time.perf_counter()
+        x = self.draw(generator)
+        fake = batch_measures(x, self.stride, self.period)
+        fake["spectral_distance"] = measures.radial_distance(
+            measures.radial_spectrum(x), self.real_radial
+        )
+        tile = measures.fingerprint_tile(x, self.period).float().cpu()
+        seconds = time.perf_counter() - began
+        return Evaluation(step, x.shape[0], self.n_real, fake, self.real, seconds, tile)
+
+
+def finest(entry: dict[str, Any], key: str, side: str = "fake") -> float:
+    """`key` (e.g. content, fingerprint) at the finest period of an evaluations entry; NaN if
+    the entry lacks it."""
+    values = entry.get(side, {})
+    periods = sorted(int(k.rsplit("_", 1)[1]) for k in values if k.startswith(f"{key}_"))
+    return float(values[f"{key}_{periods[0]}"]) if periods else math.nan
