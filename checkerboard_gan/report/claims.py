@@ -55,13 +55,20 @@ CLAIMS: dict[int, tuple[str, str, tuple[str, ...]]] = {
         "Checkerboards in the gradient",
         "Strided convolutions in the discriminator put checkerboard patterns into the gradient "
         "that reaches the generator.",
-        ("grad_strided", "grad_pool"),
+        ("train_resize", "train_disc", "grad_strided_k4"),
     ),
     6: (
         "The article's GAN figure: which periods show up",
         "Deconvolution in the last two generator stages gives artifacts of period 2 and 4, in "
         "the last stage only of period 2, resize-convolution everywhere none.",
         ("last_n",),
+    ),
+    7: (
+        "The discriminator decides what survives",
+        "(Beyond the article.) The same deconvolution generator keeps several times more "
+        "period-2 content after training against an average-pooling discriminator than against "
+        "a strided one.",
+        ("train_resize", "train_disc"),
     ),
 }
 

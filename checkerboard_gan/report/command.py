@@ -12,9 +12,11 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shlex
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict
 from datetime import datetime
 from pathlib import Path
@@ -23,7 +25,7 @@ from typing import Any
 from ..summary import find_runs, sort_by_swept_keys
 from .claims import CLAIMS, Context, claim_sections, fmt
 from .document import Block, Code, Section, Table, to_html, to_markdown
-from .studies import QUICK, STUDIES, Setting, environment, run_study
+from .studies import SETTINGS, STUDIES, Setting, environment, run_study
 
 ARTICLE = "https://distill.pub/2016/deconv-checkerboard/"
 
@@ -36,16 +38,27 @@ def intro_section(meta: dict[str, Any], setting: Setting, claims: list[Section])
         else [f"[{s.title}](#{s.anchor})", "not run", ""]
         for s in claims
     ]
-    size = f"{setting.name}: {setting.seeds} seed(s) at init, {setting.steps} steps when trained"
+    size = (
+        f"{setting.name}: {setting.seeds} seed(s) at init, {setting.train_seeds} seed(s) per "
+        f"trained kind, {setting.steps} steps when trained"
+    )
     size += f", overrides `{' '.join(setting.overrides)}`" if setting.overrides else ""
     times = f"{meta['run_seconds']:.0f} s of runs + {meta['render_seconds']:.0f} s of figures"
     facts = [["command", f"`{meta['command']}`"], ["started", meta["started"]]]
     facts += [["running time", times], ["setting", size]]
     facts += [[k, v] for k, v in meta["environment"].items()]
+    banner: list[Block] = []
+    if not setting.judged:
+        banner.append(
+            "**Quick run: a check of the machinery, not a result.** Its runs are too small and "
+            "too short for training to have happened, so the trained claims are shown with "
+            "their numbers but not judged; run without `--quick` for verdicts."
+        )
     return Section(
         "about",
         "How these numbers were made",
         [
+            *banner,
             f"Each claim of the [article]({ARTICLE}) (Odena, Dumoulin & Olah, Distill 2016), as "
             "this project states it (DESIGN.md), checked against runs made by this command on this "
             "machine. Every verdict is computed from the numbers by the rule stated above it.",
@@ -102,7 +115,9 @@ def runs_section(ctx: Context, meta: dict[str, Any]) -> Section:
 def _claims(text: str) -> list[int]:
     chosen = sorted({int(c) for c in text.split(",") if c.strip().isdigit()})
     if not chosen or not set(chosen) <= set(CLAIMS):
-        raise argparse.ArgumentTypeError(f"{text!r}: give claim numbers 1..6, e.g. 1,2,5")
+        raise argparse.ArgumentTypeError(
+            f"{text!r}: give claim numbers 1..{max(CLAIMS)}, e.g. 1,2,5"
+        )
     return chosen
 
 
@@ -119,14 +134,30 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p.add_argument(
         "--quick",
         action="store_true",
-        help="small runs (16 px, widths 8, 512 images, 2 seeds at init, 40 steps): about 1.5 "
-        "minutes on a 2-core CPU",
+        help="a check of the machinery, trained claims not judged: small runs (16 px, widths "
+        "8, 512 images, 2 seeds at init, 40 steps), about 2 minutes on a 2-core CPU",
     )
     p.add_argument("--out", type=Path, default=Path("report"), help="output folder (report)")
-    p.add_argument("--seeds", type=_positive, help="seeds at init (quick 2, full 5)")
-    p.add_argument("--steps", type=_positive, help="steps when trained (quick 40, full 1200)")
+    p.add_argument("--seeds", type=_positive, help="seeds at init (5; quick 2)")
+    p.add_argument(
+        "--train-seeds", type=_positive, help="seeds per trained kind (cpu 2, gpu 2, quick 1)"
+    )
+    p.add_argument(
+        "--steps", type=_positive, help="steps when trained (cpu 1200, gpu 5000, quick 40)"
+    )
+    p.add_argument(
+        "--jobs",
+        type=_positive,
+        default=1,
+        help="studies run at once, each as its own process with cores/N CPU threads (1); on a "
+        "GPU 4-8 fill the card, one small GAN leaves most of it idle",
+    )
     p.add_argument("--claims", type=_claims, default=list(CLAIMS), help="e.g. 1,2,5 (all)")
-    p.add_argument("--device", help="device= for every run (default: the project's auto)")
+    p.add_argument(
+        "--device",
+        help="device= for every run (default: the project's auto); cuda or cuda:N selects the "
+        "GPU setting (photos at 64 px, 5000 steps, 2 seeds per trained kind)",
+    )
     p.add_argument(
         "--render-only",
         action="store_true",
@@ -140,23 +171,40 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     return p.parse_args(argv)
 
 
-def run_all(args: argparse.Namespace, argv: list[str], runs_dir: Path) -> dict[str, Any]:
-    """Run the studies the chosen claims read; returns what the report records about them."""
-    steps = args.steps or (40 if args.quick else 1200)
-    extra = (QUICK if args.quick else ()) + (f"device={args.device}",) * bool(args.device)
-    setting = Setting(
-        "quick" if args.quick else "full",
-        args.seeds or (2 if args.quick else 5),
+def choose_setting(args: argparse.Namespace) -> Setting:
+    """quick, gpu (a cuda device) or cpu, with --seeds, --train-seeds and --steps applied."""
+    gpu = bool(args.device) and args.device.startswith("cuda")
+    name = "quick" if args.quick else "gpu" if gpu else "cpu"
+    seeds, train_seeds, steps, overrides = SETTINGS[name]
+    steps = args.steps or steps
+    device = (f"device={args.device}",) * bool(args.device)
+    return Setting(
+        name,
+        args.seeds or seeds,
         steps,
-        extra + tuple(args.overrides),
+        overrides + device + tuple(args.overrides),
         max(1, steps // 2) if args.quick else None,
+        args.train_seeds or train_seeds,
     )
-    started, studies = datetime.now().astimezone(), []
+
+
+def run_all(args: argparse.Namespace, argv: list[str], runs_dir: Path) -> dict[str, Any]:
+    """Run the studies the chosen claims read, `--jobs` at a time; returns what the report
+    records about them."""
+    setting = choose_setting(args)
+    started = datetime.now().astimezone()
     needed = list(dict.fromkeys(name for c in args.claims for name in CLAIMS[c][2]))
-    for i, name in enumerate(needed, 1):
-        print(f"[{i}/{len(needed)}] {name} ...", end=" ", flush=True)
-        studies.append(run_study(STUDIES[name], setting, runs_dir))
-        print(f"exit {studies[-1]['returncode']}, {studies[-1]['seconds']:.0f} s", flush=True)
+    threads = max(1, (os.cpu_count() or 1) // args.jobs) if args.jobs > 1 else None
+    print(f"{len(needed)} studies, {args.jobs} at a time, setting {setting.name}", flush=True)
+
+    def one(name: str) -> dict[str, Any]:
+        done = run_study(STUDIES[name], setting, runs_dir, threads)
+        print(f"{name}: exit {done['returncode']}, {done['seconds']:.0f} s", flush=True)
+        return done
+
+    began = time.perf_counter()
+    with ThreadPoolExecutor(max_workers=args.jobs) as pool:
+        studies = list(pool.map(one, needed))
     return {
         "command": "python -m checkerboard_gan.report " + shlex.join(argv),
         "started": started.isoformat(timespec="seconds"),
@@ -164,7 +212,8 @@ def run_all(args: argparse.Namespace, argv: list[str], runs_dir: Path) -> dict[s
         "claims": args.claims,
         "environment": environment(args.device),
         "studies": studies,
-        "run_seconds": sum(s["seconds"] for s in studies),
+        "jobs": args.jobs,
+        "run_seconds": time.perf_counter() - began,
     }
 
 

@@ -30,13 +30,26 @@ QUICK = (  # --quick: every run this small
 
 @dataclass(frozen=True)
 class Setting:
-    """How big the runs are: seeds at init, steps when trained, overrides for every run."""
+    """How big the runs are: seeds at init and when trained, steps, overrides for every run."""
 
-    name: str
+    name: str  # quick | cpu | gpu
     seeds: int
     steps: int
     overrides: tuple[str, ...]
     log_every: int | None  # None: the project's default
+    train_seeds: int = 1
+
+    @property
+    def judged(self) -> bool:
+        """Whether trained claims get a verdict: not for `--quick`, a check of the machinery."""
+        return self.name != "quick"
+
+
+SETTINGS = {  # name -> (init seeds, trained seeds, steps, overrides for every run)
+    "quick": (2, 1, 40, QUICK),
+    "cpu": (5, 2, 1200, ()),
+    "gpu": (5, 2, 5000, ("dataset=photos", "dataset.image_size=64")),
+}
 
 
 @dataclass(frozen=True)
@@ -52,7 +65,8 @@ class Study:
         if not self.trained:
             size = ["train.steps=0", "seed=" + ",".join(map(str, range(s.seeds)))]
         else:
-            size = [f"train.steps={s.steps}"] + ([f"log.every={s.log_every}"] * bool(s.log_every))
+            size = [f"train.steps={s.steps}", "seed=" + ",".join(map(str, range(s.train_seeds)))]
+            size += [f"log.every={s.log_every}"] * bool(s.log_every)
         hydra = [f"hydra.sweep.dir={self.name}"]
         return ["-m", "checkerboard_gan", "-m", *self.sweep, *size, *s.overrides, *hydra]
 
@@ -63,19 +77,25 @@ STUDIES = {
         Study("init_deconv", ("upsample=deconv", "upsample.kernel=3,4"), trained=False),
         Study("init_resize", ("upsample=nearest,bilinear",), trained=False),
         Study("init_subpixel", ("upsample=subpixel", "upsample.icnr=false,true"), trained=False),
+        # every trained run has a k3 D (avgpool by default), so the D kinds compare like for like
         Study("train_resize", ("upsample=deconv,nearest,bilinear", "upsample.kernel=3")),
         Study("train_even", ("upsample=deconv", "upsample.kernel=4")),
         Study("train_subpixel", ("upsample=subpixel", "upsample.icnr=false,true")),
-        # A deconv generator collapses against a strided D on shapes: nearest G for claim 5.
-        Study("grad_strided", ("upsample=nearest", "disc=strided", "disc.kernel=3,4")),
-        Study("grad_pool", ("upsample=nearest", "disc=avgpool,blurpool")),
+        Study(
+            "train_disc",
+            ("upsample=deconv,nearest", "upsample.kernel=3", "disc=strided,blurpool", "disc.kernel=3"),
+        ),
+        Study("grad_strided_k4", ("upsample=nearest", "disc=strided", "disc.kernel=4")),
         Study("last_n", ("upsample=deconv", "upsample.kernel=3", "upsample.last_n=2,1,0")),
     )
 }
 
 
-def run_study(study: Study, setting: Setting, runs_dir: Path) -> dict[str, Any]:
-    """One `python -m checkerboard_gan -m ...` inside OUT/runs, its output in <study>.log.
+def run_study(
+    study: Study, setting: Setting, runs_dir: Path, threads: int | None = None
+) -> dict[str, Any]:
+    """One `python -m checkerboard_gan -m ...` inside OUT/runs, its output in <study>.log;
+    `threads` caps its CPU threads (when several studies share the machine).
 
     A sweep folder left there by an earlier report is replaced.
     """
@@ -85,6 +105,8 @@ def run_study(study: Study, setting: Setting, runs_dir: Path) -> dict[str, Any]:
     env = os.environ.copy()  # the package must import from OUT/runs, also from a plain checkout
     root = str(ROOT)
     env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH")) if p)
+    if threads:
+        env["OMP_NUM_THREADS"] = env["MKL_NUM_THREADS"] = str(threads)
     start = time.perf_counter()
     with open(runs_dir / f"{study.name}.log", "w") as log:
         done = subprocess.run(
