@@ -17,6 +17,7 @@ import torch
 from torch import nn
 
 from . import measures
+from .config import Config
 from .probes import batch_statistics
 
 log = logging.getLogger(__name__)
@@ -102,6 +103,20 @@ class Evaluator:
         with batch_statistics(generator):
             return torch.cat([generator(z) for z in self.z.split(self.chunk)])
 
+    @classmethod
+    def for_run(cls, cfg: Config, data: Any, period: int) -> Evaluator:
+        """The evaluator a run configured by `cfg` uses, real images from its batches `data`."""
+        n = cfg.eval.num_samples
+        return cls(
+            data.fixed(n),
+            n,
+            cfg.log.num_samples,
+            cfg.model.z_dim,
+            cfg.seed,
+            cfg.upsample.stride,
+            period,
+        )
+
     def evaluate(self, step: int, generator: nn.Module) -> Evaluation:
         began = time.perf_counter()
         x = self.draw(generator)
@@ -120,3 +135,12 @@ def finest(entry: dict[str, Any], key: str, side: str = "fake") -> float:
     values = entry.get(side, {})
     periods = sorted(int(k.rsplit("_", 1)[1]) for k in values if k.startswith(f"{key}_"))
     return float(values[f"{key}_{periods[0]}"]) if periods else math.nan
+
+
+def headline(fake: dict[str, float], real: dict[str, float]) -> str:
+    """content and fingerprint at the finest period, generated vs real, for the log."""
+    p = min(int(k.rsplit("_", 1)[1]) for k in fake if k.startswith("content_"))
+    return ", ".join(
+        f"{key}_{p} {fake[f'{key}_{p}']:.3g} (real {real[f'{key}_{p}']:.3g})"
+        for key in ("content", "fingerprint")
+    )

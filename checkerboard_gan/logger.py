@@ -41,6 +41,40 @@ def encode_png(img: torch.Tensor) -> bytes:
     return buffer.getvalue()
 
 
+def log_image(
+    writer: SummaryWriter, tag: str, img: torch.Tensor, step: int, png: bytes | None = None
+) -> bytes:
+    """Log a (3, H, W) image in [0, 1] as lossless PNG; returns the bytes so a file can reuse
+    them."""
+    png = png or encode_png(img)
+    value = Summary.Image(
+        height=img.shape[1], width=img.shape[2], colorspace=3, encoded_image_string=png
+    )
+    writer._get_file_writer().add_summary(
+        Summary(value=[Summary.Value(tag=tag, image=value)]), step
+    )
+    return png
+
+
+def log_evaluation(writer: SummaryWriter, run_dir: Path, ev: Evaluation) -> None:
+    """An evaluation's `eval/fake/*`, `eval/real/*` scalars and fingerprint tile, in TensorBoard
+    and as `eval/fingerprint_step_XXXXXXX.png` in the run folder."""
+    for side, values in (("fake", ev.fake), ("real", ev.real)):
+        for key, value in values.items():
+            writer.add_scalar(f"eval/{side}/{key}", value, ev.step)
+    writer.add_scalar("eval/seconds", ev.seconds, ev.step)
+    png = log_image(writer, "eval/fingerprint", fingerprint_picture(ev.tile), ev.step)
+    folder = Path(run_dir) / "eval"
+    folder.mkdir(exist_ok=True)
+    (folder / f"fingerprint_step_{ev.step:07d}.png").write_bytes(png)
+
+
+def with_evaluation(evaluations: list[dict[str, Any]], entry: dict[str, Any]) -> list[dict]:
+    """The evaluations list with `entry` in step order, replacing one of the same step."""
+    kept = [e for e in evaluations if e["step"] != entry["step"]]
+    return sorted([*kept, entry], key=lambda e: e["step"])
+
+
 HPARAM_MEASURES = ("checkerboard", "spectral_peak_db", "spectral_distance", "grad_checkerboard")
 
 
@@ -121,14 +155,7 @@ class RunLogger:
             self.writer.add_scalar(tag, value, step)
 
     def image(self, tag: str, img: torch.Tensor, step: int, png: bytes | None = None) -> bytes:
-        """Log a (3, H, W) image in [0, 1]; returns its PNG bytes so a file can reuse them."""
-        png = png or encode_png(img)
-        value = Summary.Image(
-            height=img.shape[1], width=img.shape[2], colorspace=3, encoded_image_string=png
-        )
-        summary = Summary(value=[Summary.Value(tag=tag, image=value)])
-        self.writer._get_file_writer().add_summary(summary, step)
-        return png
+        return log_image(self.writer, tag, img, step, png)
 
     def samples(self, step: int, samples: torch.Tensor) -> None:
         """Write one probe's fixed-noise samples: raw tensor, raw and stretched grids, TB images."""
@@ -157,23 +184,11 @@ class RunLogger:
         self.probe({"step": obs.step, **obs.scores})
 
     def evaluation(self, ev: Evaluation) -> None:
-        """Write one evaluation over many samples: `eval/` scalars, the fingerprint tile (in
-        TensorBoard and as `eval/fingerprint_step_XXXXXXX.png`), its metrics.json entry."""
-        for side, values in (("fake", ev.fake), ("real", ev.real)):
-            self.scalars(ev.step, {f"eval/{side}/{k}": v for k, v in values.items()})
-        self.scalars(ev.step, {"eval/seconds": ev.seconds})
-        png = self.image("eval/fingerprint", fingerprint_picture(ev.tile), ev.step)
-        folder = self.run_dir / "eval"
-        folder.mkdir(exist_ok=True)
-        (folder / f"fingerprint_step_{ev.step:07d}.png").write_bytes(png)
-        self.record_evaluation(ev.entry())
-        self.writer.flush()
-
-    def record_evaluation(self, entry: dict[str, Any]) -> None:
-        """Put an evaluations entry into metrics.json, replacing one of the same step."""
-        kept = [e for e in self.metrics["evaluations"] if e["step"] != entry["step"]]
-        self.metrics["evaluations"] = sorted([*kept, entry], key=lambda e: e["step"])
+        """Write one evaluation over many samples: TensorBoard, fingerprint PNG, metrics.json."""
+        log_evaluation(self.writer, self.run_dir, ev)
+        self.metrics["evaluations"] = with_evaluation(self.metrics["evaluations"], ev.entry())
         self.write_metrics()
+        self.writer.flush()
 
     def run_start(
         self, overlap: torch.Tensor, unevenness: float, obs: Observation, real_radial: torch.Tensor

@@ -103,7 +103,9 @@ def period_content(x: torch.Tensor, periods: Sequence[int], stride: int = 2) -> 
             f"period_content: periods must be multiples of the stride {stride} (>= 2), got {bad}"
         )
     cb = {1: 0.0} | {p: checkerboard_score(x, p) for p in periods}
-    cb |= {p // stride: checkerboard_score(x, p // stride) for p in periods if p // stride not in cb}
+    cb |= {
+        p // stride: checkerboard_score(x, p // stride) for p in periods if p // stride not in cb
+    }
     return {p: math.sqrt(max(cb[p] ** 2 - cb[p // stride] ** 2, 0.0)) for p in periods}
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import matplotlib
 
 matplotlib.use("Agg")
@@ -127,8 +129,11 @@ def bar_figure(
     series: dict[str, tuple[list[float], list[float] | None]],
     ylabel: str,
     title: str = "",
+    log: bool = False,
+    line: tuple[float, str] | None = None,
 ) -> Figure:
-    """Grouped bars: per series name (values, error bars or None), one bar per label."""
+    """Grouped bars: per series name (values, error bars or None), one bar per label; `log`
+    scale, and a dashed horizontal `line` (value, label) such as a reference floor."""
     fig, ax = plt.subplots(figsize=(max(4.0, 1.1 * len(labels) + 1.5), 3.0), dpi=100)
     width = 0.8 / max(1, len(series))
     for i, (name, (values, errors)) in enumerate(series.items()):
@@ -137,9 +142,13 @@ def bar_figure(
     ax.set_xticks(range(len(labels)))
     ax.set_xticklabels(labels, fontsize=8, rotation=15)
     ax.set_ylabel(ylabel)
+    if log:
+        ax.set_yscale("log")
+    if line is not None and math.isfinite(line[0]) and (line[0] > 0 or not log):
+        ax.axhline(line[0], color="k", linestyle="--", linewidth=1, label=line[1])
     if title:
         ax.set_title(title, fontsize=10)
-    if len(series) > 1:
+    if len(series) > 1 or line is not None:
         ax.legend(fontsize=8)
     ax.grid(axis="y", alpha=0.3)
     fig.tight_layout()

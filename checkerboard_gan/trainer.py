@@ -27,7 +27,7 @@ from .checkpoint import (
 )
 from .config import Config, ConfigError, flat_config
 from .data import InMemoryBatches, StreamingBatches, build_batches
-from .evaluation import Evaluator
+from .evaluation import Evaluator, headline
 from .logger import RunLogger
 from .losses import build_loss
 from .models import Discriminator, Generator
@@ -126,15 +126,6 @@ def build(cfg: Config, device: torch.device) -> Setup:
     torch.manual_seed(cfg.seed + D_STREAM)
     discriminator = Discriminator(cfg).to(device)
     data = build_batches(cfg.dataset, t.batch_size, cfg.seed, device)
-    evaluator = Evaluator(
-        data.fixed(cfg.eval.num_samples),
-        cfg.eval.num_samples,
-        cfg.log.num_samples,
-        cfg.model.z_dim,
-        cfg.seed,
-        cfg.upsample.stride,
-        generator.period,
-    )
     return Setup(
         generator=generator,
         discriminator=discriminator,
@@ -143,7 +134,7 @@ def build(cfg: Config, device: torch.device) -> Setup:
         loss=build_loss(t.loss, t.label_smoothing),
         data=data,
         probe=Probe(cfg, data.fixed(NUM_REAL), generator.period, discriminator.period),
-        evaluator=evaluator,
+        evaluator=Evaluator.for_run(cfg, data, generator.period),
         noise=torch.Generator(device=device).manual_seed(cfg.seed + 2_000),
     )
 
@@ -330,7 +321,7 @@ def _loop(
                 step,
                 evaluation.n_fake,
                 evaluation.seconds,
-                _headline(evaluation.fake, evaluation.real),
+                headline(evaluation.fake, evaluation.real),
             )
         probe_s += time.perf_counter() - began
 
@@ -377,12 +368,3 @@ def _loop(
         checkpoint(t.steps)
     throughput = (t.steps - first) * t.batch_size / loop_s if t.steps > first else 0.0
     logger.metrics.update(throughput_img_s=throughput, probe_s=probe_s, loop_s=loop_s)
-
-
-def _headline(fake: dict[str, float], real: dict[str, float]) -> str:
-    """content and fingerprint at the finest period, generated vs real, for the log."""
-    p = min(int(k.rsplit("_", 1)[1]) for k in fake if k.startswith("content_"))
-    return ", ".join(
-        f"{key}_{p} {fake[f'{key}_{p}']:.3g} (real {real[f'{key}_{p}']:.3g})"
-        for key in ("content", "fingerprint")
-    )

@@ -83,7 +83,12 @@ STUDIES = {
         Study("train_subpixel", ("upsample=subpixel", "upsample.icnr=false,true")),
         Study(
             "train_disc",
-            ("upsample=deconv,nearest", "upsample.kernel=3", "disc=strided,blurpool", "disc.kernel=3"),
+            (
+                "upsample=deconv,nearest",
+                "upsample.kernel=3",
+                "disc=strided,blurpool",
+                "disc.kernel=3",
+            ),
         ),
         Study("grad_strided_k4", ("upsample=nearest", "disc=strided", "disc.kernel=4")),
         Study("last_n", ("upsample=deconv", "upsample.kernel=3", "upsample.last_n=2,1,0")),
