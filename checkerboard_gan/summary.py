@@ -83,8 +83,25 @@ def row_fields(row: RunRow, swept: list[str]) -> dict[str, Any]:
         fields[f"{name}_init"] = first.get(name, "")
         fields[f"{name}_last"] = last.get(name, "")
     fields["last_probe_step"] = last.get("step", "")
+    fields |= eval_fields(m.get("evaluations") or [])
     for key in ("overlap_unevenness", "final_loss_d", "final_loss_g", "wall_s", "throughput_img_s"):
         fields[key] = m.get(key, "")
+    return fields
+
+
+def eval_fields(evaluations: list[dict[str, Any]]) -> dict[str, Any]:
+    """content_p and fingerprint_p at the finest period p: first evaluation (`_init`), last
+    (`_last`) and the real images' (`_real`, the floor)."""
+    if not evaluations:
+        return {}
+    first, last = evaluations[0], evaluations[-1]
+    p = min(int(k.rsplit("_", 1)[1]) for k in first["fake"] if k.startswith("content_"))
+    fields: dict[str, Any] = {}
+    for key in (f"content_{p}", f"fingerprint_{p}"):
+        fields[f"{key}_init"] = first["fake"].get(key, "")
+        fields[f"{key}_last"] = last["fake"].get(key, "")
+        fields[f"{key}_real"] = last["real"].get(key, "")
+    fields["eval_samples"] = last.get("n_fake", "")
     return fields
 
 
@@ -105,7 +122,11 @@ def write_tables(table: list[dict[str, Any]], sweep_dir: Path) -> None:
     lines += ["| " + " | ".join(_fmt(row.get(c, "")) for c in shown) + " |" for row in table]
     (sweep_dir / "summary.md").write_text(
         f"# Sweep summary: {sweep_dir}\n\n{len(table)} runs; `_init` = step 0 (random init), "
-        "`_last` = last probe.\n\n" + "\n".join(lines) + "\n"
+        "`_last` = last probe; "
+        "`content_p_*`, `fingerprint_p_*`: the evaluation over many samples at the finest period "
+        "p at step 0, the last step and on real images (`_real`, the floor).\n\n"
+        + "\n".join(lines)
+        + "\n"
     )
 
 
@@ -141,6 +162,13 @@ def _label(row: RunRow, height: int) -> Image.Image:
     if probes:
         for key, short in (("checkerboard", "CB"), ("grad_checkerboard", "grad CB")):
             lines.append(f"{short} {probes[0][key]:.3f} -> {probes[-1][key]:.3f}")
+    ev = eval_fields((row.metrics or {}).get("evaluations") or [])
+    for key in [k[: -len("_init")] for k in ev if k.endswith("_init")]:
+        short = key.replace("content", "cont").replace("fingerprint", "FP")
+        lines.append(
+            f"{short} {ev[key + '_init']:.2g} -> {ev[key + '_last']:.2g}"
+            f" (real {ev[key + '_real']:.1g})"
+        )
     lines.append(
         row.status
         + (f": {row.metrics.get('error', '')}" if row.status != "completed" and row.metrics else "")

@@ -140,6 +140,88 @@ def test_period_content_splits_cb_squared_across_periods(seed, top):
     assert total == pytest.approx(measures.checkerboard_score(x, top) ** 2, rel=1e-9, abs=1e-12)
 
 
-def test_period_content_refuses_odd_periods():
-    with pytest.raises(ValueError, match="even"):
+def test_period_content_refuses_periods_off_the_stride():
+    with pytest.raises(ValueError, match="multiples of the stride 2"):
         measures.period_content(torch.zeros(1, 1, 6, 6), [3])
+    with pytest.raises(ValueError, match="multiples of the stride 3"):
+        measures.period_content(torch.zeros(1, 1, 6, 6), [2], stride=3)
+
+
+def test_periods_of_a_generator_are_the_powers_of_its_stride():
+    assert measures.periods_of(2, 8) == [2, 4, 8]
+    assert measures.periods_of(3, 27) == [3, 9, 27]
+    assert measures.periods_of(2, 2) == [2]
+    with pytest.raises(ValueError, match="not a power"):
+        measures.periods_of(2, 12)
+
+
+def test_content_of_a_planted_period_4_pattern_without_a_period_2_part():
+    """E_4[a, b] = 1 + d s(a) s(b), s = [1, 1, -1, -1]: the fold onto period 2 is flat, so
+    content_2 = 0 and content_4 = CB_4 = d (the std of s(a) s(b) over 16 phases is 1); the
+    pattern repeats at period 8, so content_8 = 0."""
+    d = 0.5
+    s = torch.tensor([1.0, 1.0, -1.0, -1.0])
+    energy = (1 + d * torch.outer(s, s)).double()  # (4, 4)
+    i = torch.arange(32)
+    amplitude = energy.sqrt()[i[:, None] % 4, i[None, :] % 4]
+    sign = (-1.0) ** ((i[:, None] // 4) + (i[None, :] // 4))  # zero mean over 4x4 blocks
+    x = (amplitude * sign).expand(2, 3, 32, 32)
+    content = measures.period_content(x, [2, 4, 8])
+    assert content[2] == pytest.approx(0.0, abs=1e-12)
+    assert content[4] == pytest.approx(d, rel=1e-12)
+    assert content[8] == pytest.approx(0.0, abs=1e-6)
+
+
+@settings(max_examples=15, deadline=None)
+@given(st.integers(0, 2**31 - 1))
+def test_period_content_splits_cb_squared_at_stride_3(seed):
+    x = torch.rand(3, 2, 27, 27, generator=torch.Generator().manual_seed(seed)) ** 3
+    content = measures.period_content(x, [3, 9, 27], stride=3)
+    total = sum(v**2 for v in content.values())
+    assert total == pytest.approx(measures.checkerboard_score(x, 27) ** 2, rel=1e-9, abs=1e-12)
+
+
+@settings(max_examples=20, deadline=None)
+@given(st.floats(-5, 5), st.integers(1, 3), st.sampled_from([4, 5, 16]))
+def test_high_pass_of_a_constant_is_zero(value, channels, size):
+    x = torch.full((2, channels, size, size), value, dtype=torch.float64)
+    assert measures.high_pass(x).abs().max().item() <= 1e-12
+
+
+def test_high_pass_keeps_the_one_pixel_checkerboard_whole():
+    i = torch.arange(16)
+    board = ((-1.0) ** (i[:, None] + i[None, :])).expand(1, 1, 16, 16).double()
+    assert torch.allclose(measures.high_pass(board), board)
+
+
+def test_fingerprint_keeps_a_stamped_pattern_and_averages_content_away():
+    """+/-a at period 2 on unit-variance noise: FP_2 -> a^2 (the residual keeps the pattern,
+    the noise's variance is 1) whatever N; the same noise alone falls about as 1/N (its tile
+    has only 9 degrees of freedom, so the plain values are averaged over 16 draws)."""
+    a = 0.1
+    i = torch.arange(32)
+    pattern = a * (-1.0) ** (i[:, None] + i[None, :])
+    g = torch.Generator().manual_seed(0)
+    plain, stamped = {}, {}
+    for n in (16, 64, 256):
+        draws = [torch.randn(n, 3, 32, 32, generator=g) for _ in range(16)]
+        plain[n] = sum(measures.coherent_fingerprint(x, 2) for x in draws) / len(draws)
+        stamped[n] = measures.coherent_fingerprint(draws[0] + pattern, 2)
+    for n in (64, 256):
+        assert stamped[n] == pytest.approx(a**2, rel=0.15)
+    assert 8 < plain[16] / plain[256] < 32  # 16 x more images: about 16 x lower
+    assert 2 < plain[16] / plain[64] < 8
+    assert plain[256] < a**2 / 100
+
+
+def test_fingerprint_tile_is_the_stamped_pattern():
+    i = torch.arange(16)
+    pattern = 0.2 * (-1.0) ** (i[:, None] + i[None, :])
+    x = torch.randn(512, 1, 16, 16, generator=torch.Generator().manual_seed(1)) * 0.01 + pattern
+    tile = measures.fingerprint_tile(x, 2)
+    assert tile.shape == (1, 2, 2)
+    assert torch.allclose(tile[0], pattern[:2, :2].double(), atol=2e-3)
+
+
+def test_fingerprint_of_a_batch_without_variance_is_zero():
+    assert measures.coherent_fingerprint(torch.ones(8, 3, 16, 16), 2) == 0.0

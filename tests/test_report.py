@@ -1,4 +1,5 @@
-"""`python -m checkerboard_gan.report`: six claim sections from real (tiny) runs, readable HTML."""
+"""`python -m checkerboard_gan.report`: seven claim sections from real (tiny) runs, readable
+HTML; a quick run judges the init claims only."""
 
 from __future__ import annotations
 
@@ -54,9 +55,9 @@ def test_verdict_is_computed_from_the_checks():
 
 
 @pytest.mark.slow
-def test_quick_report_has_six_claims_with_numbers_and_images(tmp_path):
+def test_quick_report_has_seven_claims_with_numbers_and_images(tmp_path):
     out = tmp_path / "report"
-    command = ["--quick", "--seeds", "1", "--steps", "10", "--out", str(out)]
+    command = ["--quick", "--seeds", "1", "--steps", "10", "--jobs", "2", "--out", str(out)]
     result = subprocess.run(
         [sys.executable, "-m", "checkerboard_gan.report", *command],
         cwd=tmp_path,
@@ -68,22 +69,25 @@ def test_quick_report_has_six_claims_with_numbers_and_images(tmp_path):
     check_report(out)
     md = (out / "report.md").read_text()
     assert "python -m checkerboard_gan.report --quick --seeds 1 --steps 10" in md
+    assert "**Quick run: a check of the machinery, not a result.**" in md.split("## Claim 1")[0]
 
 
 def check_report(out: Path) -> None:
-    """Six decided claim sections with tables and images; HTML whose references all exist."""
+    """Seven claim sections with tables and images, the init claims decided and the trained
+    ones "not judged" (a quick run), each from numbers; HTML whose references all exist."""
     md = (out / "report.md").read_text()
     claims = [s for s in re.split(r"^## ", md, flags=re.M) if s.startswith("Claim ")]
-    assert [s.split(":")[0] for s in claims] == [f"Claim {i}" for i in range(1, 7)]
-    for section in claims:
+    assert [s.split(":")[0] for s in claims] == [f"Claim {i}" for i in range(1, 8)]
+    for number, section in enumerate(claims, 1):
         assert re.search(r"^\| [^|]*\| .*\d", section, flags=re.M), section[:200]  # a table
         images = re.findall(r"!\[[^\]]*\]\(([^)]+)\)", section)
         assert images and all((out / path).is_file() for path in images), section[:200]
         assert "**Rule:**" in section
-        decided = re.findall(
-            r"\*\*Verdict \((?:supported|partly supported|not supported)\)\.\*\* .*\d", section
-        )
-        assert len(decided) == 1, section[-600:]  # decided, from numbers
+        status = "not judged" if number >= 3 else "supported|partly supported|not supported"
+        decided = re.findall(rf"\*\*Verdict \((?:{status})\)\.\*\* .*\d", section)
+        assert len(decided) == 1, section[-600:]  # decided (or not judged), from numbers
+        if number >= 3:
+            assert "content_2" in section and "seed 0" in section
     for needed in ("torch", "torchvision", "hydra-core", "python", "device", "config.yaml"):
         assert needed in md
 

@@ -1,0 +1,150 @@
+"""The evaluation over many samples: measures, drawing, training runs, `python -m
+checkerboard_gan.evaluate`, and G and D seeded from their own streams."""
+
+from __future__ import annotations
+
+import logging
+import subprocess
+import sys
+
+import pytest
+import torch
+from torch import nn
+
+from checkerboard_gan.evaluation import Evaluator, batch_measures
+from checkerboard_gan.probes import batch_statistics
+from checkerboard_gan.trainer import build, train
+
+from .conftest import compose_config, read_metrics
+from .test_train import events
+
+
+class Constant(nn.Module):
+    """A generator whose every image is the same flat colour."""
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        return torch.full((z.shape[0], 3, 16, 16), 0.3)
+
+
+def test_a_constant_generator_has_no_content_and_no_fingerprint():
+    real = torch.rand(32, 3, 16, 16) * 2 - 1
+    ev = Evaluator(real, 48, 16, 8, 0, 2, 4).evaluate(7, Constant())
+    assert ev.step == 7 and ev.n_fake == 48 and ev.n_real == 32
+    assert set(ev.fake) == {
+        f"{m}_{p}" for m in ("cb", "content", "peak_db", "fingerprint") for p in (2, 4)
+    } | {"spectral_distance"}
+    for key, value in ev.fake.items():
+        if key.startswith(("cb_", "content_", "fingerprint_")):
+            assert value == 0.0, key
+    assert ev.tile.shape == (3, 4, 4) and ev.tile.abs().max() == 0
+
+
+def test_real_measures_use_the_same_definitions():
+    real = torch.rand(64, 3, 16, 16) * 2 - 1
+    ev = Evaluator(real, 16, 16, 8, 0, 2, 4)
+    assert ev.real == batch_measures(real, 2, 4)
+    assert ev.real["content_2"] == pytest.approx(ev.real["cb_2"])
+
+
+def test_samples_are_drawn_in_chunks_with_each_chunks_batch_statistics():
+    g = nn.Sequential(nn.Linear(8, 3 * 16), nn.Unflatten(1, (3, 4, 4)), nn.BatchNorm2d(3))
+    evaluator = Evaluator(torch.zeros(4, 3, 4, 4), 40, 16, 8, 0, 2, 4)
+    x = evaluator.draw(g)
+    with batch_statistics(g), torch.no_grad():
+        chunks = [g(z) for z in evaluator.z.split(16)]
+    assert x.shape == (40, 3, 4, 4) and [c.shape[0] for c in chunks] == [16, 16, 8]
+    assert torch.equal(x, torch.cat(chunks))
+    assert torch.equal(g[2].running_mean, torch.zeros(3))  # running statistics untouched
+
+
+@pytest.mark.parametrize("kind", ["deconv", "nearest"])
+def test_a_run_writes_its_evaluations_to_metrics_and_tensorboard(kind, tmp_path):
+    cfg = compose_config(f"upsample={kind}", "upsample.kernel=3", "train.steps=4", "eval.every=2")
+    metrics = train(cfg, tmp_path)
+    evals = read_metrics(tmp_path)["evaluations"]
+    assert evals == metrics["evaluations"]
+    assert [e["step"] for e in evals] == [0, 2, 4]
+    for e in evals:
+        assert e["n_fake"] == 64 and e["n_real"] == 64 and e["seconds"] > 0
+        assert set(e["real"]) == {
+            f"{m}_{p}" for m in ("cb", "content", "peak_db", "fingerprint") for p in (2, 4)
+        }
+        assert set(e["fake"]) == set(e["real"]) | {"spectral_distance"}
+    acc = events(tmp_path)
+    for side in ("fake", "real"):
+        for key in evals[0][side]:
+            logged = [(s.step, s.value) for s in acc.Scalars(f"eval/{side}/{key}")]
+            assert [s for s, _ in logged] == [0, 2, 4]
+            wanted = [e[side][key] for e in evals]
+            assert [v for _, v in logged] == pytest.approx(wanted, rel=1e-5, abs=1e-30)
+    assert [i.step for i in acc.Images("eval/fingerprint")] == [0, 2, 4]
+    for step in (0, 2, 4):
+        png = tmp_path / "eval" / f"fingerprint_step_{step:07d}.png"
+        assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    if kind == "deconv":  # uneven overlap: the architecture's period-2 checkerboard at init
+        assert evals[0]["fake"]["content_2"] > 3 * evals[0]["real"]["content_2"]
+
+
+def test_a_small_dataset_gives_fewer_real_images_and_says_so(tmp_path, caplog):
+    cfg = compose_config("train.steps=0", "eval.num_samples=200")
+    with caplog.at_level(logging.WARNING):
+        metrics = train(cfg, tmp_path)
+    (entry,) = metrics["evaluations"]
+    assert (entry["n_fake"], entry["n_real"]) == (200, 128)
+    assert "fewer than eval.num_samples=200" in caplog.text
+
+
+@pytest.mark.slow
+def test_evaluate_command_reproduces_and_replaces_the_last_evaluation(tmp_path):
+    cfg = compose_config("upsample.kernel=3", "train.steps=3")
+    last = train(cfg, tmp_path)["evaluations"][-1]
+    command = [sys.executable, "-m", "checkerboard_gan.evaluate", str(tmp_path)]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "step 3, 64 generated / 64 real" in done.stdout
+    again = read_metrics(tmp_path)["evaluations"]
+    assert [e["step"] for e in again] == [0, 3]
+    assert again[-1]["fake"] == last["fake"] and again[-1]["real"] == last["real"]
+
+    done = subprocess.run(
+        [*command, "--num-samples", "32"], capture_output=True, text=True, timeout=300
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    replaced = read_metrics(tmp_path)["evaluations"]
+    assert [(e["step"], e["n_fake"]) for e in replaced] == [(0, 64), (3, 32)]
+    assert read_metrics(tmp_path)["status"] == "completed"
+
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    done = subprocess.run(
+        [sys.executable, "-m", "checkerboard_gan.evaluate", str(empty)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 2 and "holds no checkpoint" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def _weights(module: nn.Module) -> dict[str, torch.Tensor]:
+    return {k: v.clone() for k, v in module.state_dict().items()}
+
+
+def _same(a: dict[str, torch.Tensor], b: dict[str, torch.Tensor]) -> bool:
+    return a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+
+
+def test_d_at_init_does_not_depend_on_g_nor_g_on_d():
+    cpu = torch.device("cpu")
+    ds = [
+        _weights(build(compose_config(f"upsample={u}", "upsample.kernel=3"), cpu).discriminator)
+        for u in ("deconv", "nearest", "subpixel")
+    ]
+    assert _same(ds[0], ds[1]) and _same(ds[0], ds[2])
+    gs = [
+        _weights(build(compose_config(f"disc={d}", "disc.kernel=3"), cpu).generator)
+        for d in ("avgpool", "strided", "blurpool")
+    ]
+    assert _same(gs[0], gs[1]) and _same(gs[0], gs[2])
+    other_seed = build(compose_config("upsample=nearest", "seed=1"), cpu).discriminator
+    assert not _same(ds[0], _weights(other_seed))
