@@ -3,6 +3,7 @@ HTML; a quick run judges the init claims only."""
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 import sys
@@ -12,7 +13,17 @@ from urllib.parse import unquote
 
 import pytest
 
-from checkerboard_gan.report.claims import Check, compare, verdict
+from checkerboard_gan.report.claims import (
+    Check,
+    Context,
+    claim3,
+    claim_sections,
+    compare,
+    verdict,
+)
+from checkerboard_gan.report.document import Table
+from checkerboard_gan.report.studies import Setting
+from checkerboard_gan.summary import find_runs
 
 VOID = {"meta", "img", "br", "hr", "link", "input"}
 
@@ -107,3 +118,52 @@ def check_report(out: Path) -> None:
         files += 1
     assert sum(tag == "img" for tag, _ in page.refs) >= 9
     assert files > 50  # figures, run folders and their configs
+
+
+def _fake_run(folder: Path, overrides: list[str], content_2: float) -> None:
+    """A run folder as a trained run leaves it, with only what the claims read."""
+    (folder / ".hydra").mkdir(parents=True)
+    (folder / ".hydra" / "overrides.yaml").write_text("".join(f"- {o}\n" for o in overrides))
+    real = {"content_2": 0.0007, "fingerprint_2": 1e-8}
+    evals = [
+        {
+            "step": s,
+            "n_fake": 2048,
+            "n_real": 2048,
+            "seconds": 1.0,
+            "real": real,
+            "fake": {"content_2": c, "fingerprint_2": c / 10, "cb_8": 0.05},
+        }
+        for s, c in ((0, 0.5), (1200, content_2))
+    ]
+    metrics = {"status": "completed", "checkerboard_period": 8, "evaluations": evals}
+    (folder / "metrics.json").write_text(json.dumps(metrics))
+
+
+def test_trained_claims_are_judged_per_seed_from_the_evaluations(tmp_path):
+    values = {  # (kind, seed) -> trained content_2: seed 1's bilinear breaks the 3 x rule
+        ("deconv", 0): 0.01,
+        ("nearest", 0): 0.001,
+        ("bilinear", 0): 0.002,
+        ("deconv", 1): 0.004,
+        ("nearest", 1): 0.001,
+        ("bilinear", 1): 0.002,
+    }
+    for i, ((kind, seed), value) in enumerate(values.items()):
+        overrides = [f"upsample={kind}", "upsample.kernel=3", f"seed={seed}"]
+        _fake_run(tmp_path / "runs" / "train_resize" / str(i), overrides, value)
+    rows = {"train_resize": find_runs(tmp_path / "runs" / "train_resize")}
+    cpu = Setting("cpu", 5, 1200, (), None, 2)
+    blocks, checks = claim3(Context(tmp_path, cpu, rows))
+    assert [c.ok for c in checks] == [True, True, True, False]
+    assert checks[3].text == "seed 1: deconv k3 content_2 0.004 < 3 × bilinear's 0.002"
+    assert verdict(checks).status == "partly supported"
+    table = next(b for b in blocks if isinstance(b, Table))
+    assert table.rows[-1][:4] == ["real images", "", "0.0007", "1e-08"]
+    assert table.rows[0][:4] == ["deconv k3", "0", "0.5 → 0.01", "0.05 → 0.001"]
+
+    (section,) = [s for s in claim_sections(Context(tmp_path, cpu, rows), [3]) if s.verdict]
+    assert section.verdict.status == "partly supported"
+    quick = Setting("quick", 1, 40, (), 20, 2)
+    (section,) = [s for s in claim_sections(Context(tmp_path, quick, rows), [3]) if s.verdict]
+    assert section.verdict.status == "not judged" and "0.004 < 3" in section.verdict.sentence
