@@ -13,16 +13,11 @@ from urllib.parse import unquote
 
 import pytest
 
-from checkerboard_gan.report.claims import (
-    Check,
-    Context,
-    claim3,
-    claim_sections,
-    compare,
-    verdict,
-)
+from checkerboard_gan.report.claims import claim_sections
 from checkerboard_gan.report.document import Table
 from checkerboard_gan.report.studies import Setting
+from checkerboard_gan.report.trained_claims import claim3
+from checkerboard_gan.report.verdicts import Check, Context, compare, verdict
 from checkerboard_gan.summary import find_runs
 
 VOID = {"meta", "img", "br", "hr", "link", "input"}

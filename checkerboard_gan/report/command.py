@@ -23,9 +23,10 @@ from pathlib import Path
 from typing import Any
 
 from ..summary import find_runs, sort_by_swept_keys
-from .claims import CLAIMS, Context, claim_sections, fmt
+from .claims import CLAIMS, claim_sections
 from .document import Block, Code, Section, Table, to_html, to_markdown
 from .studies import SETTINGS, STUDIES, Setting, environment, run_study
+from .verdicts import Context, fmt
 
 ARTICLE = "https://distill.pub/2016/deconv-checkerboard/"
 
