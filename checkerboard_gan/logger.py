@@ -142,9 +142,12 @@ class RunLogger:
         """Declare this run's config and measures to TensorBoard's HParams tab.
 
         Written into the run's own event file (SummaryWriter.add_hparams would make a stray
-        sub-run per call); the metrics are the scalars the probes already log.
+        sub-run per call); the metrics are the scalars the probes and evaluations already log
+        (the evaluation's at the finest period, the stride).
         """
+        s = cfg.upsample.stride
         metrics = {f"artifacts/{k}": 0.0 for k in HPARAM_MEASURES} | {"loss/d": 0.0, "loss/g": 0.0}
+        metrics |= {f"eval/fake/{k}_{s}": 0.0 for k in ("content", "fingerprint")}
         writer = self.writer._get_file_writer()
         hparams = {k: v for k, v in flat_config(cfg).items() if not k.startswith(HPARAM_HIDDEN)}
         for summary in hparams_summaries(hparams, metrics):

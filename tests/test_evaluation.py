@@ -9,6 +9,7 @@ import sys
 
 import pytest
 import torch
+from tensorboard.plugins.hparams.plugin_data_pb2 import HParamsPluginData
 from torch import nn
 
 from checkerboard_gan.evaluation import Evaluator, batch_measures
@@ -81,6 +82,11 @@ def test_a_run_writes_its_evaluations_to_metrics_and_tensorboard(kind, tmp_path)
     for step in (0, 2, 4):
         png = tmp_path / "eval" / f"fingerprint_step_{step:07d}.png"
         assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    experiment = HParamsPluginData.FromString(
+        acc.PluginTagToContent("hparams")["_hparams_/experiment"]
+    ).experiment
+    declared = {m.name.tag for m in experiment.metric_infos}
+    assert {"eval/fake/content_2", "eval/fake/fingerprint_2"} <= declared
     if kind == "deconv":  # uneven overlap: the architecture's period-2 checkerboard at init
         assert evals[0]["fake"]["content_2"] > 3 * evals[0]["real"]["content_2"]
 
