@@ -35,7 +35,7 @@ def save_checkpoint(folder: Path, state: dict[str, Any]) -> Path:
     buffer = io.BytesIO()
     torch.save(state, buffer)
     folder = Path(folder)
-    tmp = folder / ".next.pt"
+    tmp = folder / f".next.{os.getpid()}.pt"
     atomic_write_bytes(tmp, buffer.getvalue())
     if (folder / LAST).exists():
         os.replace(folder / LAST, folder / PREVIOUS)
@@ -45,13 +45,24 @@ def save_checkpoint(folder: Path, state: dict[str, Any]) -> Path:
 
 def load_checkpoint(path: Path) -> dict[str, Any]:
     """Read one checkpoint onto the CPU with `weights_only=True`; any failure is a
-    CheckpointError. load_state_dict moves weights and optimiser state to the models' device."""
+    CheckpointError. load_state_dict moves weights and optimiser state to the models' device.
+
+    Only a readable file that names a global outside the allowed tensors and plain data is
+    "pickled"; anything torch cannot parse (random bytes, a flipped byte, a cut-off file) is
+    "corrupt".
+    """
     try:
         return torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as err:
+        if "Unsupported global" in str(err):
+            raise CheckpointError(
+                f"checkpoint {path} holds pickled Python objects, not only tensors and plain "
+                "data; refusing to load it, since unpickling could run code from whoever made "
+                "the file"
+            ) from err
         raise CheckpointError(
-            f"checkpoint {path} holds pickled Python objects, not only tensors and plain data; "
-            "refusing to load it, since unpickling could run code from whoever made the file"
+            f"checkpoint {path} cannot be read (truncated or corrupt: its bytes are not a "
+            "checkpoint's data)"
         ) from err
     except (RuntimeError, EOFError, OSError, ValueError) as err:
         raise CheckpointError(
@@ -73,16 +84,18 @@ def find_checkpoint(target: Path) -> Path | None:
     return None
 
 
-def load_latest(path: Path) -> dict[str, Any]:
-    """Load `path`; if it is damaged and a previous checkpoint sits beside it, use that one."""
+def load_latest(path: Path) -> tuple[dict[str, Any], Path]:
+    """Load `path`, or, if it is corrupt and a previous checkpoint sits beside it, that one
+    (with a warning naming both); returns the state and the file it came from. A pickled
+    checkpoint is refused, never skipped."""
     try:
-        return load_checkpoint(path)
+        return load_checkpoint(path), path
     except CheckpointError as err:
         fallback = path.with_name(PREVIOUS)
         if path.name != LAST or not fallback.is_file() or "pickled" in str(err):
             raise
-        log.warning("%s; resuming from the previous checkpoint %s", err, fallback)
-        return load_checkpoint(fallback)
+        log.warning("%s; using the previous checkpoint %s", err, fallback)
+        return load_checkpoint(fallback), fallback
 
 
 def rng_states() -> dict[str, Any]:

@@ -53,7 +53,7 @@ def evaluate_run(
         raise ConfigError(
             f"{run_dir} holds no checkpoint (checkpoints/last.pt): nothing to evaluate"
         )
-    state = load_latest(path)
+    state, path = load_latest(path)
     extra = [f"eval.num_samples={num_samples}"] * bool(num_samples)
     extra += [f"device={device}"] * bool(device)
     cfg = saved_config(state["config"], extra)

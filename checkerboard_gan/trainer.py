@@ -200,7 +200,7 @@ def train(cfg: Config, run_dir: Path, overrides: list[str] | None = None) -> dic
     device = resolve_device(cfg.device)
     _check_writable(run_dir)
     source = _resume_source(cfg, run_dir)
-    state = load_latest(source) if source else None
+    state, source = load_latest(source) if source else (None, None)
     if state is not None:
         _check_same_config(state["config"], cfg, source)
         earlier = read_metrics_file(source.parent.parent)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import signal
 import subprocess
@@ -147,7 +148,8 @@ def test_truncated_checkpoint_falls_back_to_the_previous_one(tmp_path):
     last.write_bytes(last.read_bytes()[:1000])
     with pytest.raises(CheckpointError, match=f"checkpoint {last} cannot be read"):
         load_checkpoint(last)
-    assert load_latest(last)["step"] == 2  # previous.pt
+    state, used = load_latest(last)
+    assert state["step"] == 2 and used.name == "previous.pt"
     (tmp_path / "checkpoints" / "previous.pt").unlink()
     with pytest.raises(CheckpointError, match="truncated or corrupt"):
         train(compose_config("train.steps=6"), tmp_path)
@@ -192,3 +194,24 @@ def test_bad_paths_fail_before_training(tmp_path):
     (tmp_path / "file").write_text("")
     with pytest.raises(ConfigError, match="cannot write to the run folder"):
         train(compose_config(), tmp_path / "file" / "run")
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [lambda b: os.urandom(len(b)), lambda b: bytes([b[0] ^ 0xFF]) + b[1:]],
+    ids=["random-bytes", "flipped-first-byte"],
+)
+def test_a_corrupt_last_checkpoint_is_corrupt_not_pickled_and_previous_is_used(
+    damage, tmp_path, caplog
+):
+    train(compose_config("train.steps=4", "train.checkpoint_every=2"), tmp_path)
+    last = tmp_path / "checkpoints" / "last.pt"
+    last.write_bytes(damage(last.read_bytes()))
+    with pytest.raises(CheckpointError, match="truncated or corrupt") as err:
+        load_checkpoint(last)
+    assert "pickled" not in str(err.value)
+    with caplog.at_level(logging.INFO):
+        metrics = train(compose_config("train.steps=6", "train.checkpoint_every=2"), tmp_path)
+    assert metrics["status"] == "completed" and metrics["resumed_at"] == [2]
+    assert f"{last} cannot be read" in caplog.text
+    assert f"resuming from {last.with_name('previous.pt')} at step 2" in caplog.text
