@@ -13,7 +13,7 @@ from hydra.types import RunMode
 from omegaconf import DictConfig
 
 from .config import ConfigError, register_configs, validate
-from .run_status import Interrupted, record_failure
+from .run_status import FolderInUse, Interrupted, record_failure
 
 log = logging.getLogger("checkerboard_gan")
 
@@ -46,6 +46,12 @@ def _app(cfg: DictConfig) -> None:
             file=sys.stderr,
         )
         sys.exit(130)
+    except FolderInUse as err:  # the folder belongs to a live run: touch none of its files
+        if hydra_cfg.mode == RunMode.MULTIRUN:
+            log.error("run %s not started: %s", run_dir, err)
+            return
+        print(f"checkerboard_gan: error: {err}", file=sys.stderr)
+        sys.exit(2)
     except Exception as err:
         message = record_failure(run_dir, overrides, err)
         if hydra_cfg.mode == RunMode.MULTIRUN:

@@ -27,7 +27,7 @@ from .data import build_batches
 from .evaluation import Evaluation, Evaluator, headline
 from .logger import log_evaluation, with_evaluation
 from .models import Generator
-from .run_status import read_metrics_file, write_metrics_file
+from .run_status import FolderInUse, read_metrics_file, run_lock, write_metrics_file
 from .trainer import resolve_device
 
 log = logging.getLogger("checkerboard_gan.evaluate")
@@ -53,6 +53,11 @@ def evaluate_run(
         raise ConfigError(
             f"{run_dir} holds no checkpoint (checkpoints/last.pt): nothing to evaluate"
         )
+    with run_lock(run_dir):
+        return _evaluate(run_dir, path, num_samples, device)
+
+
+def _evaluate(run_dir: Path, path: Path, num_samples: int | None, device: str | None) -> Evaluation:
     state, path = load_latest(path)
     extra = [f"eval.num_samples={num_samples}"] * bool(num_samples)
     extra += [f"device={device}"] * bool(device)
@@ -84,7 +89,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     try:
         ev = evaluate_run(args.run_dir, args.num_samples, args.device)
-    except (ConfigError, CheckpointError) as err:
+    except (ConfigError, CheckpointError, FolderInUse) as err:
         print(f"checkerboard_gan.evaluate: error: {err}", file=sys.stderr)
         return 2
     print(

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import signal
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+
+LOCK = ".lock"
 
 
 class Diverged(RuntimeError):
@@ -25,6 +30,35 @@ class Interrupted(RuntimeError):
         name = signal.Signals(signum).name
         super().__init__(f"stopped by {name} after step {step}; checkpoint written")
         self.step = step
+
+
+class FolderInUse(ValueError):
+    """Another live process holds the run folder; nothing of its files may be touched."""
+
+
+@contextmanager
+def run_lock(run_dir: Path) -> Iterator[None]:
+    """Hold `run_dir/.lock` (an exclusive flock with our PID in it) while a run writes there.
+
+    The kernel releases a flock when its process dies, so a lock file left by a killed run
+    never blocks a resume; a live holder makes this raise FolderInUse at once.
+    """
+    path = Path(run_dir) / LOCK
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.pread(fd, 32, 0).decode(errors="replace").strip() or "unknown"
+            raise FolderInUse(
+                f"run folder {run_dir} is in use by process {holder}; wait for it, stop it, or "
+                "choose another folder (hydra.run.dir=...)"
+            ) from None
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+        yield
+    finally:
+        os.close(fd)
 
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:

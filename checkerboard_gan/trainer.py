@@ -32,7 +32,7 @@ from .logger import RunLogger
 from .losses import build_loss
 from .models import Discriminator, Generator
 from .probes import NUM_REAL, Probe
-from .run_status import Diverged, Interrupted, error_line, read_metrics_file
+from .run_status import Diverged, Interrupted, error_line, read_metrics_file, run_lock
 
 log = logging.getLogger(__name__)
 
@@ -195,10 +195,15 @@ def train(cfg: Config, run_dir: Path, overrides: list[str] | None = None) -> dic
     (divergence, an exception, a signal) is recorded in metrics.json with its status and first
     error line before it propagates, so a sweep summary can say what happened.
     """
-    start = time.perf_counter()
     run_dir = Path(run_dir)
-    device = resolve_device(cfg.device)
     _check_writable(run_dir)
+    with run_lock(run_dir):
+        return _train(cfg, run_dir, overrides)
+
+
+def _train(cfg: Config, run_dir: Path, overrides: list[str] | None) -> dict[str, Any]:
+    start = time.perf_counter()
+    device = resolve_device(cfg.device)
     source = _resume_source(cfg, run_dir)
     state, source = load_latest(source) if source else (None, None)
     if state is not None:

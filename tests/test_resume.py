@@ -215,3 +215,21 @@ def test_a_corrupt_last_checkpoint_is_corrupt_not_pickled_and_previous_is_used(
     assert metrics["status"] == "completed" and metrics["resumed_at"] == [2]
     assert f"{last} cannot be read" in caplog.text
     assert f"resuming from {last.with_name('previous.pt')} at step 2" in caplog.text
+
+
+@pytest.mark.slow
+def test_a_second_process_is_refused_a_live_run_folder_but_not_a_dead_ones(tmp_path):
+    run_dir = tmp_path / "run"
+    first = start(run_dir)
+    wait_for(run_dir / "checkpoints" / "last.pt", first)
+    second = start(run_dir)
+    assert second.wait(120) == 2
+    message = second.stderr.read()
+    assert f"run folder {run_dir} is in use by process {first.pid}" in message
+    assert "Traceback" not in message
+    assert read_metrics(run_dir)["status"] == "running"  # the first run's record is untouched
+    first.send_signal(signal.SIGKILL)
+    first.wait(30)
+    third = start(run_dir)  # the dead run's lock file does not block a resume
+    assert third.wait(300) == 0, third.stderr.read()
+    assert read_metrics(run_dir)["status"] == "completed"
