@@ -162,3 +162,45 @@ def test_trained_claims_are_judged_per_seed_from_the_evaluations(tmp_path):
     quick = Setting("quick", 1, 40, (), 20, 2)
     (section,) = [s for s in claim_sections(Context(tmp_path, quick, rows), [3]) if s.verdict]
     assert section.verdict.status == "not judged" and "0.004 < 3" in section.verdict.sentence
+
+
+def _report(tmp_path: Path, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "checkerboard_gan.report", *args],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+
+
+def test_earlier_results_are_never_replaced_without_force(tmp_path):
+    out = tmp_path / "report"
+    earlier = out / "runs" / "init_deconv" / "0" / "metrics.json"
+    earlier.parent.mkdir(parents=True)
+    earlier.write_text("{}")
+    done = _report(tmp_path, "--quick", "--claims", "2", "--out", str(out))
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert "already holds results of init_deconv" in done.stderr and "--force" in done.stderr
+    assert earlier.read_text() == "{}"
+    done = _report(tmp_path, "--quick", "--claims", "1", "--out", str(out))  # needs no runs
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert earlier.read_text() == "{}"
+
+
+@pytest.mark.slow
+def test_force_replaces_earlier_results(tmp_path):
+    out = tmp_path / "report"
+    earlier = out / "runs" / "init_deconv" / "stale"
+    earlier.mkdir(parents=True)
+    args = ["--quick", "--claims", "2", "--seeds", "1", "--force", "--out", str(out)]
+    done = _report(tmp_path, *args)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert not earlier.exists() and (out / "runs" / "init_deconv" / "0" / "metrics.json").is_file()
+
+
+def test_out_naming_a_file_is_refused(tmp_path):
+    (tmp_path / "taken").write_text("keep me")
+    done = _report(tmp_path, "--claims", "1", "--out", str(tmp_path / "taken"))
+    assert done.returncode == 2 and "is a file, not a folder" in done.stderr
+    assert "Traceback" not in done.stderr and (tmp_path / "taken").read_text() == "keep me"

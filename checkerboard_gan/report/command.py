@@ -160,6 +160,11 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         "GPU setting (photos at 64 px, 5000 steps, 2 seeds per trained kind)",
     )
     p.add_argument(
+        "--force",
+        action="store_true",
+        help="replace the results of studies already in OUT/runs (otherwise refused)",
+    )
+    p.add_argument(
         "--render-only",
         action="store_true",
         help="rebuild index.html and report.md from the runs already in OUT/runs",
@@ -218,13 +223,37 @@ def run_all(args: argparse.Namespace, argv: list[str], runs_dir: Path) -> dict[s
     }
 
 
+def check_out(args: argparse.Namespace) -> str | None:
+    """Why --out cannot be used as asked, or None: a file in the way, nothing to render, or
+    earlier results that running again would replace (only with --force)."""
+    out, runs_dir = args.out, args.out / "runs"
+    for path in (out, runs_dir):
+        if path.exists() and not path.is_dir():
+            return f"--out {out}: {path} is a file, not a folder; give a folder"
+    if args.render_only:
+        if not (runs_dir / "report.json").is_file():
+            return f"--render-only: {runs_dir / 'report.json'} not found; run the report first"
+        return None
+    needed = dict.fromkeys(name for c in args.claims for name in CLAIMS[c][2])
+    kept = [n for n in needed if (runs_dir / n).is_dir() and any((runs_dir / n).iterdir())]
+    if kept and not args.force:
+        return (
+            f"{runs_dir} already holds results of {', '.join(kept)}; running again would "
+            "replace them. Give another --out, rebuild the page from them with --render-only, "
+            "or pass --force to replace them"
+        )
+    return None
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     args = parse_args(argv)
     out, runs_dir = args.out, args.out / "runs"
+    problem = check_out(args)
+    if problem:
+        print(f"checkerboard_gan.report: error: {problem}", file=sys.stderr)
+        return 2
     if args.render_only:
-        if not (runs_dir / "report.json").is_file():
-            sys.exit(f"--render-only: {runs_dir / 'report.json'} not found; run the report first")
         meta = json.loads((runs_dir / "report.json").read_text())
     else:
         runs_dir.mkdir(parents=True, exist_ok=True)

@@ -102,7 +102,8 @@ def run_study(
     """One `python -m checkerboard_gan -m ...` inside OUT/runs, its output in <study>.log;
     `threads` caps its CPU threads (when several studies share the machine).
 
-    A sweep folder left there by an earlier report is replaced.
+    A sweep folder left there by an earlier report is replaced (the command asks for --force
+    before it gets here).
     """
     if (runs_dir / study.name).exists():
         shutil.rmtree(runs_dir / study.name)
