@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import sys
+import threading
 from pathlib import Path
 
 import hydra
@@ -13,7 +15,7 @@ from hydra.types import RunMode
 from omegaconf import DictConfig
 
 from .config import ConfigError, register_configs, validate
-from .run_status import FolderInUse, Interrupted, record_failure
+from .run_status import WRITE_ERRNOS, FolderInUse, Interrupted, WriteFailed, record_failure
 
 log = logging.getLogger("checkerboard_gan")
 
@@ -30,9 +32,24 @@ def config_dir() -> Path:
 register_configs()
 
 
+def quiet_write_errors() -> None:
+    """A disk that refuses writes must end in one message, not a traceback per log line or
+    thread: the log file handler drops what it cannot write, and the TensorBoard writer's
+    thread dies quietly (the main thread reports its error, naming the file)."""
+    logging.raiseExceptions = False
+    default = threading.excepthook
+
+    def hook(args: threading.ExceptHookArgs) -> None:
+        if not (isinstance(args.exc_value, OSError) and args.exc_value.errno in WRITE_ERRNOS):
+            default(args)
+
+    threading.excepthook = hook
+
+
 @hydra.main(version_base="1.3", config_path=str(config_dir()), config_name="config")
 def _app(cfg: DictConfig) -> None:
     hydra_cfg = HydraConfig.get()
+    quiet_write_errors()
     run_dir, overrides = Path(hydra_cfg.runtime.output_dir), list(hydra_cfg.overrides.task)
     try:
         typed = validate(cfg)
@@ -51,6 +68,18 @@ def _app(cfg: DictConfig) -> None:
             log.error("run %s not started: %s", run_dir, err)
             return
         print(f"checkerboard_gan: error: {err}", file=sys.stderr)
+        sys.exit(2)
+    except WriteFailed as err:  # one line: which file, why; what could be kept was kept
+        with contextlib.suppress(OSError):
+            record_failure(run_dir, overrides, err)
+        if hydra_cfg.mode == RunMode.MULTIRUN:
+            log.error("run %s failed: %s", run_dir, err)
+            return
+        print(
+            f"checkerboard_gan: error: {err}; the run stopped (metrics.json says failed where it "
+            "could still be written) and its checkpoints are kept",
+            file=sys.stderr,
+        )
         sys.exit(2)
     except Exception as err:
         message = record_failure(run_dir, overrides, err)

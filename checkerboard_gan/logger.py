@@ -31,7 +31,7 @@ from .images import (
 )
 from .plots import radial_spectrum_figure
 from .probes import Observation
-from .run_status import write_metrics_file
+from .run_status import write_bytes, write_metrics_file
 
 
 def encode_png(img: torch.Tensor) -> bytes:
@@ -66,7 +66,7 @@ def log_evaluation(writer: SummaryWriter, run_dir: Path, ev: Evaluation) -> None
     png = log_image(writer, "eval/fingerprint", fingerprint_picture(ev.tile), ev.step)
     folder = Path(run_dir) / "eval"
     folder.mkdir(exist_ok=True)
-    (folder / f"fingerprint_step_{ev.step:07d}.png").write_bytes(png)
+    write_bytes(folder / f"fingerprint_step_{ev.step:07d}.png", png)
 
 
 def with_evaluation(evaluations: list[dict[str, Any]], entry: dict[str, Any]) -> list[dict]:
@@ -138,6 +138,11 @@ class RunLogger:
             if init.is_file():
                 self._init_grid = grid(stretch(torch.load(init, weights_only=True)))
 
+    @property
+    def event_file(self) -> Path:
+        """The TensorBoard event file this logger writes."""
+        return Path(self.writer._get_file_writer().event_writer._file_name)
+
     def hparams(self, cfg: Config) -> None:
         """Declare this run's config and measures to TensorBoard's HParams tab.
 
@@ -163,12 +168,14 @@ class RunLogger:
     def samples(self, step: int, samples: torch.Tensor) -> None:
         """Write one probe's fixed-noise samples: raw tensor, raw and stretched grids, TB images."""
         stem = self.samples_dir / f"step_{step:07d}"
-        torch.save(samples.detach().cpu(), stem.with_suffix(".pt"))
+        buffer = io.BytesIO()
+        torch.save(samples.detach().cpu(), buffer)
+        write_bytes(stem.with_suffix(".pt"), buffer.getvalue())
         raw, contrast = grid(to_unit(samples)), grid(stretch(samples))
         raw_png = self.image("samples/fixed", raw, step)
         contrast_png = self.image("samples/fixed_contrast", contrast, step)
-        stem.with_suffix(".png").write_bytes(raw_png)
-        (stem.parent / f"{stem.name}_contrast.png").write_bytes(contrast_png)
+        write_bytes(stem.with_suffix(".png"), raw_png)
+        write_bytes(stem.parent / f"{stem.name}_contrast.png", contrast_png)
         if self._init_grid is None:
             # Logged once, so TensorBoard's reservoir of 10 images per tag always keeps step 0.
             self._init_grid = contrast

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import fcntl
 import json
 import os
@@ -13,6 +14,8 @@ from pathlib import Path
 from typing import Any
 
 LOCK = ".lock"
+UMASK = os.umask(0o022)
+os.umask(UMASK)
 
 
 class Diverged(RuntimeError):
@@ -61,24 +64,75 @@ def run_lock(run_dir: Path) -> Iterator[None]:
         os.close(fd)
 
 
+class WriteFailed(OSError):
+    """A file of the run could not be written (disk full, read-only, quota); names the file."""
+
+    def __str__(self) -> str:
+        return f"cannot write {self.filename}: {(self.strerror or '').lower()}"
+
+
+# errnos of a file system that refuses writes: full, over quota, read-only, too large, no access
+WRITE_ERRNOS = frozenset(
+    {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EFBIG, errno.EACCES, errno.EPERM, errno.EIO}
+)
+
+
+def write_failure(err: BaseException, fallback: Path) -> WriteFailed | None:
+    """`err` as a WriteFailed naming its file (else `fallback`) if it is a refused write."""
+    if isinstance(err, WriteFailed):
+        return err
+    if isinstance(err, OSError) and err.errno in WRITE_ERRNOS:
+        return _named(err, fallback)
+    return None
+
+
+def _named(err: OSError, path: Path) -> WriteFailed:
+    return WriteFailed(err.errno, err.strerror or str(err), str(err.filename or path))
+
+
+def write_bytes(path: Path, data: bytes) -> None:
+    """Write a file; a failure names the file (a full disk's write error carries no name)."""
+    try:
+        Path(path).write_bytes(data)
+    except OSError as err:
+        raise _named(err, path) from err
+
+
 def atomic_write_bytes(path: Path, data: bytes) -> None:
     """Write via a temporary file in the same folder, fsync, rename: never half a file."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
+        os.fchmod(fd, 0o666 & ~UMASK)  # mkstemp makes 0600; give the file the usual mode
         with os.fdopen(fd, "wb") as f:
             f.write(data)
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
+    except OSError as err:
+        Path(tmp).unlink(missing_ok=True)
+        raise _named(err, path) from err
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
 
 
 def write_metrics_file(run_dir: Path, metrics: dict[str, Any]) -> None:
-    text = json.dumps(metrics, indent=2, allow_nan=True)
-    atomic_write_bytes(Path(run_dir) / "metrics.json", text.encode())
+    """Rewrite metrics.json atomically; on a full disk (no room for the temporary copy),
+    overwrite it in place, reusing its own blocks, so a failure can still be recorded."""
+    path = Path(run_dir) / "metrics.json"
+    data = json.dumps(metrics, indent=2, allow_nan=True).encode()
+    try:
+        atomic_write_bytes(path, data)
+    except WriteFailed as err:
+        if err.errno not in (errno.ENOSPC, errno.EDQUOT) or not path.is_file():
+            raise
+        try:
+            with open(path, "r+b") as f:
+                f.write(data)
+                f.truncate()
+        except OSError as again:
+            raise _named(again, path) from again
 
 
 def read_metrics_file(run_dir: Path) -> dict[str, Any] | None:

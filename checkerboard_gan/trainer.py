@@ -7,7 +7,7 @@ import math
 import signal
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -32,7 +32,14 @@ from .logger import RunLogger
 from .losses import build_loss
 from .models import Discriminator, Generator
 from .probes import NUM_REAL, Probe
-from .run_status import Diverged, Interrupted, error_line, read_metrics_file, run_lock
+from .run_status import (
+    Diverged,
+    Interrupted,
+    error_line,
+    read_metrics_file,
+    run_lock,
+    write_failure,
+)
 
 log = logging.getLogger(__name__)
 
@@ -230,19 +237,24 @@ def _train(cfg: Config, run_dir: Path, overrides: list[str] | None) -> dict[str,
         log.info("run folder %s, device %s, %d steps", run_dir, device, cfg.train.steps)
         with stop_requests() as stops:
             _loop(cfg, setup, logger, run_dir, state, stops)
+        logger.write_metrics(status="completed", wall_s=base_wall + time.perf_counter() - start)
+        logger.close()
     except BaseException as err:
+        failure = write_failure(err, logger.event_file)
         status = {Diverged: "diverged", Interrupted: "interrupted"}.get(type(err), "failed")
         extra = {"failed_step": err.step} if isinstance(err, Diverged | Interrupted) else {}
-        logger.write_metrics(
-            status=status,
-            error=error_line(err),
-            wall_s=base_wall + time.perf_counter() - start,
-            **extra,
-        )
-        logger.close()
+        with suppress(OSError):  # where the disk still takes it
+            logger.write_metrics(
+                status=status,
+                error=error_line(failure or err),
+                wall_s=base_wall + time.perf_counter() - start,
+                **extra,
+            )
+        with suppress(OSError):
+            logger.close()
+        if failure is not None and failure is not err:
+            raise failure from None
         raise
-    logger.write_metrics(status="completed", wall_s=base_wall + time.perf_counter() - start)
-    logger.close()
     m = logger.metrics
     log.info(
         "done: %d steps, %.0f img/s, %.1f s (probes %.1f s, %.1f%%)",
