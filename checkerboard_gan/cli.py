@@ -6,11 +6,14 @@ import contextlib
 import logging
 import os
 import sys
+import tempfile
 import threading
 from pathlib import Path
+from typing import Any
 
 import hydra
 from hydra.core.hydra_config import HydraConfig
+from hydra.experimental.callback import Callback
 from hydra.types import RunMode
 from omegaconf import DictConfig
 
@@ -44,6 +47,32 @@ def quiet_write_errors() -> None:
             default(args)
 
     threading.excepthook = hook
+
+
+def _writable_folder(folder: Path, key: str) -> None:
+    """Exit 2 with one message unless `folder` can be made and written (before Hydra opens its
+    log file there, which would fail with a traceback)."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=folder, prefix=".write_test"):
+            pass
+    except OSError as err:
+        print(
+            f"checkerboard_gan: error: cannot write to the run folder {folder}: "
+            f"{(err.strerror or str(err)).lower()}; choose another with {key}=...",
+            file=sys.stderr,
+        )
+        sys.exit(2)
+
+
+class RunFolderCheck(Callback):
+    """Refuse a run or sweep folder that cannot be written, before any work or log file."""
+
+    def on_run_start(self, config: DictConfig, **kwargs: Any) -> None:
+        _writable_folder(Path(str(config.hydra.run.dir)), "hydra.run.dir")
+
+    def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
+        _writable_folder(Path(str(config.hydra.sweep.dir)), "hydra.sweep.dir")
 
 
 @hydra.main(version_base="1.3", config_path=str(config_dir()), config_name="config")

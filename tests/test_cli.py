@@ -58,3 +58,17 @@ def test_bad_input_fails_with_one_clear_message(tmp_path, override, expected):
     if (tmp_path / "run").exists():  # validation errors are recorded; compose errors make no run
         metrics = read_metrics(tmp_path / "run")
         assert metrics["status"] == "failed" and metrics["probes"] == []
+
+
+def test_a_read_only_run_or_sweep_folder_is_one_message_before_any_work(tmp_path, tmpfs):
+    disk = tmpfs("1m", read_only=True)
+    for args, folder, key in (
+        ([], disk / "run", "hydra.run.dir"),
+        (["-m", "upsample=deconv,nearest"], disk / "sweep", "hydra.sweep.dir"),
+    ):
+        result = run_cli(*args, "train.steps=0", f"{key}={folder}", cwd=tmp_path)
+        assert result.returncode == 2
+        assert result.stderr.strip().splitlines() == [
+            f"checkerboard_gan: error: cannot write to the run folder {folder}: "
+            f"read-only file system; choose another with {key}=..."
+        ]

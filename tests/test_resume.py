@@ -235,23 +235,9 @@ def test_a_second_process_is_refused_a_live_run_folder_but_not_a_dead_ones(tmp_p
     assert read_metrics(run_dir)["status"] == "completed"
 
 
-@pytest.fixture
-def small_disk(tmp_path):
-    """A 700 kB tmpfs: fills up during a run (needs mount rights, as root on CI here)."""
-    mount = tmp_path / "disk"
-    mount.mkdir()
-    done = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", "size=700k", "tmpfs", str(mount)], capture_output=True
-    )
-    if done.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs here: {done.stderr.decode().strip()}")
-    yield mount
-    subprocess.run(["umount", str(mount)], check=False)
-
-
 @pytest.mark.slow
-def test_a_full_disk_ends_in_one_message_and_keeps_the_checkpoints(small_disk):
-    run_dir = small_disk / "run"
+def test_a_full_disk_ends_in_one_message_and_keeps_the_checkpoints(tmpfs):
+    run_dir = tmpfs("700k") / "run"
     process = start(run_dir)
     assert process.wait(300) == 2
     message = process.stderr.read()
