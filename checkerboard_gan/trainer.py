@@ -30,6 +30,7 @@ from .data import InMemoryBatches, StreamingBatches, build_batches
 from .evaluation import Evaluator, headline
 from .logger import RunLogger
 from .losses import build_loss
+from .memory import check_memory
 from .models import Discriminator, Generator
 from .probes import NUM_REAL, Probe
 from .run_status import (
@@ -211,6 +212,7 @@ def train(cfg: Config, run_dir: Path, overrides: list[str] | None = None) -> dic
 def _train(cfg: Config, run_dir: Path, overrides: list[str] | None) -> dict[str, Any]:
     start = time.perf_counter()
     device = resolve_device(cfg.device)
+    check_memory(cfg, device)
     source = _resume_source(cfg, run_dir)
     state, source = load_latest(source) if source else (None, None)
     if state is not None:

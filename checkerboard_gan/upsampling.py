@@ -78,8 +78,8 @@ def box_taps(stride: int, times: int) -> list[float]:
     constant exactly constant after zero insertion (flat overlap) and spreads the gradient of a
     strided blur evenly over the input.
     """
-    taps = torch.ones(1, dtype=torch.float64)
-    box = torch.ones(1, 1, stride, dtype=torch.float64)
+    taps = torch.ones(1, dtype=torch.float64, device="cpu")  # plain numbers, on any default device
+    box = torch.ones(1, 1, stride, dtype=torch.float64, device="cpu")
     for _ in range(times):
         taps = F.conv1d(F.pad(taps[None, None], (stride - 1, stride - 1)), box)[0, 0]
     return taps.tolist()
