@@ -7,6 +7,7 @@ The run folder describes itself: `samples/step_XXXXXXX.{png,pt}` from step 0 on,
 from __future__ import annotations
 
 import io
+import logging
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +33,8 @@ from .images import (
 from .plots import radial_spectrum_figure
 from .probes import Observation
 from .run_status import write_bytes, write_metrics_file
+
+log = logging.getLogger(__name__)
 
 
 def encode_png(img: torch.Tensor) -> bytes:
@@ -107,10 +110,12 @@ class RunLogger:
         summary: dict[str, Any],
         resume_step: int | None = None,
         earlier: dict[str, Any] | None = None,
+        earlier_dir: Path | None = None,
     ) -> None:
         """`resume_step`: continue a run whose checkpoint is at that step; TensorBoard drops
         what was logged after it (purge_step) and `earlier` (its metrics.json) gives the probes
-        up to it."""
+        up to it. `earlier_dir` is that run's folder (this one, or another when resuming into a
+        new folder): its step-0 samples stay the "init" of the comparison grids."""
         self.run_dir = Path(run_dir)
         self.samples_dir = self.run_dir / "samples"
         self.samples_dir.mkdir(parents=True, exist_ok=True)
@@ -123,6 +128,7 @@ class RunLogger:
             "evaluations": [],
         }
         self._init_grid: torch.Tensor | None = None
+        self._log_init = resume_step is None  # a resumed run never takes a later grid as init
         if resume_step is not None:
             before = earlier or {}
             kept = [p for p in before.get("probes", []) if p["step"] <= resume_step]
@@ -134,9 +140,23 @@ class RunLogger:
                 evaluations=evals,
                 resumed_at=[*(earlier or {}).get("resumed_at", []), resume_step],
             )
-            init = self.samples_dir / "step_0000000.pt"
-            if init.is_file():
-                self._init_grid = grid(stretch(torch.load(init, weights_only=True)))
+            self._resume_init(Path(earlier_dir or self.run_dir))
+
+    def _resume_init(self, earlier_dir: Path) -> None:
+        """Take the resumed run's step-0 grid as init; log it at step 0 when resuming into a
+        new folder. Without a readable step-0 file no init grid is shown at all."""
+        init = earlier_dir / "samples" / "step_0000000.pt"
+        if not init.is_file():
+            return
+        try:
+            samples = torch.load(init, weights_only=True, map_location="cpu")
+        except Exception as err:  # a truncated or foreign file: show no init rather than fail
+            log.warning("%s cannot be read (%s); no init grid is shown", init, err)
+            return
+        self._init_grid = grid(stretch(samples))
+        if earlier_dir.resolve() != self.run_dir.resolve():
+            self.image("samples/init", grid(to_unit(samples)), 0)
+            self.image("samples/init_contrast", self._init_grid, 0)
 
     @property
     def event_file(self) -> Path:
@@ -176,12 +196,14 @@ class RunLogger:
         contrast_png = self.image("samples/fixed_contrast", contrast, step)
         write_bytes(stem.with_suffix(".png"), raw_png)
         write_bytes(stem.parent / f"{stem.name}_contrast.png", contrast_png)
-        if self._init_grid is None:
+        if self._log_init:
             # Logged once, so TensorBoard's reservoir of 10 images per tag always keeps step 0.
+            self._log_init = False
             self._init_grid = contrast
             self.image("samples/init", raw, step, raw_png)
             self.image("samples/init_contrast", contrast, step, contrast_png)
-        self.image("samples/init_vs_current", side_by_side(self._init_grid, contrast), step)
+        if self._init_grid is not None:
+            self.image("samples/init_vs_current", side_by_side(self._init_grid, contrast), step)
 
     def observation(self, obs: Observation) -> None:
         """Write one probe: its samples, artifact scores and maps, and its metrics.json entry."""

@@ -225,6 +225,7 @@ def _train(cfg: Config, run_dir: Path, overrides: list[str] | None) -> dict[str,
         summary,
         None if state is None else state["step"],
         None if state is None else earlier,
+        None if state is None else source.parent.parent,
     )
     base_wall = logger.metrics.get("wall_s", 0.0)
     try:

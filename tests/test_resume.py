@@ -248,3 +248,31 @@ def test_a_full_disk_ends_in_one_message_and_keeps_the_checkpoints(tmpfs):
     metrics = read_metrics(run_dir)
     assert metrics["status"] == "failed" and "no space left" in metrics["error"]
     assert load_checkpoint(run_dir / "checkpoints" / "last.pt")["step"] > 0
+
+
+def _images(run_dir, tag: str) -> list[tuple[int, bytes]]:
+    acc = EventAccumulator(str(run_dir), size_guidance={"scalars": 0, "images": 0})
+    acc.Reload()
+    return [(e.step, e.encoded_image_string) for e in acc.Images(tag)]
+
+
+def test_resuming_into_a_new_folder_keeps_the_old_runs_init_grids(tmp_path):
+    train(compose_config("train.steps=4", "train.checkpoint_every=2"), tmp_path / "a")
+    cfg = compose_config("train.steps=6", f"train.resume={tmp_path / 'a'}")
+    train(cfg, tmp_path / "b")
+    for tag in ("samples/init", "samples/init_contrast"):
+        assert _images(tmp_path / "b", tag) == _images(tmp_path / "a", tag)  # step 0 of run a
+    assert [s for s, _ in _images(tmp_path / "b", "samples/init_vs_current")] == [6]
+    current = dict(_images(tmp_path / "b", "samples/fixed_contrast"))[6]
+    assert current not in {png for _, png in _images(tmp_path / "b", "samples/init_contrast")}
+
+
+def test_a_truncated_init_sample_file_shows_no_init_grid_on_resume(tmp_path, caplog):
+    train(compose_config("train.steps=4", "train.checkpoint_every=2"), tmp_path)
+    init = tmp_path / "samples" / "step_0000000.pt"
+    init.write_bytes(init.read_bytes()[:100])
+    with caplog.at_level(logging.WARNING):
+        metrics = train(compose_config("train.steps=6"), tmp_path)
+    assert metrics["status"] == "completed"
+    assert f"{init} cannot be read" in caplog.text
+    assert [s for s, _ in _images(tmp_path, "samples/init_vs_current")] == [0, 2, 4]
