@@ -18,7 +18,14 @@ from hydra.types import RunMode
 from omegaconf import DictConfig
 
 from .config import ConfigError, register_configs, validate
-from .run_status import WRITE_ERRNOS, FolderInUse, Interrupted, WriteFailed, record_failure
+from .run_status import (
+    WRITE_ERRNOS,
+    Diverged,
+    FolderInUse,
+    Interrupted,
+    WriteFailed,
+    record_failure,
+)
 
 log = logging.getLogger("checkerboard_gan")
 
@@ -77,6 +84,7 @@ class RunFolderCheck(Callback):
 
 @hydra.main(version_base="1.3", config_path=str(config_dir()), config_name="config")
 def _app(cfg: DictConfig) -> None:
+    _jobs_started.append(True)
     hydra_cfg = HydraConfig.get()
     quiet_write_errors()
     run_dir, overrides = Path(hydra_cfg.runtime.output_dir), list(hydra_cfg.overrides.task)
@@ -92,6 +100,18 @@ def _app(cfg: DictConfig) -> None:
             file=sys.stderr,
         )
         sys.exit(130)
+    except Diverged as err:  # a result, not a crash: its status and last good checkpoint are kept
+        if hydra_cfg.mode == RunMode.MULTIRUN:
+            log.error("run %s %s", run_dir, err)
+            return
+        last = run_dir / "checkpoints" / "last.pt"
+        kept = f"the last good checkpoint is {last}" if last.is_file() else "no checkpoint yet"
+        print(
+            f"checkerboard_gan: {err}; status 'diverged' in {run_dir / 'metrics.json'}, {kept} "
+            "(try lower train.lr_g / train.lr_d)",
+            file=sys.stderr,
+        )
+        sys.exit(1)
     except FolderInUse as err:  # the folder belongs to a live run: touch none of its files
         if hydra_cfg.mode == RunMode.MULTIRUN:
             log.error("run %s not started: %s", run_dir, err)
@@ -122,5 +142,15 @@ def _app(cfg: DictConfig) -> None:
         sys.exit(2)
 
 
+_jobs_started: list[bool] = []  # set once Hydra has composed a config and started a job
+
+
 def main() -> None:
-    _app()
+    """Run the Hydra app; a config Hydra cannot compose (unknown option or key) exits 2, like
+    every other bad input, where Hydra itself would exit 1."""
+    try:
+        _app()
+    except SystemExit as stop:
+        if stop.code == 1 and not _jobs_started:
+            sys.exit(2)
+        raise

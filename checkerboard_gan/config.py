@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -22,8 +23,8 @@ class ConfigError(ValueError):
 
 
 def _positive(key: str, value: float) -> None:
-    if value <= 0:
-        raise ConfigError(f"{key}={value} is invalid: it must be > 0")
+    if not math.isfinite(value) or value <= 0:
+        raise ConfigError(f"{key}={value} is invalid: it must be a finite number > 0")
 
 
 def _at_least(key: str, value: int, low: int) -> None:
@@ -205,7 +206,7 @@ class TrainConfig:
             raise ConfigError(
                 f"train.betas={list(self.betas)} is invalid: two values, each in [0, 1)"
             )
-        if not 0 <= self.label_smoothing < 1:
+        if not (math.isfinite(self.label_smoothing) and 0 <= self.label_smoothing < 1):
             raise ConfigError(
                 f"train.label_smoothing={self.label_smoothing} is invalid: it must be in [0, 1)"
             )
@@ -249,9 +250,7 @@ class Config:
     device: str = "auto"
 
     def __post_init__(self) -> None:
-        if self.device not in ("auto", "cpu", "cuda", "mps") and not self.device.startswith(
-            "cuda:"
-        ):
+        if not re.fullmatch(r"auto|cpu|mps|cuda(:\d+)?", self.device):
             raise ConfigError(
                 f"device={self.device!r} is invalid: valid are auto, cpu, cuda, cuda:N, mps"
             )

@@ -13,7 +13,7 @@ import torch
 from torch.utils.data import DataLoader, Dataset, RandomSampler
 
 from .config import ConfigError, DatasetConfig
-from .sources import SOURCES, decode_all, estimated_mb
+from .sources import SOURCES, DatasetError, decode_all, estimated_mb
 
 
 def to_signed(images: torch.Tensor) -> torch.Tensor:
@@ -62,7 +62,14 @@ class InMemoryBatches:
 
 
 def _stack_decoded(items: list[torch.Tensor | None]) -> torch.Tensor:
-    return torch.stack([x for x in items if x is not None])
+    """The decodable items of a batch; none at all is a DatasetError, not an empty stack."""
+    found = [x for x in items if x is not None]
+    if not found:
+        raise DatasetError(
+            f"none of {len(items)} images read could be decoded (corrupt, unsupported or over "
+            "PIL's size limit); check the files under dataset.root"
+        )
+    return torch.stack(found)
 
 
 class StreamingBatches:

@@ -174,11 +174,15 @@ def _image_files(root: Path) -> list[Path]:
 
 def _decode(path: Path) -> torch.Tensor | None:
     """uint8 (3, H, W) through torchvision's PIL loader, or None if the file cannot be decoded."""
+    from PIL import Image
     from torchvision.datasets.folder import pil_loader
     from torchvision.transforms.functional import pil_to_tensor
 
     try:
         return pil_to_tensor(pil_loader(str(path)))
+    except Image.DecompressionBombError as err:
+        log.warning("skipping %s: %s", path, str(err).splitlines()[0])
+        return None
     except (OSError, ValueError, SyntaxError):
         return None
 

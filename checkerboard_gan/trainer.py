@@ -46,9 +46,22 @@ log = logging.getLogger(__name__)
 
 
 def resolve_device(name: str) -> torch.device:
-    """`auto` picks cuda, then mps, then cpu."""
+    """`auto` picks cuda, then mps, then cpu; a device this machine lacks is a ConfigError."""
     if name != "auto":
-        return torch.device(name)
+        device = torch.device(name)
+        if device.type == "cuda" and not torch.cuda.is_available():
+            raise ConfigError(
+                f"device={name}: this machine has no CUDA GPU; use device=cpu or auto"
+            )
+        if device.type == "cuda" and (device.index or 0) >= torch.cuda.device_count():
+            count = torch.cuda.device_count()
+            raise ConfigError(
+                f"device={name}: this machine has {count} GPU(s), cuda:0..{count - 1}"
+            )
+        mps = getattr(torch.backends, "mps", None)
+        if device.type == "mps" and not (mps and mps.is_available()):
+            raise ConfigError(f"device={name}: MPS is not available here; use device=cpu or auto")
+        return device
     if torch.cuda.is_available():
         return torch.device("cuda")
     if getattr(torch.backends, "mps", None) and torch.backends.mps.is_available():

@@ -51,7 +51,7 @@ def test_bad_input_fails_with_one_clear_message(tmp_path, override, expected):
         cwd=tmp_path,
         env={"HYDRA_FULL_ERROR": "0"},
     )
-    assert result.returncode != 0
+    assert result.returncode == 2
     for text in expected:
         assert text in result.stderr
     assert "Traceback" not in result.stderr
@@ -72,3 +72,55 @@ def test_a_read_only_run_or_sweep_folder_is_one_message_before_any_work(tmp_path
             f"checkerboard_gan: error: cannot write to the run folder {folder}: "
             f"read-only file system; choose another with {key}=..."
         ]
+
+
+@pytest.mark.parametrize(
+    ("override", "expected"),
+    [
+        ("train.lr_g=nan", "train.lr_g=nan is invalid: it must be a finite number > 0"),
+        ("train.lr_d=inf", "train.lr_d=inf is invalid: it must be a finite number > 0"),
+        ("device=cuda:x", "device='cuda:x' is invalid: valid are auto, cpu, cuda, cuda:N, mps"),
+        ("device=gpu", "device='gpu' is invalid"),
+        ("-m upsample=bogus,nearest", "Could not find 'upsample/bogus'"),
+    ],
+)
+def test_bad_values_end_in_one_message_and_exit_2(tmp_path, override, expected):
+    result = run_cli(
+        *override.split(),
+        "train.steps=0",
+        f"hydra.run.dir={tmp_path / 'run'}",
+        f"hydra.sweep.dir={tmp_path / 'sweep'}",
+        cwd=tmp_path,
+    )
+    assert result.returncode == 2 and expected in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+@pytest.mark.skipif(__import__("torch").cuda.is_available(), reason="this machine has a GPU")
+def test_cuda_on_a_machine_without_one_is_a_clear_error(tmp_path):
+    result = run_cli("device=cuda", "train.steps=0", f"hydra.run.dir={tmp_path}", cwd=tmp_path)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert "device=cuda: this machine has no CUDA GPU" in result.stderr
+
+
+def test_resume_from_a_file_that_is_not_a_checkpoint(tmp_path):
+    (tmp_path / "notes.pt").write_text("not a checkpoint")
+    result = run_cli(
+        *TINY,
+        f"train.resume={tmp_path / 'notes.pt'}",
+        f"hydra.run.dir={tmp_path / 'run'}",
+        cwd=tmp_path,
+    )
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert f"checkpoint {tmp_path / 'notes.pt'} cannot be read (truncated or corrupt" in (
+        result.stderr
+    )
+
+
+def test_a_diverged_run_ends_in_one_line(tmp_path):
+    huge = ["train.lr_g=1e38", "train.lr_d=1e38", "train.steps=20"]
+    result = run_cli(*TINY, *huge, f"hydra.run.dir={tmp_path / 'run'}", cwd=tmp_path)
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    (line,) = [x for x in result.stderr.splitlines() if x.startswith("checkerboard_gan:")]
+    assert "diverged at step" in line and "status 'diverged'" in line
+    assert read_metrics(tmp_path / "run")["status"] == "diverged"
