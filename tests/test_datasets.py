@@ -251,3 +251,35 @@ def test_missing_data_exits_with_one_message(tmp_path):
     )
     assert result.returncode == 2
     assert "dataset.download=true" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_an_image_over_the_decompression_bomb_limit_is_skipped_by_name(
+    tmp_path, monkeypatch, caplog
+):
+    folder = tmp_path / "imgs"
+    folder.mkdir()
+    for i in range(20):
+        Image.new("RGB", (16, 16), (12 * i, 40, 200 - 9 * i)).save(folder / f"{i:02d}.png")
+    Image.new("RGB", (64, 64), "red").save(folder / "huge.png")
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 300)  # 64 x 64 is over twice the limit
+    cfg = compose_config("dataset=folder", f"dataset.root={folder}", "dataset.workers=0", *RUN)
+    with pytest.warns(UserWarning, match="skipped 1 of 21 files"):
+        batches = build_batches(cfg.dataset, 8, 0, torch.device("cpu"))
+    assert batches.images.shape == (20, 3, 16, 16)
+    assert "huge.png" in caplog.text and "decompression bomb" in caplog.text.lower()
+
+
+def test_streaming_a_folder_of_only_undecodable_files_is_one_clear_error(tmp_path):
+    folder = tmp_path / "imgs"
+    folder.mkdir()
+    for i in range(20):
+        (folder / f"{i:02d}.png").write_bytes(b"not an image")
+    cfg = compose_config(
+        "dataset=folder",
+        f"dataset.root={folder}",
+        "dataset.max_memory_mb=0",
+        "dataset.workers=0",
+        *RUN,
+    )
+    with pytest.raises(DatasetError, match="none of 20 images read could be decoded"):
+        train(cfg, tmp_path / "run")
