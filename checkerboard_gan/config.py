@@ -149,6 +149,13 @@ class FileDatasetConfig(DatasetConfig):
 
 
 @dataclass
+class FolderConfig(FileDatasetConfig):
+    """`folder`: your own images; `root` has no default, since no folder is everyone's."""
+
+    root: str = MISSING
+
+
+@dataclass
 class PhotosConfig(ShapesConfig):
     """Random crops of the photographs scikit-image ships in its wheel."""
 
@@ -268,6 +275,7 @@ def register_configs() -> None:
     cs.store(group="schema/dataset", name="base", node=DatasetConfig)
     cs.store(group="schema/dataset", name="shapes", node=ShapesConfig)
     cs.store(group="schema/dataset", name="files", node=FileDatasetConfig)
+    cs.store(group="schema/dataset", name="folder", node=FolderConfig)
     cs.store(group="schema/dataset", name="photos", node=PhotosConfig)
 
 
@@ -291,6 +299,9 @@ def validate(cfg: DictConfig) -> Config:
     `+section.key=...` overrides bypass Hydra's struct mode and `OmegaConf.to_object` would
     drop them silently, so they are compared here.
     """
+    missing = sorted(k for k in OmegaConf.missing_keys(cfg) if not k.startswith("hydra."))
+    if missing:
+        raise ConfigError(f"{', '.join(missing)} must be given (no default): {missing[0]}=...")
     container = OmegaConf.to_container(cfg, resolve=True)
     container.pop("hydra", None)
     try:

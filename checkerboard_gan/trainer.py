@@ -219,7 +219,16 @@ def train(cfg: Config, run_dir: Path, overrides: list[str] | None = None) -> dic
     run_dir = Path(run_dir)
     _check_writable(run_dir)
     with run_lock(run_dir):
+        _remove_leftovers(run_dir)
         return _train(cfg, run_dir, overrides)
+
+
+def _remove_leftovers(run_dir: Path) -> None:
+    """Temporary files of writes a killed process never finished (we hold the folder now)."""
+    for folder in (run_dir, run_dir / "checkpoints"):
+        for path in [*folder.glob(".*.tmp"), *folder.glob(".next.*.pt")]:
+            path.unlink(missing_ok=True)
+            log.info("removed %s, left by an unfinished write", path)
 
 
 def _train(cfg: Config, run_dir: Path, overrides: list[str] | None) -> dict[str, Any]:
@@ -230,6 +239,12 @@ def _train(cfg: Config, run_dir: Path, overrides: list[str] | None) -> dict[str,
     state, source = load_latest(source) if source else (None, None)
     if state is not None:
         _check_same_config(state["config"], cfg, source)
+        if state["step"] > cfg.train.steps:
+            raise ConfigError(
+                f"train.steps={cfg.train.steps} is below step {state['step']}, where the "
+                f"checkpoint {source} already is: give train.steps >= {state['step']}, or "
+                "start a new run folder"
+            )
         earlier = read_metrics_file(source.parent.parent)
         log.info("resuming from %s at step %d", source, state["step"])
     summary = {"steps": cfg.train.steps, "overrides": list(overrides or [])}
@@ -391,7 +406,8 @@ def _loop(
             log.info("step %d/%d loss_d %.4f loss_g %.4f", step, t.steps, d, g)
         if stops:
             checkpoint(step)
-            logger.metrics.update(probe_s=probe_s)
+            rate = (step - first) * t.batch_size / (time.perf_counter() - loop_start)
+            logger.metrics.update(probe_s=probe_s, throughput_img_s=rate)
             raise Interrupted(step, stops[0])
         if t.checkpoint_every and step % t.checkpoint_every == 0 and step < t.steps:
             checkpoint(step)

@@ -222,6 +222,13 @@ def test_missing_torchvision_files_name_path_and_download_override(tmp_path, nam
     assert "dataset.download=true" in message or "pip install" in message
 
 
+def test_folder_needs_its_root(tmp_path):
+    from checkerboard_gan.config import ConfigError
+
+    with pytest.raises(ConfigError, match="dataset.root must be given"):
+        compose_config("dataset=folder")
+
+
 def test_missing_or_empty_folder(tmp_path):
     with pytest.raises(DatasetError, match="is not a folder"):
         build_batches(

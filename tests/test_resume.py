@@ -104,6 +104,7 @@ def test_sigterm_writes_a_checkpoint_then_resumes(tmp_path, uninterrupted):
     assert process.wait(60) == 130
     metrics = read_metrics(run_dir)
     assert metrics["status"] == "interrupted"
+    assert metrics["throughput_img_s"] > 0  # the rate it had, not 0
     assert load_checkpoint(run_dir / "checkpoints" / "last.pt")["step"] == metrics["failed_step"]
     resumed = start(run_dir)
     assert resumed.wait(300) == 0, resumed.stderr.read()
@@ -276,3 +277,26 @@ def test_a_truncated_init_sample_file_shows_no_init_grid_on_resume(tmp_path, cap
     assert metrics["status"] == "completed"
     assert f"{init} cannot be read" in caplog.text
     assert [s for s, _ in _images(tmp_path, "samples/init_vs_current")] == [0, 2, 4]
+
+
+def test_leftover_temporary_files_are_removed_at_the_next_start(tmp_path, caplog):
+    train(compose_config("train.steps=2"), tmp_path)
+    leftovers = [
+        tmp_path / ".metrics.json.abc123.tmp",
+        tmp_path / "checkpoints" / ".next.999.pt",
+        tmp_path / "checkpoints" / "..next.999.pt.x1y2.tmp",
+    ]
+    for path in leftovers:
+        path.write_bytes(b"half a write")
+    with caplog.at_level(logging.INFO):
+        train(compose_config("train.steps=4"), tmp_path)
+    assert not any(p.exists() for p in leftovers)
+    assert "left by an unfinished write" in caplog.text
+
+
+def test_resuming_with_fewer_steps_than_done_is_refused(tmp_path):
+    train(compose_config("train.steps=4"), tmp_path)
+    with pytest.raises(ConfigError, match="train.steps=2 is below step 4"):
+        train(compose_config("train.steps=2"), tmp_path)
+    assert read_metrics(tmp_path)["status"] == "completed"
+    assert [p["step"] for p in read_metrics(tmp_path)["probes"]] == [0, 2, 4]
