@@ -98,6 +98,24 @@ def write_bytes(path: Path, data: bytes) -> None:
         raise _named(err, path) from err
 
 
+def holder_alive(run_dir: Path) -> bool | None:
+    """Whether the process named in `run_dir/.lock` still runs; None without a lock file.
+
+    Reads the PID instead of taking the lock, so that looking never stands in a run's way.
+    """
+    try:
+        pid = int((Path(run_dir) / LOCK).read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return None
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 def atomic_write_bytes(path: Path, data: bytes) -> None:
     """Write via a temporary file in the same folder, fsync, rename: never half a file."""
     path.parent.mkdir(parents=True, exist_ok=True)

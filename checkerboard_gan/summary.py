@@ -18,7 +18,7 @@ from PIL import Image, ImageDraw, ImageFont
 
 from . import measures
 from .images import heatmap, sample_picture, to_uint8_hwc
-from .run_status import read_metrics_file
+from .run_status import holder_alive, read_metrics_file
 
 MEASURES = ("checkerboard", "spectral_peak_db", "spectral_distance", "grad_checkerboard")
 CELL = 136  # px per contact-sheet cell
@@ -34,7 +34,12 @@ class RunRow:
 
     @property
     def status(self) -> str:
-        return (self.metrics or {}).get("status", "missing")
+        """metrics.json's status; `killed` for a run that says running but whose process is
+        gone, `missing` for one that never wrote metrics.json (or never started)."""
+        status = (self.metrics or {}).get("status", "missing")
+        if status == "running" and holder_alive(self.path) is False:
+            return "killed"
+        return status
 
     @property
     def sample_steps(self) -> list[int]:
@@ -46,13 +51,35 @@ class RunRow:
 
 
 def find_runs(sweep_dir: Path) -> list[RunRow]:
-    """Every job folder (one holding .hydra/overrides.yaml) directly under `sweep_dir`."""
+    """Every job folder (one holding .hydra/overrides.yaml) directly under `sweep_dir`, and a
+    `missing` row for every job of the sweep that never started (a killed sweep)."""
     rows = []
     for marker in sorted(Path(sweep_dir).glob("*/.hydra/overrides.yaml")):
         run_dir = marker.parent.parent
         overrides = [str(o) for o in OmegaConf.load(marker)]
         rows.append(RunRow(run_dir, overrides, read_metrics_file(run_dir)))
+    started = {frozenset(r.overrides) for r in rows}
+    never = [job for job in sweep_jobs(Path(sweep_dir)) if frozenset(job) not in started]
+    rows += [RunRow(Path(sweep_dir) / f"not-started-{i}", job, None) for i, job in enumerate(never)]
     return rows
+
+
+def sweep_jobs(sweep_dir: Path) -> list[list[str]]:
+    """Each job's overrides as Hydra's basic sweeper expands the sweep in multirun.yaml; none
+    for another sweeper or without the file."""
+    from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+
+    path = sweep_dir / "multirun.yaml"
+    if not path.is_file():
+        return []
+    cfg = OmegaConf.load(path).hydra
+    if not str(cfg.sweeper.get("_target_", "")).endswith("BasicSweeper"):
+        return []
+    params = cfg.sweeper.get("params") or {}
+    args = [f"{k}={v}" for k, v in params.items()] + [str(o) for o in cfg.overrides.task]
+    overrides = OverridesParser.create().parse_overrides(args)
+    return [job for batch in BasicSweeper.split_arguments(overrides, None) for job in batch]
 
 
 def _sort_key(value: str) -> tuple[int, float, str]:

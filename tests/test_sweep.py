@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import shutil
 import subprocess
 import sys
 
@@ -93,6 +94,25 @@ def test_summary_of_a_partial_sweep(tmp_path):
             check=True,
         ).stdout
         assert "missing" in out
+
+
+def test_a_killed_sweep_shows_killed_and_never_started_runs(tmp_path):
+    assert sweep(tmp_path, "upsample=deconv,nearest,bilinear", "train.steps=0").returncode == 0
+    dead = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    killed = tmp_path / "sweep" / "1"
+    metrics = json.loads((killed / "metrics.json").read_text()) | {"status": "running"}
+    (killed / "metrics.json").write_text(json.dumps(metrics))
+    (killed / ".lock").write_text(dead.stdout)  # its process is gone
+    shutil.rmtree(tmp_path / "sweep" / "2")  # never started
+    rows = {r.values["upsample"]: r.status for r in summarize(tmp_path / "sweep")}
+    assert rows == {"deconv": "completed", "nearest": "killed", "bilinear": "missing"}
+    table = (tmp_path / "sweep" / "summary.md").read_text()
+    assert "| killed |" in table and "| missing |" in table
 
 
 @pytest.mark.slow
