@@ -13,7 +13,7 @@ import torch
 from torch import nn
 
 from .config import ConfigError, DiscConfig
-from .upsampling import box_taps, separable_fir
+from .upsampling import SameConv2d, box_taps, separable_fir
 
 
 class Downsample(nn.Module):
@@ -64,7 +64,7 @@ class AvgPoolConv(Downsample):
 
     def __init__(self, in_ch: int, out_ch: int, cfg: DiscConfig) -> None:
         super().__init__(in_ch, out_ch, cfg)
-        self.conv = nn.Conv2d(in_ch, out_ch, cfg.kernel, padding="same")
+        self.conv = SameConv2d(in_ch, out_ch, cfg.kernel)
         self.pool = nn.AvgPool2d(cfg.stride)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -90,7 +90,7 @@ class BlurPool(Downsample):
         super().__init__(in_ch, out_ch, cfg)
         taps = torch.tensor(getattr(cfg, "filter", None) or box_taps(cfg.stride, 2))
         self.register_buffer("taps", (taps / taps.sum()).float())
-        self.conv = nn.Conv2d(in_ch, out_ch, cfg.kernel, padding="same")
+        self.conv = SameConv2d(in_ch, out_ch, cfg.kernel)
         self.act = nn.LeakyReLU(0.2)
 
     def filter2d(self) -> torch.Tensor:

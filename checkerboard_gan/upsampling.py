@@ -110,6 +110,19 @@ def separable_fir(x: torch.Tensor, taps: torch.Tensor, left: int, stride: int = 
     return F.conv2d(y, k[:, :, None], stride=(1, stride), groups=c)
 
 
+class SameConv2d(nn.Conv2d):
+    """A k x k stride-1 conv whose output keeps its input's size: PyTorch's padding='same'
+    ((k - 1) // 2 zeros before, k // 2 after), written out so that even kernels neither warn
+    nor make a padded copy inside the conv. Parameters as nn.Conv2d's (same state_dict)."""
+
+    def __init__(self, in_ch: int, out_ch: int, kernel: int) -> None:
+        super().__init__(in_ch, out_ch, kernel, padding=kernel // 2 if kernel % 2 else 0)
+        self.pads = (0, 0, 0, 0) if kernel % 2 else ((kernel - 1) // 2, kernel // 2) * 2
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return super().forward(F.pad(x, self.pads) if any(self.pads) else x)
+
+
 class BoxBlur(nn.Module):
     """Zero-order hold: the mean over an s x s box (stride 1) of a stage's output, same size.
 
@@ -168,7 +181,7 @@ class ResizeConv(Upsample):
 
     def __init__(self, in_ch: int, out_ch: int, cfg: UpsampleConfig) -> None:
         super().__init__(in_ch, out_ch, cfg)
-        self.conv = nn.Conv2d(in_ch, out_ch, cfg.kernel, padding="same")
+        self.conv = SameConv2d(in_ch, out_ch, cfg.kernel)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.conv(F.interpolate(x, scale_factor=self.stride, mode=self.mode))
@@ -202,7 +215,7 @@ class SubPixel(Upsample):
     def __init__(self, in_ch: int, out_ch: int, cfg: UpsampleConfig) -> None:
         super().__init__(in_ch, out_ch, cfg)
         self.icnr = bool(getattr(cfg, "icnr", False))
-        self.conv = nn.Conv2d(in_ch, out_ch * cfg.stride**2, cfg.kernel, padding="same")
+        self.conv = SameConv2d(in_ch, out_ch * cfg.stride**2, cfg.kernel)
         self.shuffle = nn.PixelShuffle(cfg.stride)
         self.blur = BoxBlur(cfg.stride) if getattr(cfg, "blur", False) else None
 
@@ -258,7 +271,7 @@ class ZeroInsertConv(Upsample):
 
     def __init__(self, in_ch: int, out_ch: int, cfg: UpsampleConfig) -> None:
         super().__init__(in_ch, out_ch, cfg)
-        self.conv = nn.Conv2d(in_ch, out_ch, cfg.kernel, padding="same")
+        self.conv = SameConv2d(in_ch, out_ch, cfg.kernel)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.conv(zero_insert(x, self.stride))
@@ -286,7 +299,7 @@ class FilteredConv(Upsample):
         # An input sample sits at s*i and the centre of its block at s*i + (s-1)/2; the taps'
         # centre (L-1)/2 goes there.
         self.left = (len(taps) + cfg.stride - 2) // 2
-        self.conv = nn.Conv2d(in_ch, out_ch, cfg.kernel, padding="same")
+        self.conv = SameConv2d(in_ch, out_ch, cfg.kernel)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         taps = self.taps * (self.stride / self.taps.sum())  # gain s per axis, in x's dtype
@@ -312,7 +325,7 @@ class BilinearAdditive(Upsample):
         width = -(-in_ch // group) * group  # the next multiple of s*s
         self.adapt = nn.Conv2d(in_ch, width, 1) if width != in_ch else nn.Identity()
         self.group = group
-        self.conv = nn.Conv2d(width // group, out_ch, cfg.kernel, padding="same")
+        self.conv = SameConv2d(width // group, out_ch, cfg.kernel)
 
     def upsample(self, x: torch.Tensor) -> torch.Tensor:
         """(N, C, H, W) -> (N, ceil(C / s^2), s*H, s*W): adapt, bilinear resize, group sums."""

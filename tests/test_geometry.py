@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import math
+import warnings
 
 import pytest
 import torch
+import torch.nn.functional as F
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from checkerboard_gan.config import DiscConfig, SubpixelConfig, UpsampleConfig, num_stages
 from checkerboard_gan.downsampling import DOWNSAMPLERS, build_downsample
 from checkerboard_gan.models import Discriminator, Generator
-from checkerboard_gan.upsampling import UPSAMPLERS, build_upsample, deconv_padding
+from checkerboard_gan.upsampling import UPSAMPLERS, SameConv2d, build_upsample, deconv_padding
 
 from .conftest import compose_config
 
@@ -112,3 +114,19 @@ def test_plain_subpixel_is_not_blockwise_constant():
     stage = build_upsample(4, 3, UpsampleConfig(name="subpixel", kernel=3, stride=2))
     y = stage(torch.randn(1, 4, 5, 5))
     assert not torch.allclose(y[..., ::2, ::2], y[..., 1::2, 1::2])
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.integers(1, 6), st.integers(1, 9), st.integers(1, 9), st.integers(0, 2**31 - 1))
+def test_same_conv_keeps_the_size_and_equals_padding_same_without_its_warning(k, h, w, seed):
+    torch.manual_seed(seed)
+    conv = SameConv2d(2, 3, k)
+    x = torch.randn(2, 2, h, w)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # torch warns for even kernels with padding='same'
+        y = conv(x)
+    assert y.shape == (2, 3, h, w)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        expected = F.conv2d(x, conv.weight, conv.bias, padding="same")
+    assert torch.allclose(y, expected, atol=1e-6)
