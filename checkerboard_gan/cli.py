@@ -15,7 +15,7 @@ import hydra
 from hydra.core.hydra_config import HydraConfig
 from hydra.experimental.callback import Callback
 from hydra.types import RunMode
-from omegaconf import DictConfig
+from omegaconf import DictConfig, OmegaConf
 
 from .config import ConfigError, register_configs, validate
 from .run_status import (
@@ -40,6 +40,33 @@ def config_dir() -> Path:
 
 
 register_configs()
+
+
+_swept: set[str] = set()  # the keys the current multirun sweeps (set when it starts)
+
+
+def run_name(overrides: list[str], num: int) -> str:
+    """A sweep job's folder name: its swept overrides (`upsample=deconv,upsample.kernel=3`), so
+    TensorBoard's legends and listings say what a run is. All its overrides where the swept keys
+    are unknown (a launcher in other processes); the job number where there are none."""
+    items = [str(o) for o in overrides]
+    chosen = [o for o in items if o.split("=", 1)[0] in _swept] if _swept else items
+    name = ",".join(chosen).replace("/", "_") or str(num)
+    return name if len(name) <= 240 else f"{name[:230]}..{num}"
+
+
+def swept_keys(config: DictConfig) -> set[str]:
+    """Keys a multirun sweeps: its sweeper's params and command-line overrides with several
+    values."""
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+
+    params = config.hydra.sweeper.get("params") or {}
+    args = [f"{k}={v}" for k, v in params.items()] + [str(o) for o in config.hydra.overrides.task]
+    parsed = OverridesParser.create().parse_overrides(args)
+    return {o.get_key_element() for o in parsed if o.is_sweep_override()}
+
+
+OmegaConf.register_new_resolver("run_name", run_name, replace=True)
 
 
 def quiet_write_errors() -> None:
@@ -72,14 +99,17 @@ def _writable_folder(folder: Path, key: str) -> None:
         sys.exit(2)
 
 
-class RunFolderCheck(Callback):
-    """Refuse a run or sweep folder that cannot be written, before any work or log file."""
+class RunFolders(Callback):
+    """Refuse a run or sweep folder that cannot be written, before any work or log file; note
+    what a multirun sweeps, for its jobs' folder names."""
 
     def on_run_start(self, config: DictConfig, **kwargs: Any) -> None:
         _writable_folder(Path(str(config.hydra.run.dir)), "hydra.run.dir")
 
     def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
         _writable_folder(Path(str(config.hydra.sweep.dir)), "hydra.sweep.dir")
+        _swept.clear()
+        _swept.update(swept_keys(config))
 
 
 @hydra.main(version_base="1.3", config_path=str(config_dir()), config_name="config")

@@ -38,6 +38,21 @@ def sweep(tmp_path, *overrides: str) -> subprocess.CompletedProcess:
     )
 
 
+def job(tmp_path, override: str):
+    """The one job folder of the sweep whose name (its overrides) holds `override`."""
+    (found,) = [p for p in (tmp_path / "sweep").iterdir() if override in p.name.split(",")]
+    return found
+
+
+def test_sweep_folders_are_named_after_their_swept_overrides(tmp_path):
+    result = sweep(tmp_path, "upsample=deconv,nearest", "upsample.kernel=3,4", "train.steps=0")
+    assert result.returncode == 0, result.stderr[-2000:]
+    names = sorted(p.name for p in (tmp_path / "sweep").iterdir() if p.is_dir())
+    assert names == [
+        f"upsample={u},upsample.kernel={k}" for u in ("deconv", "nearest") for k in (3, 4)
+    ]
+
+
 def read_rows(tmp_path) -> list[dict]:
     with open(tmp_path / "sweep" / "summary.csv") as f:
         return list(csv.DictReader(f))
@@ -82,7 +97,7 @@ def test_a_failed_run_becomes_a_failed_row(tmp_path):
 
 def test_summary_of_a_partial_sweep(tmp_path):
     assert sweep(tmp_path, "upsample=deconv,nearest", "train.steps=0").returncode == 0
-    (tmp_path / "sweep" / "1" / "metrics.json").unlink()  # as if killed before writing it
+    (job(tmp_path, "upsample=nearest") / "metrics.json").unlink()  # killed before writing it
     rows = summarize(tmp_path / "sweep")
     assert [r.status for r in rows] == ["completed", "missing"]
     script = config_dir().parent / "scripts" / "summarize.py"
@@ -104,11 +119,11 @@ def test_a_killed_sweep_shows_killed_and_never_started_runs(tmp_path):
         text=True,
         check=True,
     )
-    killed = tmp_path / "sweep" / "1"
+    killed = job(tmp_path, "upsample=nearest")
     metrics = json.loads((killed / "metrics.json").read_text()) | {"status": "running"}
     (killed / "metrics.json").write_text(json.dumps(metrics))
     (killed / ".lock").write_text(dead.stdout)  # its process is gone
-    shutil.rmtree(tmp_path / "sweep" / "2")  # never started
+    shutil.rmtree(job(tmp_path, "upsample=bilinear"))  # never started
     rows = {r.values["upsample"]: r.status for r in summarize(tmp_path / "sweep")}
     assert rows == {"deconv": "completed", "nearest": "killed", "bilinear": "missing"}
     table = (tmp_path / "sweep" / "summary.md").read_text()
