@@ -223,10 +223,19 @@ class RunLogger:
         self.writer.flush()
 
     def run_start(
-        self, overlap: torch.Tensor, unevenness: float, obs: Observation, real_radial: torch.Tensor
+        self,
+        overlap: torch.Tensor,
+        unevenness: float,
+        obs: Observation,
+        real_radial: torch.Tensor,
+        real: torch.Tensor,
     ) -> None:
-        """Step-0 pictures: the composed overlap map and generated vs real radial spectra."""
+        """Step-0 pictures: the composed overlap map, generated vs real radial spectra, and a
+        grid of real images as the samples' grid shows them (`samples/real`, once)."""
         self.image("artifacts/overlap", heatmap(overlap), obs.step)
+        n = obs.samples.shape[0]
+        png = self.image("samples/real", grid(to_unit(real[:n])), obs.step)
+        write_bytes(self.samples_dir / "real.png", png)
         figure = radial_spectrum_figure(obs.radial, real_radial, f"step {obs.step}")
         self.writer.add_figure("artifacts/radial_spectrum", figure, obs.step)
         self.metrics["overlap_unevenness"] = unevenness

@@ -359,7 +359,9 @@ def _loop(
             raise Diverged(step, "the generator's output")
         if step == 0:  # random init, before any update: also overlap map and radial spectra
             overlap = measures.overlap_map(g_net.geometries(), g_net.period)
-            logger.run_start(overlap, measures.unevenness(overlap), obs, s.probe.real_radial)
+            logger.run_start(
+                overlap, measures.unevenness(overlap), obs, s.probe.real_radial, s.probe.real
+            )
         logger.observation(obs)
         if _is_eval_step(step, cfg):
             evaluation = s.evaluator.evaluate(step, g_net)

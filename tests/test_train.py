@@ -50,6 +50,10 @@ def test_each_kind_trains_and_logs_samples_from_init(overrides, tmp_path):
     assert [e.step for e in acc.Images("samples/fixed")] == [0, 2, 3]
     assert [e.step for e in acc.Images("samples/fixed_contrast")] == [0, 2, 3]
     assert [e.step for e in acc.Images("samples/init")] == [0]
+    assert [e.step for e in acc.Images("samples/real")] == [0]
+    assert (tmp_path / "samples" / "real.png").read_bytes() == (
+        acc.Images("samples/real")[0].encoded_image_string
+    )
     assert [e.step for e in acc.Scalars("loss/d")] == [1, 2, 3]
     for tag in ("checkerboard", "spectral_peak_db", "spectral_distance", "grad_checkerboard"):
         logged = [(e.step, e.value) for e in acc.Scalars(f"artifacts/{tag}")]
