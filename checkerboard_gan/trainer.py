@@ -73,6 +73,20 @@ def _is_probe_step(step: int, cfg: Config) -> bool:
     return step == 0 or step % cfg.log.every == 0 or step == cfg.train.steps
 
 
+PROGRESS_EVERY_S = 30.0  # a progress line this often when no progress bar shows
+
+
+def _progress(step: int, first: int, total: int, batch: int, elapsed: float) -> str:
+    """`step N/T (P%), R img/s, about M min S s left`."""
+    done = step - first
+    left = (total - step) * elapsed / done if done else math.nan
+    rate = done * batch / elapsed if elapsed > 0 else math.nan
+    return (
+        f"step {step}/{total} ({100 * step / total:.0f}%), {rate:.0f} img/s, about "
+        f"{int(left // 60)} min {int(left % 60)} s left"
+    )
+
+
 def _is_eval_step(step: int, cfg: Config) -> bool:
     every = cfg.eval.every
     return step in (0, cfg.train.steps) or bool(every and step % every == 0)
@@ -287,15 +301,34 @@ def _train(cfg: Config, run_dir: Path, overrides: list[str] | None) -> dict[str,
             raise failure from None
         raise
     m = logger.metrics
-    log.info(
-        "done: %d steps, %.0f img/s, %.1f s (probes %.1f s, %.1f%%)",
-        cfg.train.steps,
-        m["throughput_img_s"],
-        m["wall_s"],
-        m["probe_s"],
-        100 * m["probe_s"] / m["wall_s"],
-    )
+    log.info(final_block(m, run_dir))
     return m
+
+
+def final_block(m: dict[str, Any], run_dir: Path) -> str:
+    """What a finished run says last: time and rate, its folder, the headline measures at init
+    and at the end, and how to look."""
+    probes, evals = m.get("probes") or [], m.get("evaluations") or []
+    lines = [
+        f"done: {m['steps']} steps in {m['wall_s']:.0f} s, {m.get('throughput_img_s', 0):.0f} "
+        f"img/s (probes and evaluations {100 * m.get('probe_s', 0) / max(m['wall_s'], 1e-9):.0f}%)",
+        f"  run folder: {run_dir}",
+    ]
+    if probes:
+        p = m.get("checkerboard_period", "P")
+        first, last = probes[0], probes[-1]
+        lines.append(
+            f"  CB_{p} at init {first['checkerboard']:.3g} -> step {last['step']} "
+            f"{last['checkerboard']:.3g}; grad CB {first['grad_checkerboard']:.3g} -> "
+            f"{last['grad_checkerboard']:.3g}"
+        )
+    if evals:
+        lines.append(
+            f"  evaluation at init: {headline(evals[0]['fake'], evals[0]['real'])}; "
+            f"step {evals[-1]['step']}: {headline(evals[-1]['fake'], evals[-1]['real'])}"
+        )
+    lines.append(f"  look: tensorboard --logdir {run_dir} --samples_per_plugin images=1000")
+    return "\n".join(lines)
 
 
 def make_step(cfg: Config, s: Setup, device: torch.device):
@@ -363,6 +396,19 @@ def _loop(
                 overlap, measures.unevenness(overlap), obs, s.probe.real_radial, s.probe.real
             )
         logger.observation(obs)
+        sc = obs.scores
+        losses_now = "" if step == 0 else f", loss_d {d:.4f} loss_g {g:.4f}"
+        log.info(
+            "step %d/%d%s: CB_%d %.3g, grad CB_%d %.3g%s",
+            step,
+            t.steps,
+            " (random init)" if step == 0 else "",
+            s.generator.period,
+            sc["checkerboard"],
+            s.discriminator.period,
+            sc["grad_checkerboard"],
+            losses_now,
+        )
         if _is_eval_step(step, cfg):
             evaluation = s.evaluator.evaluate(step, g_net)
             logger.evaluation(evaluation)
@@ -380,10 +426,10 @@ def _loop(
             raise Diverged(step, "the loss")
         save_checkpoint(run_dir / "checkpoints", s.state(step, cfg, losses))
 
+    d = g = math.nan  # the latest averaged losses
     if first == 0:
         run_probe(0)
-    d = g = math.nan  # the latest averaged losses
-    loop_start = time.perf_counter()
+    loop_start = last_line = time.perf_counter()
     bar = tqdm(total=t.steps, initial=first, disable=None, unit="step", dynamic_ncols=True)
     step_fn = make_step(cfg, s, device)
     for step in range(first + 1, t.steps + 1):
@@ -405,7 +451,9 @@ def _loop(
             bar.set_postfix(loss_d=f"{d:.3f}", loss_g=f"{g:.3f}", img_s=f"{rate:.0f}")
         if _is_probe_step(step, cfg) or _is_eval_step(step, cfg):
             run_probe(step)
-            log.info("step %d/%d loss_d %.4f loss_g %.4f", step, t.steps, d, g)
+        if bar.disable and time.perf_counter() - last_line >= PROGRESS_EVERY_S:
+            last_line = time.perf_counter()  # no progress bar (not a terminal): a line instead
+            log.info(_progress(step, first, t.steps, t.batch_size, last_line - loop_start))
         if stops:
             checkpoint(step)
             rate = (step - first) * t.batch_size / (time.perf_counter() - loop_start)

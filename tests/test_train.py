@@ -143,3 +143,23 @@ def test_compile_trains_a_tiny_model(tmp_path):
     assert metrics["status"] == "completed"
     ckpt = load_checkpoint(tmp_path / "checkpoints" / "last.pt")
     assert not any(k.startswith("_orig_mod") for k in ckpt["generator"])  # plain module saved
+
+
+def test_the_console_shows_init_measures_progress_and_a_final_block(tmp_path, caplog, monkeypatch):
+    import logging
+
+    from checkerboard_gan import trainer
+
+    monkeypatch.setattr(trainer, "PROGRESS_EVERY_S", 0.0)  # a progress line after every step
+    with caplog.at_level(logging.INFO):
+        metrics = train(compose_config("train.steps=3"), tmp_path)
+    text = caplog.text
+    assert "step 0/3 (random init): CB_4 " in text and "grad CB_4 " in text
+    assert "step 2/3 (67%), " in text and " img/s, about 0 min " in text  # not a terminal
+    final = trainer.final_block(metrics, tmp_path)
+    assert final in text
+    assert f"run folder: {tmp_path}" in final
+    assert f"tensorboard --logdir {tmp_path} --samples_per_plugin images=1000" in final
+    first, last = metrics["probes"][0], metrics["probes"][-1]
+    assert f"CB_4 at init {first['checkerboard']:.3g} -> step 3 {last['checkerboard']:.3g}" in final
+    assert "evaluation at init: content_2 " in final
