@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import shutil
 import sys
 import tempfile
 import threading
@@ -99,6 +100,19 @@ def _writable_folder(folder: Path, key: str) -> None:
         sys.exit(2)
 
 
+HYDRA_ONLY = {".hydra", "cli.log", "metrics.json", ".lock"}  # what a run refused at once leaves
+
+
+def remove_if_untouched(run_dir: Path) -> None:
+    """Remove a run folder that holds only what Hydra and the refusal wrote (a typo must not
+    leave a folder behind), and its date folder if that is left empty."""
+    if not run_dir.is_dir() or not set(os.listdir(run_dir)) <= HYDRA_ONLY:
+        return
+    shutil.rmtree(run_dir, ignore_errors=True)
+    with contextlib.suppress(OSError):
+        run_dir.parent.rmdir()  # only if empty
+
+
 class RunFolders(Callback):
     """Refuse a run or sweep folder that cannot be written, before any work or log file; note
     what a multirun sweeps, for its jobs' folder names."""
@@ -168,6 +182,7 @@ def _app(cfg: DictConfig) -> None:
             return
         if not isinstance(err, ConfigError) or os.environ.get("HYDRA_FULL_ERROR") == "1":
             raise
+        remove_if_untouched(run_dir)
         print(f"checkerboard_gan: error: {err}", file=sys.stderr)
         sys.exit(2)
 
