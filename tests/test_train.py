@@ -22,6 +22,7 @@ def events(run_dir) -> EventAccumulator:
     "overrides",
     [
         ["upsample=deconv"],
+        ["upsample=deconv", "upsample.kernel=4"],
         ["upsample=nearest"],
         ["upsample=bilinear"],
         ["upsample=subpixel", "upsample.icnr=true"],
