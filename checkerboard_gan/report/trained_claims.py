@@ -35,13 +35,13 @@ from .verdicts import (
 
 TRAINED_CLAIMS = (3, 4, 5, 6, 7)
 EVAL_NOTE = (
-    "Trained artifacts are read from each run's evaluation over many samples (DESIGN.md): "
-    "{n} generated images drawn as the probes draw them and as many real images, at step 0 and "
-    "at the last step. content_p = sqrt(CB_p² − CB_p/2²) (CB_1 = 0) is the phase-energy "
-    "variation at period p that the finer period does not explain; fingerprint_p is the "
-    "energy of the mean high-pass residual folded to one period, over the images' variance: a "
-    "pattern stamped at the same place in every image keeps it, content falls as 1/N. CB_P at "
-    "the full period P (the probes' measure) is shown for comparison."
+    "Trained artifacts are read from each run's evaluation over many samples (DESIGN.md), at "
+    "step 0 and at the last step: {n} images, the generated ones drawn as the probes draw "
+    "theirs. content_p = sqrt(CB_p² − CB_p/2²) (CB_1 = 0) is the phase-energy variation at "
+    "period p that the finer period does not explain; fingerprint_p is the energy of the mean "
+    "high-pass residual folded to one period, over the images' variance: a pattern stamped at "
+    "the same place in every image keeps it, content falls as 1/N. CB_P at the full period P "
+    "(the probes' measure) is shown for comparison."
 )
 
 
@@ -152,8 +152,8 @@ def trained(ctx: Context, kinds: list[Kind], name: str) -> tuple[list[Block], di
     header += ["CB_P (full period) init → trained", "spectral distance dB", "status", "folder"]
     sheet = plots.image_panels([p for row in panels for p in row], len(kinds))
     return [
-        f"{ctx.setting.train_seeds} seed(s) per kind, {ctx.setting.steps} steps, evaluation "
-        f"over {eval_size(all_rows)} images. " + EVAL_NOTE.format(n=eval_size(all_rows)),
+        f"{ctx.setting.train_seeds} seed(s) per kind, {ctx.setting.steps} steps. "
+        + EVAL_NOTE.format(n=eval_size(all_rows)),
         Table(header, table),
         content_bars(ctx, list(runs), list(runs.values()), name, "content_2"),
         Fig(
@@ -398,7 +398,7 @@ def claim7(ctx: Context) -> tuple[list[Block], list[Check]]:
         last = samples_at(run, -1)
         panels.append((f"{g} / {d}", last and sample_picture(last[1])))
         fp = fmt(ev(run, "fingerprint_2"))
-        panels.append((f"{g} / {d}: fingerprint, FP_2 {fp}", fingerprint_at(run, -1)))
+        panels.append((f"fingerprint, FP_2 {fp}", fingerprint_at(run, -1)))
         links += [(f"{g} / {d}", ctx.rel(run.path))] if run else []
     ratios = []
     for s in seeds:
