@@ -43,30 +43,42 @@ def saved_config(saved: dict[str, Any], overrides: list[str] | None = None) -> C
     return validate(merged)
 
 
+def run_checkpoint(run_dir: Path, what: str) -> Path:
+    """RUN_DIR's last checkpoint, or a ConfigError saying there is nothing to `what`."""
+    run_dir = Path(run_dir)
+    path = find_checkpoint(run_dir / "checkpoints") if (run_dir / "checkpoints").is_dir() else None
+    if path is None:
+        raise ConfigError(f"{run_dir} holds no checkpoint (checkpoints/last.pt): nothing to {what}")
+    return path
+
+
+def load_run(path: Path, overrides: list[str]) -> tuple[Config, Generator, int]:
+    """The config, the generator with its trained weights on the config's device, and the
+    step of the checkpoint at `path` (or of previous.pt where that one is corrupt)."""
+    state, path = load_latest(path)
+    cfg = saved_config(state["config"], overrides)
+    generator = Generator(cfg).to(resolve_device(cfg.device))
+    generator.load_state_dict(state["generator"])
+    return cfg, generator, state["step"]
+
+
 def evaluate_run(
     run_dir: Path, num_samples: int | None = None, device: str | None = None
 ) -> Evaluation:
     """Evaluate RUN_DIR's last checkpoint and record the result in the run folder."""
     run_dir = Path(run_dir)
-    path = find_checkpoint(run_dir / "checkpoints") if (run_dir / "checkpoints").is_dir() else None
-    if path is None:
-        raise ConfigError(
-            f"{run_dir} holds no checkpoint (checkpoints/last.pt): nothing to evaluate"
-        )
+    path = run_checkpoint(run_dir, "evaluate")
     with run_lock(run_dir):
         return _evaluate(run_dir, path, num_samples, device)
 
 
 def _evaluate(run_dir: Path, path: Path, num_samples: int | None, device: str | None) -> Evaluation:
-    state, path = load_latest(path)
     extra = [f"eval.num_samples={num_samples}"] * bool(num_samples)
     extra += [f"device={device}"] * bool(device)
-    cfg = saved_config(state["config"], extra)
-    dev = resolve_device(cfg.device)
-    generator = Generator(cfg).to(dev)
-    generator.load_state_dict(state["generator"])
+    cfg, generator, step = load_run(path, extra)
+    dev = next(generator.parameters()).device
     data = build_batches(cfg.dataset, cfg.train.batch_size, cfg.seed, dev)
-    evaluation = Evaluator.for_run(cfg, data, generator.period).evaluate(state["step"], generator)
+    evaluation = Evaluator.for_run(cfg, data, generator.period).evaluate(step, generator)
     writer = SummaryWriter(log_dir=str(run_dir))
     try:
         log_evaluation(writer, run_dir, evaluation)
