@@ -33,7 +33,7 @@ def test_every_group_option_composes(group, option, tmp_path):
 
 def test_defaults_match_the_documentation():
     cfg = compose_config(tiny=False)
-    assert (cfg.upsample.name, cfg.upsample.kernel, cfg.upsample.stride) == ("deconv", 4, 2)
+    assert (cfg.upsample.name, cfg.upsample.kernel, cfg.upsample.stride) == ("deconv", 3, 2)
     assert (cfg.disc.name, cfg.disc.kernel, cfg.disc.stride) == ("avgpool", 3, 2)
     strided = compose_config("disc=strided").disc
     assert (strided.kernel, strided.stride) == (4, 2)
