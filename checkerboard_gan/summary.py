@@ -17,11 +17,12 @@ from omegaconf import OmegaConf
 from PIL import Image, ImageDraw, ImageFont
 
 from . import measures
-from .images import heatmap, sample_picture, to_uint8_hwc
+from .images import grid, heatmap, stretch, to_uint8_hwc
 from .run_status import holder_alive, read_metrics_file
 
 MEASURES = ("checkerboard", "spectral_peak_db", "spectral_distance", "grad_checkerboard")
-CELL = 136  # px per contact-sheet cell
+CELL = 170  # px per contact-sheet cell
+PICTURE = 150  # of which the picture (the rest: its caption)
 LABEL_W = 330
 
 
@@ -132,51 +133,85 @@ def eval_fields(evaluations: list[dict[str, Any]]) -> dict[str, Any]:
     return fields
 
 
-def _fmt(value: Any) -> str:
+HEADLINE = ("checkerboard", "grad_checkerboard")  # probe measures the Markdown table shows
+
+
+def markdown_columns(columns: list[str], swept: list[str]) -> list[str]:
+    """The narrow table: swept keys, status, headline measures at init and last (and the
+    evaluation's finest-period content and fingerprint with the real floor), images/s."""
+    measures = [f"{m}_{w}" for m in HEADLINE for w in ("init", "last")]
+    measures += [c for c in columns if c.startswith(("content_", "fingerprint_"))]
+    return [*swept, "status", *[c for c in measures if c in columns], "throughput_img_s"]
+
+
+def _md(value: Any) -> str:
     if isinstance(value, float):
-        return f"{value:.4g}"
+        return f"{value:.3g}"
     return str(value).replace("|", "\\|")
 
 
-def write_tables(table: list[dict[str, Any]], sweep_dir: Path) -> None:
+def write_tables(table: list[dict[str, Any]], sweep_dir: Path, swept: list[str]) -> None:
+    """summary.csv with every field; summary.md with the narrow table, numbers to 3 digits."""
     columns = list(dict.fromkeys(k for row in table for k in row))
     with open(sweep_dir / "summary.csv", "w", newline="") as f:
         writer = csv.DictWriter(f, fieldnames=columns)
         writer.writeheader()
         writer.writerows(table)
-    shown = [c for c in columns if c not in ("overrides",)]
+    shown = markdown_columns(columns, swept)
     lines = ["| " + " | ".join(shown) + " |", "|" + " --- |" * len(shown)]
-    lines += ["| " + " | ".join(_fmt(row.get(c, "")) for c in shown) + " |" for row in table]
+    for row in table:
+        cells = {c: _md(row.get(c, "")) for c in shown}
+        if row.get("error"):
+            cells["status"] += f": {_md(row['error'])}"
+        lines.append("| " + " | ".join(cells[c] for c in shown) + " |")
     (sweep_dir / "summary.md").write_text(
         f"# Sweep summary: {sweep_dir}\n\n{len(table)} runs; `_init` = step 0 (random init), "
-        "`_last` = last probe; "
-        "`content_p_*`, `fingerprint_p_*`: the evaluation over many samples at the finest period "
-        "p at step 0, the last step and on real images (`_real`, the floor).\n\n"
-        + "\n".join(lines)
-        + "\n"
+        "`_last` = the last probe; `content_p_*`, `fingerprint_p_*`: the evaluation over many "
+        "samples at the finest period p at step 0, the last step and on real images (`_real`, "
+        "the floor); `throughput_img_s`: training images per second. Every field of every run "
+        "is in summary.csv.\n\n" + "\n".join(lines) + "\n"
     )
 
 
-def _cell(img: torch.Tensor | None) -> Image.Image:
+def _thumbnail(x: torch.Tensor, box: int) -> torch.Tensor:
+    """Up to 16 samples, each stretched, as a grid enlarged by the largest integer factor that
+    fits `box` px (fewer per row where 4 do not fit at 1:1): one-pixel patterns stay exact."""
+    size = x.shape[-1]
+    for n in (4, 3, 2, 1):
+        side = n * size + 2 * (n + 1)  # make_grid's padding of 2 px per gap at factor 1
+        if side <= box or n == 1:
+            factor = max(1, box // side)
+            return grid(stretch(x[: n * n]), nrow=n, min_cell_px=size * factor)
+    raise AssertionError("unreachable")
+
+
+def _cell(img: torch.Tensor | None, caption: str = "") -> Image.Image:
     cell = Image.new("RGB", (CELL, CELL), "white")
     if img is not None:
         pic = Image.fromarray(to_uint8_hwc(img).numpy())
-        pic.thumbnail((CELL - 4, CELL - 4), Image.Resampling.NEAREST)
-        cell.paste(pic, ((CELL - pic.width) // 2, (CELL - pic.height) // 2))
+        if pic.width > CELL - 4 or pic.height > PICTURE:
+            pic.thumbnail((CELL - 4, PICTURE), Image.Resampling.NEAREST)
+        cell.paste(pic, ((CELL - pic.width) // 2, 2 + (PICTURE - pic.height) // 2))
+    if caption:
+        font = ImageFont.load_default(size=13)
+        ImageDraw.Draw(cell).text((6, PICTURE + 2), caption, fill="dimgray", font=font)
     return cell
 
 
-def _run_cells(row: RunRow) -> list[Image.Image]:
+def _run_cells(row: RunRow, columns: int) -> list[Image.Image]:
+    """Samples at step 0, (the middle and last probe,) and the last probe's phase energy."""
     steps = row.sample_steps
     if not steps:
-        return [_cell(None)] * 4
-    chosen = [steps[0], steps[len(steps) // 2], steps[-1]] if len(steps) > 1 else [steps[0]]
+        return [_cell(None)] * columns
+    chosen = [steps[0], steps[len(steps) // 2], steps[-1]] if columns == 4 else [steps[0]]
     batches = [row.samples(s) for s in chosen]  # each file read once; the last is reused
-    cells = [_cell(sample_picture(x)) for x in batches]
-    cells += [_cell(None)] * (3 - len(cells))
+    cells = [
+        _cell(_thumbnail(x, PICTURE), f"step {s}") for s, x in zip(chosen, batches, strict=True)
+    ]
     last = batches[-1]
     period = (row.metrics or {}).get("checkerboard_period") or last.shape[-1] // 4
-    cells.append(_cell(heatmap(measures.phase_energy(last, period), min_px=CELL - 4)))
+    energy = heatmap(measures.phase_energy(last, period), min_px=PICTURE - 8)
+    cells.append(_cell(energy, f"P={period}, step {chosen[-1]}"))
     return cells
 
 
@@ -188,14 +223,14 @@ def _label(row: RunRow, height: int) -> Image.Image:
     probes = (row.metrics or {}).get("probes") or []
     if probes:
         for key, short in (("checkerboard", "CB"), ("grad_checkerboard", "grad CB")):
-            lines.append(f"{short} {probes[0][key]:.3f} -> {probes[-1][key]:.3f}")
-    ev = eval_fields((row.metrics or {}).get("evaluations") or [])
+            trend = f" -> {probes[-1][key]:.3f}" if len(probes) > 1 else ""
+            lines.append(f"{short} {probes[0][key]:.3f}{trend}")
+    evaluations = (row.metrics or {}).get("evaluations") or []
+    ev = eval_fields(evaluations)
     for key in [k[: -len("_init")] for k in ev if k.endswith("_init")]:
         short = key.replace("content", "cont").replace("fingerprint", "FP")
-        lines.append(
-            f"{short} {ev[key + '_init']:.2g} -> {ev[key + '_last']:.2g}"
-            f" (real {ev[key + '_real']:.1g})"
-        )
+        trend = f" -> {ev[key + '_last']:.2g}" if len(evaluations) > 1 else ""
+        lines.append(f"{short} {ev[key + '_init']:.2g}{trend} (real {ev[key + '_real']:.1g})")
     lines.append(
         row.status
         + (f": {row.metrics.get('error', '')}" if row.status != "completed" and row.metrics else "")
@@ -213,12 +248,16 @@ def _label(row: RunRow, height: int) -> Image.Image:
 
 
 def write_contact_sheet(rows: list[RunRow], path: Path) -> None:
-    """One row per run: label, samples at step 0, middle and last probe, last phase energy."""
+    """One row per run: label, samples at step 0, middle and last probe (each cell says its
+    step), the last probe's phase energy; init-only sweeps show step 0 and its map only."""
+    trained = any(len(r.sample_steps) > 1 for r in rows)
+    titles = ["run", "step 0 (init)"]
+    titles += ["middle probe", "last probe", "phase energy (last)"] if trained else ["phase energy"]
+    columns = len(titles) - 1
     header_h = 24
-    sheet = Image.new("RGB", (LABEL_W + 4 * CELL, header_h + CELL * len(rows)), "white")
+    sheet = Image.new("RGB", (LABEL_W + columns * CELL, header_h + CELL * len(rows)), "white")
     draw = ImageDraw.Draw(sheet)
     font = ImageFont.load_default(size=14)
-    titles = ["run", "step 0 (init)", "middle probe", "last probe", "phase energy (last)"]
     for i, title in enumerate(titles):
         draw.text(
             (6 + (0 if i == 0 else LABEL_W + (i - 1) * CELL), 4), title, fill="black", font=font
@@ -226,7 +265,7 @@ def write_contact_sheet(rows: list[RunRow], path: Path) -> None:
     for r, row in enumerate(rows):
         y = header_h + r * CELL
         sheet.paste(_label(row, CELL), (0, y))
-        for c, cell in enumerate(_run_cells(row)):
+        for c, cell in enumerate(_run_cells(row, columns)):
             sheet.paste(cell, (LABEL_W + c * CELL, y))
         draw.line([(0, y), (sheet.width, y)], fill="lightgrey")
     sheet.save(path)
@@ -239,6 +278,6 @@ def summarize(sweep_dir: Path) -> list[RunRow]:
     if not rows:
         raise FileNotFoundError(f"no run folders (*/.hydra/overrides.yaml) under {sweep_dir}")
     swept = sort_by_swept_keys(rows)
-    write_tables([row_fields(r, swept) for r in rows], sweep_dir)
+    write_tables([row_fields(r, swept) for r in rows], sweep_dir, swept)
     write_contact_sheet(rows, sweep_dir / "summary.png")
     return rows

@@ -9,11 +9,12 @@ import subprocess
 import sys
 
 import pytest
+import torch
 from omegaconf import OmegaConf
 from PIL import Image
 
 from checkerboard_gan.cli import config_dir
-from checkerboard_gan.summary import CELL, summarize
+from checkerboard_gan.summary import CELL, LABEL_W, PICTURE, _thumbnail, summarize
 
 from .conftest import TINY, compose_config
 
@@ -82,8 +83,33 @@ def test_four_run_sweep_ends_in_a_summary(tmp_path):
         assert float(row["wall_s"]) == metrics["wall_s"]
     md = (tmp_path / "sweep" / "summary.md").read_text()
     assert md.count("| completed |") == 4
+    header = next(line for line in md.splitlines() if line.startswith("| upsample"))
+    assert header.split(" | ")[:5] == [
+        "| upsample",
+        "upsample.kernel",
+        "status",
+        "checkerboard_init",
+        "checkerboard_last",
+    ]
+    assert "overrides" not in header and "final_loss_d" not in header  # the CSV keeps those
+    first_row = md.splitlines()[md.splitlines().index(header) + 2]
+    numbers = [c for c in first_row.strip("| ").split(" | ")[3:] if c]
+    assert all(
+        len(c.replace(".", "").replace("-", "").lstrip("0").split("e")[0]) <= 3 for c in numbers
+    ), first_row  # 3 significant digits
     sheet = Image.open(tmp_path / "sweep" / "summary.png")
     assert sheet.height >= 4 * CELL and sheet.height < 5 * CELL
+    assert sheet.width == LABEL_W + 4 * CELL  # step 0, middle, last, phase energy
+
+
+def test_an_init_only_sweep_sheet_has_no_empty_columns_and_integer_thumbnails(tmp_path):
+    assert sweep(tmp_path, "upsample=deconv,nearest", "train.steps=0").returncode == 0
+    sheet = Image.open(tmp_path / "sweep" / "summary.png")
+    assert sheet.width == LABEL_W + 2 * CELL  # step 0 and its phase energy
+    x = torch.rand(16, 3, 16, 16) * 2 - 1
+    thumb = _thumbnail(x, PICTURE)
+    assert thumb.shape[-1] == 2 * (4 * 16 + 2 * 5)  # the 16 px grid enlarged 2 x, exactly
+    assert torch.equal(thumb[:, ::2, ::2], thumb[:, 1::2, 1::2])
 
 
 def test_a_failed_run_becomes_a_failed_row(tmp_path):
