@@ -78,6 +78,17 @@ def with_evaluation(evaluations: list[dict[str, Any]], entry: dict[str, Any]) ->
     return sorted([*kept, entry], key=lambda e: e["step"])
 
 
+def init_vs_now(first: dict[str, Any], now: dict[str, Any]) -> str:
+    """A Markdown table of every probe measure at step 0 and now: the comparison the tool is
+    for, readable in TensorBoard whatever its chart settings (smoothing, outlier clipping)."""
+    rows = [f"| measure | step {first['step']} | step {now['step']} | ratio |", "|---|---|---|---|"]
+    for key, value in now.items():
+        if key != "step" and key in first:
+            ratio = value / first[key] if first[key] else float("nan")
+            rows.append(f"| {key} | {first[key]:.4g} | {value:.4g} | {ratio:.3g} |")
+    return "\n".join(rows)
+
+
 HPARAM_MEASURES = ("checkerboard", "spectral_peak_db", "spectral_distance", "grad_checkerboard")
 
 
@@ -241,9 +252,13 @@ class RunLogger:
         self.metrics["overlap_unevenness"] = unevenness
 
     def probe(self, entry: dict[str, Any]) -> None:
-        """Append one probe's entry to metrics.json (rewritten atomically) and flush events."""
+        """Append one probe's entry to metrics.json (rewritten atomically), its init-vs-now
+        table to TensorBoard's Text tab, and flush events."""
         self.metrics["probes"].append(entry)
         self.write_metrics()
+        first = self.metrics["probes"][0]
+        if entry["step"] > first["step"]:
+            self.writer.add_text("summary/init_vs_now", init_vs_now(first, entry), entry["step"])
         self.writer.flush()
 
     def write_metrics(self, **fields: Any) -> None:

@@ -52,6 +52,11 @@ def test_each_kind_trains_and_logs_samples_from_init(overrides, tmp_path):
     assert [e.step for e in acc.Images("samples/fixed_contrast")] == [0, 2, 3]
     assert [e.step for e in acc.Images("samples/init")] == [0]
     assert [e.step for e in acc.Images("samples/real")] == [0]
+    texts = acc.Tensors("summary/init_vs_now/text_summary")
+    assert [t.step for t in texts] == [2, 3]
+    table = texts[-1].tensor_proto.string_val[0].decode()
+    first = metrics["probes"][0]["checkerboard"]
+    assert f"| checkerboard | {first:.4g} | {metrics['probes'][-1]['checkerboard']:.4g} |" in table
     assert (tmp_path / "samples" / "real.png").read_bytes() == (
         acc.Images("samples/real")[0].encoded_image_string
     )
