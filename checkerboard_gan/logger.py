@@ -30,7 +30,7 @@ from .images import (
     to_unit,
     without_zero_frequency,
 )
-from .plots import radial_spectrum_figure
+from .plots import map_figure, plt, radial_spectrum_figure
 from .probes import Observation
 from .run_status import write_bytes, write_metrics_file
 
@@ -50,13 +50,18 @@ def log_image(
     """Log a (3, H, W) image in [0, 1] as lossless PNG; returns the bytes so a file can reuse
     them."""
     png = png or encode_png(img)
-    value = Summary.Image(
-        height=img.shape[1], width=img.shape[2], colorspace=3, encoded_image_string=png
-    )
+    log_png(writer, tag, png, img.shape[1], img.shape[2], step)
+    return png
+
+
+def log_png(
+    writer: SummaryWriter, tag: str, png: bytes, height: int, width: int, step: int
+) -> None:
+    """Log encoded PNG bytes as a TensorBoard image."""
+    value = Summary.Image(height=height, width=width, colorspace=3, encoded_image_string=png)
     writer._get_file_writer().add_summary(
         Summary(value=[Summary.Value(tag=tag, image=value)]), step
     )
-    return png
 
 
 def log_evaluation(writer: SummaryWriter, run_dir: Path, ev: Evaluation) -> None:
@@ -233,6 +238,32 @@ class RunLogger:
         self.write_metrics()
         self.writer.flush()
 
+    def figure(self, name: str, fig: Any, step: int) -> None:
+        """A titled matplotlib figure as `figures/NAME.png` in the run folder and in TensorBoard
+        (`figures/NAME`)."""
+        buffer = io.BytesIO()
+        fig.savefig(buffer, format="png")
+        plt.close(fig)
+        png = buffer.getvalue()
+        (self.run_dir / "figures").mkdir(exist_ok=True)
+        write_bytes(self.run_dir / "figures" / f"{name}.png", png)
+        width, height = Image.open(io.BytesIO(png)).size
+        log_png(self.writer, f"figures/{name.split('_step_')[0]}", png, height, width, step)
+
+    def maps(self, obs: Observation, period: int) -> None:
+        """The probe's phase-energy map and spectrum as titled figures with colour bars (at
+        evaluation steps: step 0 and the last)."""
+        run, step = self.run_dir.name, obs.step
+        energy = obs.phase_energy / obs.phase_energy.mean().clamp_min(1e-30)
+        cb = obs.scores["checkerboard"]
+        title = f"phase energy E_{period} / mean (1 = even), CB {cb:.3g}\n{run}, step {step}"
+        self.figure(
+            f"phase_energy_step_{step:07d}", map_figure(energy, title, "E / mean", True), step
+        )
+        spectrum = without_zero_frequency(obs.log_spectrum)
+        title = f"mean log power spectrum (zero frequency centred)\n{run}, step {step}"
+        self.figure(f"spectrum_step_{step:07d}", map_figure(spectrum, title, "dB", False), step)
+
     def run_start(
         self,
         overlap: torch.Tensor,
@@ -244,6 +275,9 @@ class RunLogger:
         """Step-0 pictures: the composed overlap map, generated vs real radial spectra, and a
         grid of real images as the samples' grid shows them (`samples/real`, once)."""
         self.image("artifacts/overlap", heatmap(overlap), obs.step)
+        flat = " (flat)" if unevenness == 1 else ""
+        title = f"overlap map, max/min {unevenness:.3g}{flat}\n{self.run_dir.name}, step {obs.step}"
+        self.figure("overlap", map_figure(overlap, title, "kernel-tap paths", True), obs.step)
         n = obs.samples.shape[0]
         png = self.image("samples/real", grid(to_unit(real[:n])), obs.step)
         write_bytes(self.samples_dir / "real.png", png)

@@ -31,6 +31,22 @@ def radial_spectrum_figure(fake: torch.Tensor, real: torch.Tensor, title: str = 
     return fig
 
 
+def map_figure(values: torch.Tensor, title: str, colorbar: str, from_zero: bool) -> Figure:
+    """A 2-D map with its title and a colour bar. `from_zero`: the scale runs from 0 to a bit
+    above the maximum, so a flat map reads as one flat colour, not as noise stretched to fill
+    the range (nor as white on white)."""
+    v = values.detach().double().cpu().numpy()
+    fig, ax = plt.subplots(figsize=(3.8, 3.3), dpi=100)
+    limits = {"vmin": 0.0, "vmax": max(float(v.max()) * 1.05, 1e-12)} if from_zero else {}
+    image = ax.imshow(v, cmap="viridis", interpolation="nearest", **limits)
+    fig.colorbar(image, ax=ax, label=colorbar, shrink=0.85)
+    ax.set_title(title, fontsize=8)
+    ax.set_xticks([])
+    ax.set_yticks([])
+    fig.tight_layout()
+    return fig
+
+
 # Report figures (checkerboard_gan.report) ---------------------------------------------------
 
 

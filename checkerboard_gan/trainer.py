@@ -410,6 +410,7 @@ def _loop(
             losses_now,
         )
         if _is_eval_step(step, cfg):
+            logger.maps(obs, s.generator.period)
             evaluation = s.evaluator.evaluate(step, g_net)
             logger.evaluation(evaluation)
             log.info(

@@ -52,6 +52,16 @@ def test_each_kind_trains_and_logs_samples_from_init(overrides, tmp_path):
     assert [e.step for e in acc.Images("samples/fixed_contrast")] == [0, 2, 3]
     assert [e.step for e in acc.Images("samples/init")] == [0]
     assert [e.step for e in acc.Images("samples/real")] == [0]
+    figures = sorted(p.name for p in (tmp_path / "figures").iterdir())
+    assert figures == [
+        "overlap.png",
+        "phase_energy_step_0000000.png",
+        "phase_energy_step_0000003.png",
+        "spectrum_step_0000000.png",
+        "spectrum_step_0000003.png",
+    ]
+    assert [e.step for e in acc.Images("figures/phase_energy")] == [0, 3]
+    assert [e.step for e in acc.Images("figures/overlap")] == [0]
     texts = acc.Tensors("summary/init_vs_now/text_summary")
     assert [t.step for t in texts] == [2, 3]
     table = texts[-1].tensor_proto.string_val[0].decode()
@@ -169,3 +179,16 @@ def test_the_console_shows_init_measures_progress_and_a_final_block(tmp_path, ca
     first, last = metrics["probes"][0], metrics["probes"][-1]
     assert f"CB_4 at init {first['checkerboard']:.3g} -> step 3 {last['checkerboard']:.3g}" in final
     assert "evaluation at init: content_2 " in final
+
+
+def test_map_figures_are_titled_with_a_colour_bar_and_a_flat_map_reads_flat():
+    from checkerboard_gan.plots import map_figure, plt
+
+    fig = map_figure(
+        torch.full((4, 4), 9.0), "overlap map, max/min 1 (flat)\nrun, step 0", "n", True
+    )
+    image_ax, colour_bar = fig.axes
+    assert image_ax.get_title().startswith("overlap map") and "step 0" in image_ax.get_title()
+    assert colour_bar.get_ylabel() == "n"
+    assert image_ax.images[0].get_clim() == (0.0, pytest.approx(9.45))  # from 0: flat is flat
+    plt.close(fig)
