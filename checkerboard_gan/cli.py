@@ -136,7 +136,8 @@ def _app(cfg: DictConfig) -> None:
         typed = validate(cfg)
         from .trainer import train  # torch is imported only once the config is known good
 
-        train(typed, run_dir, overrides)
+        swept = [o.split("=", 1)[0] for o in overrides if o.split("=", 1)[0] in _swept]
+        train(typed, run_dir, overrides, swept)
     except Interrupted as err:
         print(
             f"checkerboard_gan: {err}; to continue: python -m checkerboard_gan "

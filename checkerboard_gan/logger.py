@@ -13,9 +13,18 @@ from typing import Any
 
 import torch
 from PIL import Image
-from tensorboard.compat.proto.summary_pb2 import Summary
+from tensorboard.compat.proto.summary_pb2 import Summary, SummaryMetadata
+from tensorboard.plugins.hparams.api_pb2 import (
+    DataType,
+    Experiment,
+    HParamInfo,
+    MetricInfo,
+    MetricName,
+)
+from tensorboard.plugins.hparams.metadata import EXPERIMENT_TAG, PLUGIN_DATA_VERSION, PLUGIN_NAME
+from tensorboard.plugins.hparams.plugin_data_pb2 import HParamsPluginData
+from tensorboard.plugins.hparams.summary_v2 import hparams_pb
 from torch.utils.tensorboard import SummaryWriter
-from torch.utils.tensorboard.summary import hparams as hparams_summaries
 
 from .config import Config, flat_config
 from .evaluation import Evaluation
@@ -92,6 +101,32 @@ def init_vs_now(first: dict[str, Any], now: dict[str, Any]) -> str:
             ratio = value / first[key] if first[key] else float("nan")
             rows.append(f"| {key} | {first[key]:.4g} | {value:.4g} | {ratio:.3g} |")
     return "\n".join(rows)
+
+
+def _hparam_type(value: object) -> int:
+    if isinstance(value, bool):
+        return DataType.DATA_TYPE_BOOL
+    if isinstance(value, int | float):
+        return DataType.DATA_TYPE_FLOAT64
+    return DataType.DATA_TYPE_STRING
+
+
+def _plugin_summary(tag: str, content: HParamsPluginData) -> Summary:
+    metadata = SummaryMetadata(
+        plugin_data=SummaryMetadata.PluginData(
+            plugin_name=PLUGIN_NAME, content=content.SerializeToString()
+        )
+    )
+    return Summary(value=[Summary.Value(tag=tag, metadata=metadata)])
+
+
+def hparam_measures(cfg: Config) -> list[str]:
+    """The scalar tags HParams compares: the probes' measures and the evaluation's content and
+    fingerprint at the finest period (the stride)."""
+    s = cfg.upsample.stride
+    return [f"artifacts/{k}" for k in HPARAM_MEASURES] + [
+        f"eval/fake/{k}_{s}" for k in ("content", "fingerprint")
+    ]
 
 
 HPARAM_MEASURES = ("checkerboard", "spectral_peak_db", "spectral_distance", "grad_checkerboard")
@@ -179,20 +214,32 @@ class RunLogger:
         """The TensorBoard event file this logger writes."""
         return Path(self.writer._get_file_writer().event_writer._file_name)
 
-    def hparams(self, cfg: Config) -> None:
+    def hparams(self, cfg: Config, first: list[str], differs: set[str]) -> None:
         """Declare this run's config and measures to TensorBoard's HParams tab.
 
-        Written into the run's own event file (SummaryWriter.add_hparams would make a stray
-        sub-run per call); the metrics are the scalars the probes and evaluations already log
-        (the evaluation's at the finest period, the stride).
+        Keys in `first` (what the sweep varies) lead the columns, and those in `differs` are
+        marked as differing; values keep their types (booleans as booleans). Each measure is
+        declared at init (`init/...`, logged once at step 0) beside its last value. Written into
+        the run's own event file (SummaryWriter.add_hparams would make a sub-run per call).
         """
-        s = cfg.upsample.stride
-        metrics = {f"artifacts/{k}": 0.0 for k in HPARAM_MEASURES} | {"loss/d": 0.0, "loss/g": 0.0}
-        metrics |= {f"eval/fake/{k}_{s}": 0.0 for k in ("content", "fingerprint")}
+        values = {k: v for k, v in flat_config(cfg).items() if not k.startswith(HPARAM_HIDDEN)}
+        order = [k for k in first if k in values] + [k for k in values if k not in first]
+        infos = [
+            HParamInfo(name=k, type=_hparam_type(values[k]), differs=k in differs) for k in order
+        ]
+        metrics = [tag for name in hparam_measures(cfg) for tag in (f"init/{name}", name)]
+        metrics += ["loss/d", "loss/g"]
+        experiment = Experiment(
+            hparam_infos=infos, metric_infos=[MetricInfo(name=MetricName(tag=m)) for m in metrics]
+        )
+        content = HParamsPluginData(experiment=experiment, version=PLUGIN_DATA_VERSION)
         writer = self.writer._get_file_writer()
-        hparams = {k: v for k, v in flat_config(cfg).items() if not k.startswith(HPARAM_HIDDEN)}
-        for summary in hparams_summaries(hparams, metrics):
-            writer.add_summary(summary)
+        writer.add_summary(_plugin_summary(EXPERIMENT_TAG, content))
+        writer.add_summary(hparams_pb({k: values[k] for k in order}))
+
+    def init_values(self, step: int, values: dict[str, float]) -> None:
+        """The step-0 value of each HParams measure, under `init/`, once."""
+        self.scalars(step, {f"init/{k}": v for k, v in values.items()})
 
     def scalars(self, step: int, values: dict[str, float]) -> None:
         for tag, value in values.items():

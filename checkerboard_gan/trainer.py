@@ -28,7 +28,7 @@ from .checkpoint import (
 from .config import Config, ConfigError, flat_config
 from .data import InMemoryBatches, StreamingBatches, build_batches
 from .evaluation import Evaluator, headline
-from .logger import RunLogger
+from .logger import RunLogger, hparam_measures
 from .losses import build_loss
 from .memory import check_memory
 from .models import Discriminator, Generator
@@ -223,7 +223,12 @@ def _resume_source(cfg: Config, run_dir: Path) -> Path | None:
     return path
 
 
-def train(cfg: Config, run_dir: Path, overrides: list[str] | None = None) -> dict[str, Any]:
+def train(
+    cfg: Config,
+    run_dir: Path,
+    overrides: list[str] | None = None,
+    swept: list[str] | None = None,
+) -> dict[str, Any]:
     """Train one GAN as configured, writing everything into `run_dir`; returns metrics.json.
 
     Continues from a checkpoint when `run_dir` holds one or `train.resume` names one. A failure
@@ -234,7 +239,7 @@ def train(cfg: Config, run_dir: Path, overrides: list[str] | None = None) -> dic
     _check_writable(run_dir)
     with run_lock(run_dir):
         _remove_leftovers(run_dir)
-        return _train(cfg, run_dir, overrides)
+        return _train(cfg, run_dir, overrides, swept)
 
 
 def _remove_leftovers(run_dir: Path) -> None:
@@ -245,7 +250,15 @@ def _remove_leftovers(run_dir: Path) -> None:
             log.info("removed %s, left by an unfinished write", path)
 
 
-def _train(cfg: Config, run_dir: Path, overrides: list[str] | None) -> dict[str, Any]:
+def _config_keys(overrides: list[str]) -> list[str]:
+    """Dotted config keys of overrides (`upsample=deconv` sets `upsample.name`)."""
+    keys = [o.split("=", 1)[0].lstrip("+~") for o in overrides]
+    return [k if "." in k else f"{k}.name" for k in keys]
+
+
+def _train(
+    cfg: Config, run_dir: Path, overrides: list[str] | None, swept: list[str] | None
+) -> dict[str, Any]:
     start = time.perf_counter()
     device = resolve_device(cfg.device)
     check_memory(cfg, device)
@@ -273,7 +286,8 @@ def _train(cfg: Config, run_dir: Path, overrides: list[str] | None) -> dict[str,
     try:
         setup = build(cfg, device)
         if state is None:
-            logger.hparams(cfg)
+            varied = _config_keys(swept or [])
+            logger.hparams(cfg, varied or _config_keys(overrides or []), set(varied))
         else:
             setup.load(state)
         logger.metrics.update(
@@ -413,6 +427,10 @@ def _loop(
             logger.maps(obs, s.generator.period)
             evaluation = s.evaluator.evaluate(step, g_net)
             logger.evaluation(evaluation)
+            if step == 0:  # HParams shows each measure at init beside its last value
+                now = {f"artifacts/{k}": v for k, v in obs.scores.items()}
+                now |= {f"eval/fake/{k}": v for k, v in evaluation.fake.items()}
+                logger.init_values(0, {k: now[k] for k in hparam_measures(cfg) if k in now})
             log.info(
                 "step %d: evaluation over %d samples in %.1f s: %s",
                 step,

@@ -12,6 +12,9 @@ import pytest
 import torch
 from omegaconf import OmegaConf
 from PIL import Image
+from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+from tensorboard.plugins.hparams.api_pb2 import DataType
+from tensorboard.plugins.hparams.plugin_data_pb2 import HParamsPluginData
 
 from checkerboard_gan.cli import config_dir
 from checkerboard_gan.summary import CELL, LABEL_W, PICTURE, _thumbnail, summarize
@@ -100,6 +103,31 @@ def test_four_run_sweep_ends_in_a_summary(tmp_path):
     sheet = Image.open(tmp_path / "sweep" / "summary.png")
     assert sheet.height >= 4 * CELL and sheet.height < 5 * CELL
     assert sheet.width == LABEL_W + 4 * CELL  # step 0, middle, last, phase energy
+    check_hparams(tmp_path / "sweep" / "upsample=deconv,upsample.kernel=3")
+
+
+def check_hparams(run_dir) -> None:
+    """HParams: the swept keys first and marked as differing, values in their own types, each
+    measure at init beside its last value."""
+    acc = EventAccumulator(str(run_dir), size_guidance={"scalars": 0})
+    acc.Reload()
+    content = acc.PluginTagToContent("hparams")
+    experiment = HParamsPluginData.FromString(content["_hparams_/experiment"]).experiment
+    infos = [(i.name, i.differs) for i in experiment.hparam_infos]
+    assert infos[:2] == [("upsample.name", True), ("upsample.kernel", True)]
+    assert not any(differs for _, differs in infos[2:])
+    types = {i.name: i.type for i in experiment.hparam_infos}
+    assert types["disc.first_stride_only"] == DataType.DATA_TYPE_BOOL
+    assert types["upsample.name"] == DataType.DATA_TYPE_STRING
+    start = HParamsPluginData.FromString(content["_hparams_/session_start_info"])
+    assert start.session_start_info.hparams["disc.first_stride_only"].bool_value is False
+    assert start.session_start_info.hparams["disc.first_stride_only"].WhichOneof("kind") == (
+        "bool_value"
+    )
+    tags = [m.name.tag for m in experiment.metric_infos]
+    assert tags[:2] == ["init/artifacts/checkerboard", "artifacts/checkerboard"]
+    assert "init/eval/fake/content_2" in tags and "eval/fake/content_2" in tags
+    assert [e.step for e in acc.Scalars("init/artifacts/checkerboard")] == [0]
 
 
 def test_an_init_only_sweep_sheet_has_no_empty_columns_and_integer_thumbnails(tmp_path):
