@@ -11,6 +11,7 @@ import logging
 import os
 import pickle
 import random
+import re
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +24,9 @@ from .run_status import atomic_write_bytes
 log = logging.getLogger(__name__)
 
 LAST, PREVIOUS = "last.pt", "previous.pt"
+# torch's refusal of a global outside tensors and plain data, naming a real dotted name (random
+# bytes that happen to hold a GLOBAL opcode name garbage, and are corrupt, not pickled)
+PICKLED = re.compile(r"Unsupported global: GLOBAL [A-Za-z_][\w.]*\.[A-Za-z_]\w* was not")
 
 
 class CheckpointError(ConfigError):
@@ -54,7 +58,7 @@ def load_checkpoint(path: Path) -> dict[str, Any]:
     try:
         return torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as err:
-        if "Unsupported global" in str(err):
+        if PICKLED.search(str(err)):
             raise CheckpointError(
                 f"checkpoint {path} holds pickled Python objects, not only tensors and plain "
                 "data; refusing to load it, since unpickling could run code from whoever made "
@@ -64,7 +68,7 @@ def load_checkpoint(path: Path) -> dict[str, Any]:
             f"checkpoint {path} cannot be read (truncated or corrupt: its bytes are not a "
             "checkpoint's data)"
         ) from err
-    except (RuntimeError, EOFError, OSError, ValueError) as err:
+    except Exception as err:  # arbitrary bytes can break the unpickler in any way: corrupt
         raise CheckpointError(
             f"checkpoint {path} cannot be read (truncated or corrupt: "
             f"{str(err).splitlines()[0] if str(err) else type(err).__name__})"
