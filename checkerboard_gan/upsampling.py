@@ -7,6 +7,7 @@ configs/upsample/ whose `name` is the registry key.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable
 
@@ -110,6 +111,46 @@ def separable_fir(x: torch.Tensor, taps: torch.Tensor, left: int, stride: int = 
     return F.conv2d(y, k[:, :, None], stride=(1, stride), groups=c)
 
 
+@functools.lru_cache
+def bilinear_taps(stride: int) -> tuple[tuple[float, ...], int]:
+    """Bilinear interpolation by s (align_corners=False) as a filter after zero insertion: the
+    triangle h(d) = 1 - |d - (s - 1)/2| / s over the offsets d where it is > 0 ([1, 3, 3, 1] / 4
+    at s = 2, [1, 2, 3, 2, 1] / 3 at s = 3), and the `left` padding of `separable_fir` that puts
+    them in place (the first offset is -left - 1)."""
+    centre = (stride - 1) / 2
+    first = math.floor(centre - stride) + 1
+    offsets = range(first, math.ceil(centre + stride))
+    taps = tuple(1 - abs(d - centre) / stride for d in offsets)
+    return taps, -first - 1
+
+
+def bilinear_filter(x: torch.Tensor, stride: int) -> torch.Tensor:
+    """F.interpolate(x, scale_factor=s, mode="bilinear", align_corners=False) for an integer s,
+    computed as replicate padding by one pixel, zero insertion and a fixed separable triangle
+    filter (two depthwise 1-D passes, as the blur kinds run): (N, C, H, W) -> (N, C, sH, sW).
+
+    Equal to F.interpolate to float rounding (tested for strides 2-4, odd and even sizes). The
+    replicated pixel is what interpolation's clamping at the border reads.
+    """
+    if stride == 1:
+        return x
+    taps, left = bilinear_taps(stride)
+    h, w = x.shape[-2:]
+    y = zero_insert(F.pad(x, (1, 1, 1, 1), mode="replicate"), stride)
+    y = separable_fir(y, torch.tensor(taps, dtype=x.dtype, device=x.device), left)
+    return y[..., : stride * h, : stride * w]
+
+
+def bilinear_upsample(x: torch.Tensor, stride: int) -> torch.Tensor:
+    """Bilinear upsampling by an integer stride: the fixed filter on CUDA, whose backward is two
+    depthwise convolutions where bilinear interpolation's CUDA backward is slow and not
+    deterministic; F.interpolate elsewhere, which on this project's CPU ran forward+backward
+    2.5 to 10 x faster than the filter (scripts/bench_bilinear.py). Equal to float rounding."""
+    if x.is_cuda:
+        return bilinear_filter(x, stride)
+    return F.interpolate(x, scale_factor=stride, mode="bilinear", align_corners=False)
+
+
 class SameConv2d(nn.Conv2d):
     """A k x k stride-1 conv whose output keeps its input's size: PyTorch's padding='same'
     ((k - 1) // 2 zeros before, k // 2 after), written out so that even kernels neither warn
@@ -184,7 +225,10 @@ class ResizeConv(Upsample):
         self.conv = SameConv2d(in_ch, out_ch, cfg.kernel)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.conv(F.interpolate(x, scale_factor=self.stride, mode=self.mode))
+        return self.conv(self.resize(x))
+
+    def resize(self, x: torch.Tensor) -> torch.Tensor:
+        return F.interpolate(x, scale_factor=self.stride, mode=self.mode)
 
 
 @register("nearest")
@@ -201,6 +245,9 @@ class BilinearConv(ResizeConv):
     and reported to work worse in the article's GAN."""
 
     mode = "bilinear"
+
+    def resize(self, x: torch.Tensor) -> torch.Tensor:
+        return bilinear_upsample(x, self.stride)
 
 
 @register("subpixel")
@@ -331,7 +378,7 @@ class BilinearAdditive(Upsample):
         """(N, C, H, W) -> (N, ceil(C / s^2), s*H, s*W): adapt, bilinear resize, group sums."""
         y = self.adapt(x)
         if self.stride > 1:
-            y = F.interpolate(y, scale_factor=self.stride, mode="bilinear")
+            y = bilinear_upsample(y, self.stride)
         n, c, h, w = y.shape
         return y.reshape(n, c // self.group, self.group, h, w).sum(dim=2)
 

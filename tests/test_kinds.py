@@ -21,7 +21,14 @@ from checkerboard_gan.config import (
 )
 from checkerboard_gan.downsampling import build_downsample
 from checkerboard_gan.models import Discriminator, Generator
-from checkerboard_gan.upsampling import box_taps, build_upsample, separable_fir, zero_insert
+from checkerboard_gan.upsampling import (
+    bilinear_filter,
+    bilinear_taps,
+    box_taps,
+    build_upsample,
+    separable_fir,
+    zero_insert,
+)
 
 from .conftest import compose_config
 
@@ -341,3 +348,33 @@ def test_generator_of_each_new_kind_outputs_the_image_size():
             )
             x = Generator(cfg)(torch.randn(2, cfg.model.z_dim))
             assert x.shape == (2, 3, size, size)
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    stride=st.sampled_from([2, 3, 4]),
+    h=st.integers(1, 9),
+    w=st.integers(1, 9),
+    seed=st.integers(0, 2**31 - 1),
+)
+def test_bilinear_filter_equals_interpolate_forward_and_backward(stride, h, w, seed):
+    g = torch.Generator().manual_seed(seed)
+    x = torch.randn(2, 3, h, w, dtype=torch.float64, generator=g)
+    out_grad = torch.randn(2, 3, stride * h, stride * w, dtype=torch.float64, generator=g)
+    a, b = x.clone().requires_grad_(True), x.clone().requires_grad_(True)
+    ya = bilinear_filter(a, stride)
+    yb = F.interpolate(b, scale_factor=stride, mode="bilinear", align_corners=False)
+    assert ya.shape == yb.shape == (2, 3, stride * h, stride * w)
+    assert torch.allclose(ya, yb, atol=1e-12)
+    ya.backward(out_grad)
+    yb.backward(out_grad)
+    assert torch.allclose(a.grad, b.grad, atol=1e-12)
+
+
+def test_bilinear_taps_are_the_triangle_after_zero_insertion():
+    assert bilinear_taps(2) == ((0.25, 0.75, 0.75, 0.25), 0)
+    taps, _ = bilinear_taps(3)
+    assert taps == pytest.approx([1 / 3, 2 / 3, 1, 2 / 3, 1 / 3])
+    for s in (2, 3, 4, 5):  # every output phase sums to 1: a constant stays constant
+        taps, _ = bilinear_taps(s)
+        assert sum(taps) == pytest.approx(s)
