@@ -255,8 +255,13 @@ class Config:
     eval: EvalConfig = field(default_factory=EvalConfig)
     seed: int = 0
     device: str = "auto"
+    # CPU threads of this run (torch.set_num_threads); null = torch's default. Set it when
+    # several runs share one machine, e.g. a joblib sweep with n_jobs=4 on 16 cores: threads=4.
+    threads: int | None = None
 
     def __post_init__(self) -> None:
+        if self.threads is not None:
+            _at_least("threads", self.threads, 1)
         if not re.fullmatch(r"auto|cpu|mps|cuda(:\d+)?", self.device):
             raise ConfigError(
                 f"device={self.device!r} is invalid: valid are auto, cpu, cuda, cuda:N, mps"

@@ -140,6 +140,7 @@ HPARAM_HIDDEN = (
     "device",
     "log.",
     "eval.",
+    "threads",
 )
 
 

@@ -185,6 +185,7 @@ RESUMABLE_CHANGES = (
     "log.",
     "eval.",
     "device",
+    "threads",
 )
 
 
@@ -260,6 +261,8 @@ def _train(
     cfg: Config, run_dir: Path, overrides: list[str] | None, swept: list[str] | None
 ) -> dict[str, Any]:
     start = time.perf_counter()
+    if cfg.threads:
+        torch.set_num_threads(cfg.threads)
     device = resolve_device(cfg.device)
     check_memory(cfg, device)
     source = _resume_source(cfg, run_dir)
@@ -274,7 +277,11 @@ def _train(
             )
         earlier = read_metrics_file(source.parent.parent)
         log.info("resuming from %s at step %d", source, state["step"])
-    summary = {"steps": cfg.train.steps, "overrides": list(overrides or [])}
+    summary = {
+        "steps": cfg.train.steps,
+        "overrides": list(overrides or []),
+        "torch_threads": torch.get_num_threads(),
+    }
     logger = RunLogger(
         run_dir,
         summary,

@@ -189,7 +189,12 @@ def test_a_killed_sweep_shows_killed_and_never_started_runs(tmp_path):
 def test_sweep_through_launchers(tmp_path, launcher):
     extra = ["hydra.launcher.n_jobs=2"] if launcher == "joblib" else []
     result = sweep(
-        tmp_path, f"hydra/launcher={launcher}", *extra, "upsample=deconv,nearest", "train.steps=2"
+        tmp_path,
+        f"hydra/launcher={launcher}",
+        *extra,
+        "upsample=deconv,nearest",
+        "train.steps=2",
+        "threads=1",  # concurrent runs share the cores instead of each taking all
     )
     assert result.returncode == 0, result.stderr[-2000:]
     rows = read_rows(tmp_path)
@@ -197,6 +202,9 @@ def test_sweep_through_launchers(tmp_path, launcher):
         ("deconv", "completed"),
         ("nearest", "completed"),
     ]
+    for row in rows:
+        metrics = json.loads((tmp_path / "sweep" / row["run"] / "metrics.json").read_text())
+        assert metrics["torch_threads"] == 1
 
 
 EXPERIMENTS = sorted(p.stem for p in (config_dir() / "experiment").glob("*.yaml"))
