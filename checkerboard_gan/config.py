@@ -224,6 +224,7 @@ class LogConfig:
     every: int = 100
     num_samples: int = 64
     loss_every: int = 10
+    background: bool = True  # pictures and sample files written by a thread beside training
 
     def __post_init__(self) -> None:
         _at_least("log.every", self.every, 1)

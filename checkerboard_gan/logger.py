@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import logging
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +27,7 @@ from tensorboard.plugins.hparams.plugin_data_pb2 import HParamsPluginData
 from tensorboard.plugins.hparams.summary_v2 import hparams_pb
 from torch.utils.tensorboard import SummaryWriter
 
+from .background import BackgroundWriter
 from .config import Config, flat_config
 from .evaluation import Evaluation
 from .images import (
@@ -129,6 +131,18 @@ def hparam_measures(cfg: Config) -> list[str]:
     ]
 
 
+def on_cpu(obs: Observation) -> Observation:
+    """The observation with its tensors on the CPU (a no-op there): what a picture job needs."""
+    return replace(
+        obs,
+        samples=obs.samples.detach().cpu(),
+        phase_energy=obs.phase_energy.cpu(),
+        log_spectrum=obs.log_spectrum.cpu(),
+        radial=obs.radial.cpu(),
+        d_input_grad=obs.d_input_grad.cpu(),
+    )
+
+
 HPARAM_MEASURES = ("checkerboard", "spectral_peak_db", "spectral_distance", "grad_checkerboard")
 
 
@@ -163,12 +177,15 @@ class RunLogger:
         resume_step: int | None = None,
         earlier: dict[str, Any] | None = None,
         earlier_dir: Path | None = None,
+        background: bool = True,
     ) -> None:
         """`resume_step`: continue a run whose checkpoint is at that step; TensorBoard drops
         what was logged after it (purge_step) and `earlier` (its metrics.json) gives the probes
         up to it. `earlier_dir` is that run's folder (this one, or another when resuming into a
-        new folder): its step-0 samples stay the "init" of the comparison grids."""
+        new folder): its step-0 samples stay the "init" of the comparison grids. With
+        `background`, pictures and sample files are written by a BackgroundWriter thread."""
         self.run_dir = Path(run_dir)
+        self.later = BackgroundWriter(background)
         self.samples_dir = self.run_dir / "samples"
         self.samples_dir.mkdir(parents=True, exist_ok=True)
         purge = None if resume_step is None else resume_step + 1
@@ -270,14 +287,19 @@ class RunLogger:
             self.image("samples/init_vs_current", side_by_side(self._init_grid, contrast), step)
 
     def observation(self, obs: Observation) -> None:
-        """Write one probe: its samples, artifact scores and maps, and its metrics.json entry."""
-        self.samples(obs.step, obs.samples)
+        """Write one probe: its scores and metrics.json entry now; its samples and maps through
+        the background writer (from CPU copies, so training may go on)."""
+        obs = on_cpu(obs)
+        self.later.submit(self._pictures, obs)
         self.scalars(obs.step, {f"artifacts/{k}": v for k, v in obs.scores.items()})
+        self.probe({"step": obs.step, **obs.scores})
+
+    def _pictures(self, obs: Observation) -> None:
+        self.samples(obs.step, obs.samples)
         self.image("artifacts/phase_energy", heatmap(obs.phase_energy), obs.step)
         spectrum = without_zero_frequency(obs.log_spectrum)
         self.image("artifacts/spectrum", heatmap(spectrum, relative_to_max=False), obs.step)
         self.image("gradients/d_input", gradient_grid(obs.d_input_grad), obs.step)
-        self.probe({"step": obs.step, **obs.scores})
 
     def evaluation(self, ev: Evaluation) -> None:
         """Write one evaluation over many samples: TensorBoard, fingerprint PNG, metrics.json."""
@@ -300,7 +322,10 @@ class RunLogger:
 
     def maps(self, obs: Observation, period: int) -> None:
         """The probe's phase-energy map and spectrum as titled figures with colour bars (at
-        evaluation steps: step 0 and the last)."""
+        evaluation steps: step 0 and the last), drawn by the background writer."""
+        self.later.submit(self._maps, on_cpu(obs), period)
+
+    def _maps(self, obs: Observation, period: int) -> None:
         run, step = self.run_dir.name, obs.step
         energy = obs.phase_energy / obs.phase_energy.mean().clamp_min(1e-30)
         cb = obs.scores["checkerboard"]
@@ -322,16 +347,28 @@ class RunLogger:
     ) -> None:
         """Step-0 pictures: the composed overlap map, generated vs real radial spectra, and a
         grid of real images as the samples' grid shows them (`samples/real`, once)."""
+        self.metrics["overlap_unevenness"] = unevenness
+        real = real[: obs.samples.shape[0]].detach().cpu()
+        self.later.submit(
+            self._start_pictures, overlap, unevenness, on_cpu(obs), real_radial.cpu(), real
+        )
+
+    def _start_pictures(
+        self,
+        overlap: torch.Tensor,
+        unevenness: float,
+        obs: Observation,
+        real_radial: torch.Tensor,
+        real: torch.Tensor,
+    ) -> None:
         self.image("artifacts/overlap", heatmap(overlap), obs.step)
         flat = " (flat)" if unevenness == 1 else ""
         title = f"overlap map, max/min {unevenness:.3g}{flat}\n{self.run_dir.name}, step {obs.step}"
         self.figure("overlap", map_figure(overlap, title, "kernel-tap paths", True), obs.step)
-        n = obs.samples.shape[0]
-        png = self.image("samples/real", grid(to_unit(real[:n])), obs.step)
+        png = self.image("samples/real", grid(to_unit(real)), obs.step)
         write_bytes(self.samples_dir / "real.png", png)
         figure = radial_spectrum_figure(obs.radial, real_radial, f"step {obs.step}")
         self.writer.add_figure("artifacts/radial_spectrum", figure, obs.step)
-        self.metrics["overlap_unevenness"] = unevenness
 
     def probe(self, entry: dict[str, Any]) -> None:
         """Append one probe's entry to metrics.json (rewritten atomically), its init-vs-now
@@ -347,5 +384,13 @@ class RunLogger:
         self.metrics.update(fields)
         write_metrics_file(self.run_dir, self.metrics)
 
+    def flush_pictures(self) -> None:
+        """Wait for the background writer (before a checkpoint, so the folder matches it)."""
+        self.later.flush()
+
     def close(self) -> None:
-        self.writer.close()
+        """Finish the pictures, then close the event file (also when a picture failed)."""
+        try:
+            self.later.close()
+        finally:
+            self.writer.close()

@@ -288,6 +288,7 @@ def _train(
         None if state is None else state["step"],
         None if state is None else earlier,
         None if state is None else source.parent.parent,
+        cfg.log.background,
     )
     base_wall = logger.metrics.get("wall_s", 0.0)
     try:
@@ -450,6 +451,7 @@ def _loop(
     def checkpoint(step: int) -> None:
         if not torch.isfinite(losses).all():  # never replace a good checkpoint by a bad one
             raise Diverged(step, "the loss")
+        logger.flush_pictures()  # the folder holds every probe's files up to the checkpoint
         save_checkpoint(run_dir / "checkpoints", s.state(step, cfg, losses))
 
     d = g = math.nan  # the latest averaged losses

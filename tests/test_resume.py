@@ -305,3 +305,66 @@ def test_resuming_with_fewer_steps_than_done_is_refused(tmp_path):
         train(compose_config("train.steps=2"), tmp_path)
     assert read_metrics(tmp_path)["status"] == "completed"
     assert [p["step"] for p in read_metrics(tmp_path)["probes"]] == [0, 2, 4]
+
+
+TIMINGS = ("wall_s", "probe_s", "loop_s", "throughput_img_s", "resumed_at", "seconds", "overrides")
+
+
+def _strip_timings(node):
+    if isinstance(node, dict):
+        return {k: _strip_timings(v) for k, v in node.items() if k not in TIMINGS}
+    if isinstance(node, list):
+        return [_strip_timings(v) for v in node]
+    return node
+
+
+def _folder(run_dir) -> dict:
+    """What a run folder holds, less timings: files (event files by count), sample and
+    picture bytes, metrics.json, every TensorBoard tag with its steps."""
+    files = sorted(
+        str(p.relative_to(run_dir))
+        for p in run_dir.rglob("*")
+        if p.is_file()
+        and "tfevents" not in p.name
+        and p.name != ".lock"
+        and ".hydra" not in p.parts
+        and p.name != "cli.log"
+    )
+    pictures = {f: (run_dir / f).read_bytes() for f in files if f.endswith(".png")}
+    samples = {
+        f: torch.load(run_dir / f) for f in files if f.startswith("samples/") and f.endswith(".pt")
+    }
+    acc = EventAccumulator(str(run_dir), size_guidance={"scalars": 0, "images": 0, "tensors": 0})
+    acc.Reload()
+    tags = {
+        tag: sorted({e.step for e in getattr(acc, kind)(tag)})
+        for kind, key in (("Scalars", "scalars"), ("Images", "images"), ("Tensors", "tensors"))
+        for tag in acc.Tags()[key]
+    }
+    return {
+        "files": files,
+        "pictures": pictures,
+        "samples": samples,
+        "metrics": _strip_timings(read_metrics(run_dir)),
+        "tags": tags,
+    }
+
+
+@pytest.mark.slow
+def test_the_background_writer_leaves_the_same_folder_also_after_sigterm_and_resume(tmp_path):
+    synchronous = tmp_path / "sync"
+    process = start(synchronous, "log.background=false")  # as before: no writer thread
+    assert process.wait(300) == 0, process.stderr.read()
+    background = tmp_path / "background"
+    process = start_then_signal(background, signal.SIGTERM)
+    assert process.wait(60) == 130
+    resumed = start(background)
+    assert resumed.wait(300) == 0, resumed.stderr.read()
+    a, b = _folder(synchronous), _folder(background)
+    assert a["files"] == b["files"]
+    assert a["pictures"].keys() == b["pictures"].keys()
+    differ = [k for k in a["pictures"] if a["pictures"][k] != b["pictures"][k]]
+    assert all(k.startswith("figures/") for k in differ)  # only their titles: the folder name
+    assert all(torch.equal(a["samples"][k], b["samples"][k]) for k in a["samples"])
+    assert a["metrics"] == b["metrics"]
+    assert a["tags"] == b["tags"]
