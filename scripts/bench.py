@@ -1,8 +1,10 @@
 """Throughput of the real trainer against a bare DCGAN loop on the same models and data.
 
 Both train the configured models for --steps steps, interleaved over --rounds rounds in one
-process: (a) `checkerboard_gan.trainer.train` with its default probes and logging, (b) a bare
-loop over the same models, optimisers, batch size and in-memory data, with no probes, no logging.
+process: (a) `checkerboard_gan.trainer.train` with its probes and logging, at the configured
+`log.every` and at `log.every=10`, (b) a bare loop over the same models, optimisers, batch size
+and in-memory data, with no probes, no logging. Prints the trainer/bare ratio and the probe share
+(probes and evaluations over wall time) for both intervals.
 Also prints the model FLOPs per step (torch.utils.flop_counter), the achieved FLOP/s and the
 machine's measured matmul peak.
 
@@ -107,24 +109,40 @@ def main(argv: list[str] | None = None) -> None:
         f"{cfg.train.batch_size}, {args.steps} steps x {args.rounds} rounds, log.every "
         f"{cfg.log.every}, overrides {args.overrides}"
     )
-    ratios, trainer_rates, bare_rates, shares = [], [], [], []
+    every = [cfg.log.every, 10]  # the default probe interval, and probing ten times as often
+    configs = [
+        cfg,
+        compose_config(
+            [*ARCHS[args.arch], f"train.steps={args.steps}", *args.overrides, "log.every=10"]
+        ),
+    ]
+    ratios = {e: [] for e in every}
+    trainer_rates = {e: [] for e in every}
+    shares = {e: [] for e in every}
+    bare_rates: list[float] = []
     flops = 0.0
     with tempfile.TemporaryDirectory() as tmp:
         for r in range(args.rounds):
-            order = ("trainer", "bare") if r % 2 == 0 else ("bare", "trainer")
-            for which in order:
-                if which == "trainer":
-                    m = train(cfg, Path(tmp, f"round{r}"))
-                    trainer_rate = m["throughput_img_s"]
-                    shares.append(m["probe_s"] / m["wall_s"])
+            runs = [*zip(every, configs, strict=True), ("bare", None)]
+            rates = {}
+            for which, c in runs if r % 2 == 0 else runs[::-1]:  # interleaved, order alternating
+                if c is None:
+                    rates["bare"], flops = bare_loop(cfg, args.steps)
                 else:
-                    bare_rate, flops = bare_loop(cfg, args.steps)
-            trainer_rates.append(trainer_rate)
-            bare_rates.append(bare_rate)
-            ratios.append(trainer_rate / bare_rate)
+                    m = train(c, Path(tmp, f"round{r}_every{which}"))
+                    rates[which] = m["throughput_img_s"]
+                    shares[which].append(m["probe_s"] / m["wall_s"])
+            bare_rates.append(rates["bare"])
+            for e in every:
+                trainer_rates[e].append(rates[e])
+                ratios[e].append(rates[e] / rates["bare"])
             print(
-                f"round {r}: trainer {trainer_rate:8.1f} img/s  bare {bare_rate:8.1f} img/s  "
-                f"ratio {trainer_rate / bare_rate:.3f}"
+                f"round {r}: bare {rates['bare']:8.1f} img/s; "
+                + "; ".join(
+                    f"log.every={e}: trainer {rates[e]:8.1f} img/s ratio {ratios[e][-1]:.3f}"
+                    for e in every
+                ),
+                flush=True,
             )
 
     def spread(values: list[float], fmt: str = ".3f") -> str:
@@ -135,10 +153,11 @@ def main(argv: list[str] | None = None) -> None:
 
     peak = matmul_peak(device)
     achieved = flops / cfg.train.batch_size * statistics.median(bare_rates)
-    print(f"trainer img/s: {spread(trainer_rates, '.1f')}")
     print(f"bare    img/s: {spread(bare_rates, '.1f')}")
-    print(f"ratio trainer/bare: {spread(ratios)}")
-    print(f"probe share of the trainer's wall time (incl. step 0 and setup): {spread(shares)}")
+    for e in every:
+        print(f"log.every={e}: trainer img/s {spread(trainer_rates[e], '.1f')}")
+        print(f"log.every={e}: ratio trainer/bare {spread(ratios[e])}")
+        print(f"log.every={e}: probe share of the trainer's wall time {spread(shares[e])}")
     print(
         f"model FLOPs per step: {flops / 1e9:.2f} GFLOP; achieved {achieved / 1e9:.1f} "
         f"GFLOP/s (bare median); matmul peak {peak / 1e9:.1f} GFLOP/s "
