@@ -224,7 +224,9 @@ class LogConfig:
     every: int = 100
     num_samples: int = 64
     loss_every: int = 10
-    background: bool = True  # pictures and sample files written by a thread beside training
+    # pictures and sample files written by a thread beside training; null = on for CUDA, off
+    # elsewhere (on this project's 2-core CPU the thread took cores from training: slower)
+    background: bool | None = None
 
     def __post_init__(self) -> None:
         _at_least("log.every", self.every, 1)

@@ -288,7 +288,7 @@ def _train(
         None if state is None else state["step"],
         None if state is None else earlier,
         None if state is None else source.parent.parent,
-        cfg.log.background,
+        device.type == "cuda" if cfg.log.background is None else cfg.log.background,
     )
     base_wall = logger.metrics.get("wall_s", 0.0)
     try:

@@ -75,9 +75,9 @@ def uninterrupted(tmp_path_factory):
     return run_dir
 
 
-def start_then_signal(run_dir, signum: int) -> subprocess.Popen:
+def start_then_signal(run_dir, signum: int, *extra: str) -> subprocess.Popen:
     """Start a run and send it `signum` as soon as its first checkpoint exists."""
-    process = start(run_dir)
+    process = start(run_dir, *extra)
     wait_for(run_dir / "checkpoints" / "last.pt", process)
     process.send_signal(signum)
     return process
@@ -356,9 +356,9 @@ def test_the_background_writer_leaves_the_same_folder_also_after_sigterm_and_res
     process = start(synchronous, "log.background=false")  # as before: no writer thread
     assert process.wait(300) == 0, process.stderr.read()
     background = tmp_path / "background"
-    process = start_then_signal(background, signal.SIGTERM)
+    process = start_then_signal(background, signal.SIGTERM, "log.background=true")
     assert process.wait(60) == 130
-    resumed = start(background)
+    resumed = start(background, "log.background=true")
     assert resumed.wait(300) == 0, resumed.stderr.read()
     a, b = _folder(synchronous), _folder(background)
     assert a["files"] == b["files"]
