@@ -27,6 +27,7 @@ from .run_status import (
     WriteFailed,
     record_failure,
 )
+from .sweep import sweep_overrides
 
 log = logging.getLogger("checkerboard_gan")
 
@@ -59,12 +60,7 @@ def run_name(overrides: list[str], num: int) -> str:
 def swept_keys(config: DictConfig) -> set[str]:
     """Keys a multirun sweeps: its sweeper's params and command-line overrides with several
     values."""
-    from hydra.core.override_parser.overrides_parser import OverridesParser
-
-    params = config.hydra.sweeper.get("params") or {}
-    args = [f"{k}={v}" for k, v in params.items()] + [str(o) for o in config.hydra.overrides.task]
-    parsed = OverridesParser.create().parse_overrides(args)
-    return {o.get_key_element() for o in parsed if o.is_sweep_override()}
+    return {o.get_key_element() for o in sweep_overrides(config.hydra) if o.is_sweep_override()}
 
 
 OmegaConf.register_new_resolver("run_name", run_name, replace=True)
@@ -132,6 +128,7 @@ def _app(cfg: DictConfig) -> None:
     hydra_cfg = HydraConfig.get()
     quiet_write_errors()
     run_dir, overrides = Path(hydra_cfg.runtime.output_dir), list(hydra_cfg.overrides.task)
+    multirun = hydra_cfg.mode == RunMode.MULTIRUN
     try:
         typed = validate(cfg)
         from .trainer import train  # torch is imported only once the config is known good
@@ -146,46 +143,41 @@ def _app(cfg: DictConfig) -> None:
         )
         sys.exit(130)
     except Diverged as err:  # a result, not a crash: its status and last good checkpoint are kept
-        if hydra_cfg.mode == RunMode.MULTIRUN:
-            log.error("run %s %s", run_dir, err)
-            return
         last = run_dir / "checkpoints" / "last.pt"
         kept = f"the last good checkpoint is {last}" if last.is_file() else "no checkpoint yet"
-        print(
+        message = (
             f"checkerboard_gan: {err}; status 'diverged' in {run_dir / 'metrics.json'}, {kept} "
-            "(try lower train.lr_g / train.lr_d)",
-            file=sys.stderr,
+            "(try lower train.lr_g / train.lr_d)"
         )
-        sys.exit(1)
+        _end(multirun, f"run {run_dir} {err}", message, 1)
     except FolderInUse as err:  # the folder belongs to a live run: touch none of its files
-        if hydra_cfg.mode == RunMode.MULTIRUN:
-            log.error("run %s not started: %s", run_dir, err)
-            return
-        print(f"checkerboard_gan: error: {err}", file=sys.stderr)
-        sys.exit(2)
+        _end(multirun, f"run {run_dir} not started: {err}", f"checkerboard_gan: error: {err}", 2)
     except WriteFailed as err:  # one line: which file, why; what could be kept was kept
         with contextlib.suppress(OSError):
             record_failure(run_dir, overrides, err)
-        if hydra_cfg.mode == RunMode.MULTIRUN:
-            log.error("run %s failed: %s", run_dir, err)
-            return
-        print(
+        message = (
             f"checkerboard_gan: error: {err}; the run stopped (metrics.json says failed where it "
-            "could still be written) and its checkpoints are kept",
-            file=sys.stderr,
+            "could still be written) and its checkpoints are kept"
         )
-        sys.exit(2)
+        _end(multirun, f"run {run_dir} failed: {err}", message, 2)
     except Exception as err:
         message = record_failure(run_dir, overrides, err)
-        if hydra_cfg.mode == RunMode.MULTIRUN:
-            # The other runs go on; the sweep summary reports this one and the sweep exits 1.
-            log.error("run %s failed: %s", run_dir, message)
-            return
-        if not isinstance(err, ConfigError) or os.environ.get("HYDRA_FULL_ERROR") == "1":
-            raise
-        remove_if_untouched(run_dir)
-        print(f"checkerboard_gan: error: {err}", file=sys.stderr)
-        sys.exit(2)
+        full = not isinstance(err, ConfigError) or os.environ.get("HYDRA_FULL_ERROR") == "1"
+        if not multirun:
+            if full:
+                raise
+            remove_if_untouched(run_dir)
+        _end(multirun, f"run {run_dir} failed: {message}", f"checkerboard_gan: error: {err}", 2)
+
+
+def _end(multirun: bool, sweep_line: str, message: str, code: int) -> None:
+    """End a failed job: inside a multirun one log line (the other runs go on, and the sweep
+    summary reports this one), else `message` on stderr and exit `code`."""
+    if multirun:
+        log.error(sweep_line)
+        return
+    print(message, file=sys.stderr)
+    sys.exit(code)
 
 
 _jobs_started: list[bool] = []  # set once Hydra has composed a config and started a job

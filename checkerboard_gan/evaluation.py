@@ -7,8 +7,8 @@ generated images drawn as the probes draw them, against as many real images of t
 
 from __future__ import annotations
 
+import functools
 import logging
-import math
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -62,7 +62,8 @@ class Evaluation:
 
 
 class Evaluator:
-    """Fixed latents and a fixed real batch; the real batch's measures are computed once.
+    """Fixed latents and a fixed real batch; the real batch's measures are computed once, at
+    the first evaluation (a run built only to read its networks never pays for them).
 
     Args:
         real: up to `num_samples` real images (N_real, C, H, W) in [-1, 1], on the device.
@@ -94,8 +95,16 @@ class Evaluator:
                 num_samples,
                 self.n_real,
             )
-        self.real = batch_measures(real, stride, period)
-        self.real_radial = measures.radial_spectrum(real)
+        self._real_images = real
+
+    @functools.cached_property
+    def real(self) -> dict[str, float]:
+        """The measures of the real batch, the floor every evaluation is read against."""
+        return batch_measures(self._real_images, self.stride, self.period)
+
+    @functools.cached_property
+    def real_radial(self) -> torch.Tensor:
+        return measures.radial_spectrum(self._real_images)
 
     @torch.no_grad()
     def draw(self, generator: nn.Module) -> torch.Tensor:
@@ -129,17 +138,14 @@ class Evaluator:
         return Evaluation(step, x.shape[0], self.n_real, fake, self.real, seconds, tile)
 
 
-def finest(entry: dict[str, Any], key: str, side: str = "fake") -> float:
-    """`key` (e.g. content, fingerprint) at the finest period of an evaluations entry; NaN if
-    the entry lacks it."""
-    values = entry.get(side, {})
-    periods = sorted(int(k.rsplit("_", 1)[1]) for k in values if k.startswith(f"{key}_"))
-    return float(values[f"{key}_{periods[0]}"]) if periods else math.nan
+def finest_period(values: dict[str, float]) -> int:
+    """The finest period p among the `content_p` keys of an evaluation's measures."""
+    return min(int(k.rsplit("_", 1)[1]) for k in values if k.startswith("content_"))
 
 
 def headline(fake: dict[str, float], real: dict[str, float]) -> str:
     """content and fingerprint at the finest period, generated vs real, for the log."""
-    p = min(int(k.rsplit("_", 1)[1]) for k in fake if k.startswith("content_"))
+    p = finest_period(fake)
     return ", ".join(
         f"{key}_{p} {fake[f'{key}_{p}']:.3g} (real {real[f'{key}_{p}']:.3g})"
         for key in ("content", "fingerprint")

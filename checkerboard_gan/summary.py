@@ -17,8 +17,10 @@ from omegaconf import OmegaConf
 from PIL import Image, ImageDraw, ImageFont
 
 from . import measures
+from .evaluation import finest_period
 from .images import grid, heatmap, stretch, to_uint8_hwc
 from .run_status import holder_alive, read_metrics_file
+from .sweep import sweep_overrides
 
 MEASURES = ("checkerboard", "spectral_peak_db", "spectral_distance", "grad_checkerboard")
 CELL = 170  # px per contact-sheet cell
@@ -69,7 +71,6 @@ def sweep_jobs(sweep_dir: Path) -> list[list[str]]:
     """Each job's overrides as Hydra's basic sweeper expands the sweep in multirun.yaml; none
     for another sweeper or without the file."""
     from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
-    from hydra.core.override_parser.overrides_parser import OverridesParser
 
     path = sweep_dir / "multirun.yaml"
     if not path.is_file():
@@ -77,10 +78,8 @@ def sweep_jobs(sweep_dir: Path) -> list[list[str]]:
     cfg = OmegaConf.load(path).hydra
     if not str(cfg.sweeper.get("_target_", "")).endswith("BasicSweeper"):
         return []
-    params = cfg.sweeper.get("params") or {}
-    args = [f"{k}={v}" for k, v in params.items()] + [str(o) for o in cfg.overrides.task]
-    overrides = OverridesParser.create().parse_overrides(args)
-    return [job for batch in BasicSweeper.split_arguments(overrides, None) for job in batch]
+    batches = BasicSweeper.split_arguments(sweep_overrides(cfg), None)
+    return [job for batch in batches for job in batch]
 
 
 def _sort_key(value: str) -> tuple[int, float, str]:
@@ -123,7 +122,7 @@ def eval_fields(evaluations: list[dict[str, Any]]) -> dict[str, Any]:
     if not evaluations:
         return {}
     first, last = evaluations[0], evaluations[-1]
-    p = min(int(k.rsplit("_", 1)[1]) for k in first["fake"] if k.startswith("content_"))
+    p = finest_period(first["fake"])
     fields: dict[str, Any] = {}
     for key in (f"content_{p}", f"fingerprint_{p}"):
         fields[f"{key}_init"] = first["fake"].get(key, "")

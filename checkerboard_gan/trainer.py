@@ -87,6 +87,11 @@ def _progress(step: int, first: int, total: int, batch: int, elapsed: float) -> 
     )
 
 
+def cuda_default(option: bool | None, device: torch.device) -> bool:
+    """An option whose null means: on for CUDA, off elsewhere (amp, channels_last, background)."""
+    return device.type == "cuda" if option is None else option
+
+
 def _is_eval_step(step: int, cfg: Config) -> bool:
     every = cfg.eval.every
     return step in (0, cfg.train.steps) or bool(every and step % every == 0)
@@ -288,7 +293,7 @@ def _train(
         None if state is None else state["step"],
         None if state is None else earlier,
         None if state is None else source.parent.parent,
-        device.type == "cuda" if cfg.log.background is None else cfg.log.background,
+        cuda_default(cfg.log.background, device),
     )
     base_wall = logger.metrics.get("wall_s", 0.0)
     try:
@@ -360,9 +365,7 @@ def make_step(cfg: Config, s: Setup, device: torch.device):
     null means on for CUDA and off elsewhere (on this project's CPU they did not help).
     """
     t = cfg.train
-    on_cuda = device.type == "cuda"
-    amp = on_cuda if t.amp is None else t.amp
-    channels_last = on_cuda if t.channels_last is None else t.channels_last
+    amp, channels_last = cuda_default(t.amp, device), cuda_default(t.channels_last, device)
     fmt = torch.channels_last if channels_last else torch.contiguous_format
     s.generator.to(memory_format=fmt)
     s.discriminator.to(memory_format=fmt)

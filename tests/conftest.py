@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -75,3 +76,17 @@ def tmpfs(tmp_path):
     yield mount
     for folder in mounted:
         subprocess.run(["umount", str(folder)], check=False)
+
+
+def run_module(
+    module: str, *args: str, cwd=None, env: dict | None = None, timeout: int = 600
+) -> subprocess.CompletedProcess:
+    """`python -m MODULE ARGS` as a user types it, its output captured as text."""
+    return subprocess.run(
+        [sys.executable, "-m", module, *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env={**os.environ, **(env or {})},
+    )

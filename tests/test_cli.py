@@ -2,24 +2,15 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
 
 import pytest
 
-from .conftest import TINY, read_metrics
+from .conftest import TINY, read_metrics, run_module
 
 
 def run_cli(*args: str, cwd, env: dict | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "checkerboard_gan", *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        env={**os.environ, **(env or {})},
-    )
+    return run_module("checkerboard_gan", *args, cwd=cwd, env=env, timeout=300)
 
 
 def test_runs_from_any_folder(tmp_path):

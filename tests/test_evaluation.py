@@ -4,8 +4,6 @@ checkerboard_gan.evaluate`, and G and D seeded from their own streams."""
 from __future__ import annotations
 
 import logging
-import subprocess
-import sys
 
 import pytest
 import torch
@@ -16,7 +14,7 @@ from checkerboard_gan.evaluation import Evaluator, batch_measures
 from checkerboard_gan.probes import batch_statistics
 from checkerboard_gan.trainer import build, train
 
-from .conftest import compose_config, read_metrics
+from .conftest import compose_config, read_metrics, run_module
 from .test_train import events
 
 
@@ -104,17 +102,14 @@ def test_a_small_dataset_gives_fewer_real_images_and_says_so(tmp_path, caplog):
 def test_evaluate_command_reproduces_and_replaces_the_last_evaluation(tmp_path):
     cfg = compose_config("upsample.kernel=3", "train.steps=3")
     last = train(cfg, tmp_path)["evaluations"][-1]
-    command = [sys.executable, "-m", "checkerboard_gan.evaluate", str(tmp_path)]
-    done = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    done = run_module("checkerboard_gan.evaluate", str(tmp_path), timeout=300)
     assert done.returncode == 0, done.stderr[-2000:]
     assert "step 3, 64 generated / 64 real" in done.stdout
     again = read_metrics(tmp_path)["evaluations"]
     assert [e["step"] for e in again] == [0, 3]
     assert again[-1]["fake"] == last["fake"] and again[-1]["real"] == last["real"]
 
-    done = subprocess.run(
-        [*command, "--num-samples", "32"], capture_output=True, text=True, timeout=300
-    )
+    done = run_module("checkerboard_gan.evaluate", str(tmp_path), "--num-samples", "32")
     assert done.returncode == 0, done.stderr[-2000:]
     replaced = read_metrics(tmp_path)["evaluations"]
     assert [(e["step"], e["n_fake"]) for e in replaced] == [(0, 64), (3, 32)]
@@ -122,12 +117,7 @@ def test_evaluate_command_reproduces_and_replaces_the_last_evaluation(tmp_path):
 
     empty = tmp_path / "empty"
     empty.mkdir()
-    done = subprocess.run(
-        [sys.executable, "-m", "checkerboard_gan.evaluate", str(empty)],
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    done = run_module("checkerboard_gan.evaluate", str(empty), timeout=300)
     assert done.returncode == 2 and "holds no checkpoint" in done.stderr
     assert "Traceback" not in done.stderr
 

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import subprocess
-import sys
 
 import pytest
 import torch
@@ -13,7 +11,7 @@ from PIL import Image
 from checkerboard_gan.generate import generate, latents, parse_seeds
 from checkerboard_gan.trainer import train
 
-from .conftest import compose_config
+from .conftest import compose_config, run_module
 
 
 def test_seeds_parse_as_ranges_and_lists():
@@ -43,12 +41,9 @@ def test_generate_draws_from_the_last_checkpoint(tmp_path):
 
 def test_generate_command_and_its_errors(tmp_path):
     train(compose_config("train.steps=2"), tmp_path / "run")
-    command = [sys.executable, "-m", "checkerboard_gan.generate"]
-    done = subprocess.run(
-        [*command, str(tmp_path / "run"), "--count", "4"], capture_output=True, text=True
-    )
+    done = run_module("checkerboard_gan.generate", str(tmp_path / "run"), "--count", "4")
     assert done.returncode == 0, done.stderr[-2000:]
     assert "step_0000002_seeds_0-3.png" in done.stdout
-    done = subprocess.run([*command, str(tmp_path)], capture_output=True, text=True)
+    done = run_module("checkerboard_gan.generate", str(tmp_path))
     assert done.returncode == 2 and "holds no checkpoint" in done.stderr
     assert "Traceback" not in done.stderr

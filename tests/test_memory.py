@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
-
 import pytest
 import torch
 
 from checkerboard_gan.memory import GB, estimate
 from checkerboard_gan.models import Discriminator, Generator
 
-from .conftest import compose_config
+from .conftest import compose_config, run_module
 
 
 @pytest.mark.parametrize(
@@ -37,16 +34,10 @@ def test_the_estimate_grows_with_the_image_and_is_made_without_allocating():
 
 
 def test_an_impossible_size_is_refused_with_its_estimate_before_any_allocation(tmp_path):
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "checkerboard_gan",
-            "dataset.image_size=4096",
-            f"hydra.run.dir={tmp_path / 'run'}",
-        ],
-        capture_output=True,
-        text=True,
+    done = run_module(
+        "checkerboard_gan",
+        "dataset.image_size=4096",
+        f"hydra.run.dir={tmp_path / 'run'}",
         timeout=120,
     )
     assert done.returncode == 2 and "Traceback" not in done.stderr

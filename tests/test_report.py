@@ -20,6 +20,8 @@ from checkerboard_gan.report.trained_claims import claim3
 from checkerboard_gan.report.verdicts import Check, Context, compare, verdict
 from checkerboard_gan.summary import find_runs
 
+from .conftest import run_module
+
 VOID = {"meta", "img", "br", "hr", "link", "input"}
 
 
@@ -165,13 +167,7 @@ def test_trained_claims_are_judged_per_seed_from_the_evaluations(tmp_path):
 
 
 def _report(tmp_path: Path, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "checkerboard_gan.report", *args],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
+    return run_module("checkerboard_gan.report", *args, cwd=tmp_path)
 
 
 def test_earlier_results_are_never_replaced_without_force(tmp_path):

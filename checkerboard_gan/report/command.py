@@ -199,7 +199,7 @@ def run_all(args: argparse.Namespace, argv: list[str], runs_dir: Path) -> dict[s
     records about them."""
     setting = choose_setting(args)
     started = datetime.now().astimezone()
-    needed = list(dict.fromkeys(name for c in args.claims for name in CLAIMS[c][2]))
+    needed = studies_for(args.claims)
     threads = max(1, (os.cpu_count() or 1) // args.jobs) if args.jobs > 1 else None
     print(f"{len(needed)} studies, {args.jobs} at a time, setting {setting.name}", flush=True)
 
@@ -223,6 +223,11 @@ def run_all(args: argparse.Namespace, argv: list[str], runs_dir: Path) -> dict[s
     }
 
 
+def studies_for(claims: list[int]) -> list[str]:
+    """The studies the chosen claims read, each once, in claim order."""
+    return list(dict.fromkeys(name for c in claims for name in CLAIMS[c][2]))
+
+
 def check_out(args: argparse.Namespace) -> str | None:
     """Why --out cannot be used as asked, or None: a file in the way, nothing to render, or
     earlier results that running again would replace (only with --force)."""
@@ -234,7 +239,7 @@ def check_out(args: argparse.Namespace) -> str | None:
         if not (runs_dir / "report.json").is_file():
             return f"--render-only: {runs_dir / 'report.json'} not found; run the report first"
         return None
-    needed = dict.fromkeys(name for c in args.claims for name in CLAIMS[c][2])
+    needed = studies_for(args.claims)
     kept = [n for n in needed if (runs_dir / n).is_dir() and any((runs_dir / n).iterdir())]
     if kept and not args.force:
         return (
