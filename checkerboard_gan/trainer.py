@@ -88,7 +88,7 @@ def _progress(step: int, first: int, total: int, batch: int, elapsed: float) -> 
 
 
 def cuda_default(option: bool | None, device: torch.device) -> bool:
-    """An option whose null means: on for CUDA, off elsewhere (amp, channels_last, background)."""
+    """An option whose null means: on for CUDA, off elsewhere (`log.background`)."""
     return device.type == "cuda" if option is None else option
 
 
@@ -361,11 +361,10 @@ def final_block(m: dict[str, Any], run_dir: Path) -> str:
 def make_step(cfg: Config, s: Setup, device: torch.device):
     """One DCGAN update of D then G on (real, z); returns the detached (loss_d, loss_g).
 
-    `train.amp` (bf16 autocast), `train.channels_last` and `train.compile` shape how it runs;
-    null means on for CUDA and off elsewhere (on this project's CPU they did not help).
+    `train.amp` (bf16 autocast), `train.channels_last` and `train.compile` shape how it runs.
     """
     t = cfg.train
-    amp, channels_last = cuda_default(t.amp, device), cuda_default(t.channels_last, device)
+    amp, channels_last = t.amp, t.channels_last
     fmt = torch.channels_last if channels_last else torch.contiguous_format
     s.generator.to(memory_format=fmt)
     s.discriminator.to(memory_format=fmt)

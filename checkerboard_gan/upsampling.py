@@ -142,12 +142,9 @@ def bilinear_filter(x: torch.Tensor, stride: int) -> torch.Tensor:
 
 
 def bilinear_upsample(x: torch.Tensor, stride: int) -> torch.Tensor:
-    """Bilinear upsampling by an integer stride: the fixed filter on CUDA, whose backward is two
-    depthwise convolutions where bilinear interpolation's CUDA backward is slow and not
-    deterministic; F.interpolate elsewhere, which on this project's CPU ran forward+backward
-    2.5 to 10 x faster than the filter (scripts/bench_bilinear.py). Equal to float rounding."""
-    if x.is_cuda:
-        return bilinear_filter(x, stride)
+    """Bilinear upsampling by an integer stride through F.interpolate. `bilinear_filter` equals
+    it to float rounding but trained slower on this project's CPU and on an H100 (bare loop at
+    32 px: 0.80 x, at 64 px 0.88 x interpolate's images/s; scripts/bench_kinds.py)."""
     return F.interpolate(x, scale_factor=stride, mode="bilinear", align_corners=False)
 
 

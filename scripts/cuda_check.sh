@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# The CUDA path on a GPU machine, in one go: the quickstart run (bf16 autocast and channels_last
-# on by default there), the same in fp32/NCHW, torch.compile, the trainer-vs-bare benchmark, and
+# The CUDA path on a GPU machine, in one go: the quickstart run (fp32, NCHW), the same with bf16
+# autocast and channels_last, torch.compile, the trainer-vs-bare benchmark, and
 # the training tests with their tiny runs on the GPU. Summaries go to stdout and OUT/log.txt.
 #
 #   bash scripts/cuda_check.sh [OUT]          (PYTHON=python3 to pick the interpreter)
@@ -37,7 +37,7 @@ run() {  # NAME OVERRIDES...: one run under $OUT/NAME, timed from command to exi
 }
 
 run default
-run fp32 train.amp=false train.channels_last=false
+run bf16 train.amp=true train.channels_last=true
 run compiled train.compile=true
 echo "== bench (DCGAN-32, 3 rounds x 200 steps)"
 timeout 150 $PY scripts/bench.py --arch dcgan32 --rounds 3 --steps 200 2>&1 | tail -n 12
