@@ -50,8 +50,9 @@ _swept: set[str] = set()  # the keys the current multirun sweeps (set when it st
 def run_name(overrides: list[str], num: int) -> str:
     """A sweep job's folder name: its swept overrides (`upsample=deconv,upsample.kernel=3`), so
     TensorBoard's legends and listings say what a run is. All its overrides where the swept keys
-    are unknown (a launcher in other processes); the job number where there are none."""
-    items = [str(o) for o in overrides]
+    are unknown (a launcher in other processes), less the experiment preset; the job number where
+    there are none."""
+    items = [str(o) for o in overrides if not str(o).startswith("+experiment=")]
     chosen = [o for o in items if o.split("=", 1)[0] in _swept] if _swept else items
     name = ",".join(chosen).replace("/", "_") or str(num)
     return name if len(name) <= 240 else f"{name[:230]}..{num}"
@@ -131,7 +132,7 @@ def _app(cfg: DictConfig) -> None:
     multirun = hydra_cfg.mode == RunMode.MULTIRUN
     try:
         typed = validate(cfg)
-        from .trainer import train  # torch is imported only once the config is known good
+        from .run import train  # torch is imported only once the config is known good
 
         swept = [o.split("=", 1)[0] for o in overrides if o.split("=", 1)[0] in _swept]
         train(typed, run_dir, overrides, swept)

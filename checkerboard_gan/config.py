@@ -34,25 +34,42 @@ def _at_least(key: str, value: int, low: int) -> None:
 
 @dataclass
 class UpsampleConfig:
-    """Generator upsampling: `name` is a key of `upsampling.UPSAMPLERS`."""
+    """Generator upsampling: `name` is a key of `upsampling.UPSAMPLERS`.
+
+    With `last_n` only the last N stages are of kind `name`; the earlier ones are of kind
+    `other` (a key of the same registry) with kernel `other_kernel`, in that kind's defaults.
+    """
 
     name: str = MISSING
     kernel: int = 4
     stride: int = 2
     final_conv: bool = False
     last_n: int | None = None
+    other: str = "nearest"
+    other_kernel: int = 3
 
     def __post_init__(self) -> None:
         _at_least("upsample.kernel", self.kernel, 1)
         _at_least("upsample.stride", self.stride, 1)
+        _at_least("upsample.other_kernel", self.other_kernel, 1)
         if self.last_n is not None:
             _at_least("upsample.last_n", self.last_n, 0)
 
 
 @dataclass
+class DeconvConfig(UpsampleConfig):
+    """`deconv`: `blur` adds a fixed stride x stride box mean after the transposed conv."""
+
+    blur: bool = False
+
+
+@dataclass
 class SubpixelConfig(UpsampleConfig):
+    """`subpixel`: `icnr` starts all sub-kernels equal; `blur` adds a fixed stride x stride box
+    mean after the pixel shuffle."""
+
     icnr: bool = False
-    blur: bool = False  # a fixed stride x stride box blur after the pixel shuffle
+    blur: bool = False
 
 
 def _check_taps(key: str, taps: list[float] | None) -> None:
@@ -84,7 +101,8 @@ class DiscConfig:
     name: str = MISSING
     kernel: int = 4
     stride: int = 2
-    first_stride_only: bool = False  # only D's first stage is `name`; later ones are avgpool
+    first_stride_only: bool = False  # only D's first stage is `name`; later ones are `other`
+    other: str = "avgpool"  # a key of the same registry, same kernel and stride, its defaults
 
     def __post_init__(self) -> None:
         _at_least("disc.kernel", self.kernel, 1)
@@ -278,6 +296,7 @@ def register_configs() -> None:
     cs = ConfigStore.instance()
     cs.store(name="config_schema", node=Config)
     cs.store(group="schema/upsample", name="base", node=UpsampleConfig)
+    cs.store(group="schema/upsample", name="deconv", node=DeconvConfig)
     cs.store(group="schema/upsample", name="subpixel", node=SubpixelConfig)
     cs.store(group="schema/upsample", name="filtered", node=FilteredConfig)
     cs.store(group="schema/disc", name="base", node=DiscConfig)
@@ -364,6 +383,28 @@ def _check_geometry(cfg: Config) -> None:
             f"upsample.last_n={last_n} is invalid: the generator has {n} upsampling stages "
             f"at upsample.stride={cfg.upsample.stride} for {size} px; valid are 0..{n} or null"
         )
+
+
+def with_defaults(saved: dict[str, Any], cfg: Any) -> dict[str, Any]:
+    """A saved config (a dict) with the fields it lacks taken at their defaults in the schema of
+    `cfg`'s node there: fields added since a checkpoint was made (e.g. `upsample.other`) then
+    compare equal to a config that leaves them at their defaults."""
+    out = dict(saved)
+    for f in dataclasses.fields(cfg):
+        value = getattr(cfg, f.name)
+        if f.name not in saved:
+            if f.default is not dataclasses.MISSING:
+                default = f.default
+            elif f.default_factory is not dataclasses.MISSING:
+                default = f.default_factory()
+            else:
+                continue
+            out[f.name] = (
+                dataclasses.asdict(default) if dataclasses.is_dataclass(default) else default
+            )
+        elif dataclasses.is_dataclass(value) and isinstance(saved[f.name], dict):
+            out[f.name] = with_defaults(saved[f.name], value)
+    return out
 
 
 def flat_config(cfg: Config | dict[str, Any]) -> dict[str, str | int | float | bool]:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import torch
 from torch.utils.data import DataLoader, Dataset, RandomSampler
 
-from .config import ConfigError, DatasetConfig
+from .config import ConfigError, DatasetConfig, FileDatasetConfig
 from .sources import SOURCES, DatasetError, decode_all, estimated_mb
 
 
@@ -119,14 +119,10 @@ def build_batches(
 ) -> InMemoryBatches | StreamingBatches:
     """The configured dataset as batches on `device`, in memory where it fits."""
     device = torch.device(device)
-    if cfg.name not in SOURCES:
-        raise ConfigError(
-            f"dataset.name={cfg.name!r} is unknown: valid are {', '.join(sorted(SOURCES))}"
-        )
-    source = SOURCES[cfg.name](cfg)
-    if isinstance(source, Dataset):
-        workers = getattr(cfg, "workers", 0)
-        if estimated_mb(len(source), cfg) > getattr(cfg, "max_memory_mb", float("inf")):
-            return StreamingBatches(source, batch_size, seed, workers, device)
-        source = decode_all(source, workers, f"dataset={cfg.name} ({getattr(cfg, 'root', '')})")
+    source = SOURCES.check(cfg)(cfg)
+    if isinstance(source, Dataset):  # only file sources give one, so cfg has their fields
+        assert isinstance(cfg, FileDatasetConfig)
+        if estimated_mb(len(source), cfg) > cfg.max_memory_mb:
+            return StreamingBatches(source, batch_size, seed, cfg.workers, device)
+        source = decode_all(source, cfg.workers, f"dataset={cfg.name} ({cfg.root})")
     return InMemoryBatches(source.to(device), batch_size, seed)

@@ -1,19 +1,21 @@
 """Downsampling stages of the discriminator, one class per kind, found by name in `DOWNSAMPLERS`.
 
 Every stage maps (N, C_in, H, W) -> (N, C_out, H/stride, W/stride) for H, W divisible by the
-stride. A new kind is one subclass registered here and one YAML file in configs/disc/.
+stride. A new kind is one subclass registered here with the config schema it reads, and one
+YAML file in configs/disc/ that selects that schema.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
 
 import torch
 from torch import nn
 
-from .config import ConfigError, DiscConfig
-from .upsampling import SameConv2d, box_taps, separable_fir
+from .config import BlurPoolConfig, DiscConfig
+from .filters import box_taps, separable_fir
+from .registry import Registry
+from .upsampling import SameConv2d
 
 
 class Downsample(nn.Module):
@@ -24,27 +26,22 @@ class Downsample(nn.Module):
         self.kernel, self.stride = cfg.kernel, cfg.stride
 
 
-DOWNSAMPLERS: dict[str, type[Downsample]] = {}
-
-
-def register(name: str) -> Callable[[type[Downsample]], type[Downsample]]:
-    def add(cls: type[Downsample]) -> type[Downsample]:
-        DOWNSAMPLERS[name] = cls
-        return cls
-
-    return add
+DOWNSAMPLERS: Registry[type[Downsample]] = Registry("disc.name")
+register = DOWNSAMPLERS.register
 
 
 def build_downsample(in_ch: int, out_ch: int, cfg: DiscConfig) -> Downsample:
-    """The stage of kind `cfg.name`; an unknown name lists the valid ones."""
-    if cfg.name not in DOWNSAMPLERS:
-        raise ConfigError(
-            f"disc.name={cfg.name!r} is unknown: valid are {', '.join(sorted(DOWNSAMPLERS))}"
-        )
-    return DOWNSAMPLERS[cfg.name](in_ch, out_ch, cfg)
+    """The stage of kind `cfg.name`; an unknown name or a config of another schema fails."""
+    return DOWNSAMPLERS.check(cfg)(in_ch, out_ch, cfg)
 
 
-@register("strided")
+def other_stage_config(cfg: DiscConfig) -> DiscConfig:
+    """The config of the stages after the first with `first_stride_only`: kind `other`, with
+    the same kernel and stride."""
+    return DOWNSAMPLERS.config(cfg.other, "disc.other", kernel=cfg.kernel, stride=cfg.stride)
+
+
+@register("strided", DiscConfig)
 class StridedConv(Downsample):
     """Strided convolution (DCGAN): its gradient w.r.t. the input is a transposed conv, so it
     overlaps unevenly (a checkerboard in dD/dx) unless kernel % stride == 0 (Odena et al. 2016)."""
@@ -58,7 +55,7 @@ class StridedConv(Downsample):
         return self.conv(x)
 
 
-@register("avgpool")
+@register("avgpool", DiscConfig)
 class AvgPoolConv(Downsample):
     """Stride-1 conv then average pooling by the stride: the input gradient is spread evenly."""
 
@@ -71,7 +68,7 @@ class AvgPoolConv(Downsample):
         return self.pool(self.conv(x))
 
 
-@register("blurpool")
+@register("blurpool", BlurPoolConfig)
 class BlurPool(Downsample):
     """Stride-1 conv, LeakyReLU(0.2), then blur + subsample by the stride with a fixed, normalised
     low-pass filter: Zhang's ConvBlurPool ("Making Convolutional Networks Shift-Invariant
@@ -86,9 +83,9 @@ class BlurPool(Downsample):
     len - 1 (half before, half after) gives exactly H / s (Zhang pads by reflection).
     """
 
-    def __init__(self, in_ch: int, out_ch: int, cfg: DiscConfig) -> None:
+    def __init__(self, in_ch: int, out_ch: int, cfg: BlurPoolConfig) -> None:
         super().__init__(in_ch, out_ch, cfg)
-        taps = torch.tensor(getattr(cfg, "filter", None) or box_taps(cfg.stride, 2))
+        taps = torch.tensor(cfg.filter or box_taps(cfg.stride, 2))
         self.register_buffer("taps", (taps / taps.sum()).float())
         self.conv = SameConv2d(in_ch, out_ch, cfg.kernel)
         self.act = nn.LeakyReLU(0.2)

@@ -24,11 +24,11 @@ from .checkpoint import CheckpointError, find_checkpoint, load_latest
 from .cli import config_dir
 from .config import Config, ConfigError, validate
 from .data import build_batches
+from .devices import resolve_device
 from .evaluation import Evaluation, Evaluator, headline
 from .logger import log_evaluation, with_evaluation
 from .models import Generator
 from .run_status import FolderInUse, read_metrics_file, run_lock, write_metrics_file
-from .trainer import resolve_device
 
 log = logging.getLogger("checkerboard_gan.evaluate")
 

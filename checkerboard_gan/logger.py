@@ -1,13 +1,15 @@
 """Everything a run writes for people and tools: TensorBoard events, sample files, metrics.json.
 
-The run folder describes itself: `samples/step_XXXXXXX.{png,pt}` from step 0 on, `metrics.json`
-(one entry per probe, rewritten atomically), and TensorBoard event files beside them.
+The run folder describes itself: `samples/step_XXXXXXX.{png,pt}` and
+`gradients/step_XXXXXXX.pt` from step 0 on, `metrics.json` (one entry per probe, rewritten
+atomically), and TensorBoard event files beside them.
 """
 
 from __future__ import annotations
 
 import io
 import logging
+import math
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -29,6 +31,7 @@ from tensorboard.plugins.hparams.summary_v2 import hparams_pb
 from tensorboard.summary.writer import record_writer
 from torch.utils.tensorboard import SummaryWriter
 
+from . import measures
 from .background import BackgroundWriter
 from .config import Config, flat_config
 from .evaluation import Evaluation
@@ -44,7 +47,7 @@ from .images import (
     without_zero_frequency,
 )
 from .plots import map_figure, plt, radial_spectrum_figure
-from .probes import Observation
+from .probes import MEASURES, NUM_GRAD_SHOWN, Observation
 from .run_status import write_bytes, write_metrics_file
 
 log = logging.getLogger(__name__)
@@ -157,10 +160,11 @@ def on_cpu(obs: Observation) -> Observation:
         log_spectrum=obs.log_spectrum.cpu(),
         radial=obs.radial.cpu(),
         d_input_grad=obs.d_input_grad.cpu(),
+        overlap=None if obs.overlap is None else obs.overlap.cpu(),
     )
 
 
-HPARAM_MEASURES = ("checkerboard", "spectral_peak_db", "spectral_distance", "grad_checkerboard")
+HPARAM_MEASURES = MEASURES
 
 
 # Rarely varied keys left out of the HParams tab, which shows the first few columns by name.
@@ -227,6 +231,7 @@ class RunLogger:
                 resumed_at=[*(earlier or {}).get("resumed_at", []), resume_step],
             )
             self._resume_init(Path(earlier_dir or self.run_dir))
+        self._wall_before = float(self.metrics.get("wall_s", 0.0))
 
     def _resume_init(self, earlier_dir: Path) -> None:
         """Take the resumed run's step-0 grid as init; log it at step 0 when resuming into a
@@ -311,12 +316,22 @@ class RunLogger:
         self.scalars(obs.step, {f"artifacts/{k}": v for k, v in obs.scores.items()})
         self.probe({"step": obs.step, **obs.scores})
 
+    def input_gradient(self, step: int, grad: torch.Tensor) -> None:
+        """Write one probe's dD(x)/dx on the fixed real images as `gradients/step_XXXXXXX.pt`
+        (what the report draws), and the first few as a TensorBoard image."""
+        folder = self.run_dir / "gradients"
+        folder.mkdir(exist_ok=True)
+        buffer = io.BytesIO()
+        torch.save(grad.detach().cpu(), buffer)
+        write_bytes(folder / f"step_{step:07d}.pt", buffer.getvalue())
+        self.image("gradients/d_input", gradient_grid(grad[:NUM_GRAD_SHOWN]), step)
+
     def _pictures(self, obs: Observation) -> None:
         self.samples(obs.step, obs.samples)
         self.image("artifacts/phase_energy", heatmap(obs.phase_energy), obs.step)
         spectrum = without_zero_frequency(obs.log_spectrum)
         self.image("artifacts/spectrum", heatmap(spectrum, relative_to_max=False), obs.step)
-        self.image("gradients/d_input", gradient_grid(obs.d_input_grad), obs.step)
+        self.input_gradient(obs.step, obs.d_input_grad)
 
     def evaluation(self, ev: Evaluation) -> None:
         """Write one evaluation over many samples: TensorBoard, fingerprint PNG, metrics.json."""
@@ -354,16 +369,13 @@ class RunLogger:
         title = f"mean log power spectrum (zero frequency centred)\n{run}, step {step}"
         self.figure(f"spectrum_step_{step:07d}", map_figure(spectrum, title, "dB", False), step)
 
-    def run_start(
-        self,
-        overlap: torch.Tensor,
-        unevenness: float,
-        obs: Observation,
-        real_radial: torch.Tensor,
-        real: torch.Tensor,
-    ) -> None:
-        """Step-0 pictures: the composed overlap map, generated vs real radial spectra, and a
-        grid of real images as the samples' grid shows them (`samples/real`, once)."""
+    def run_start(self, obs: Observation, real_radial: torch.Tensor, real: torch.Tensor) -> None:
+        """Step-0 pictures: the probe's composed overlap map and its unevenness, generated vs
+        real radial spectra, and a grid of real images as the samples' grid shows them
+        (`samples/real`, once)."""
+        assert obs.overlap is not None, "the step-0 probe carries the overlap map"
+        overlap = obs.overlap.cpu()
+        unevenness = measures.unevenness(overlap)
         self.metrics["overlap_unevenness"] = unevenness
         real = real[: obs.samples.shape[0]].detach().cpu()
         self.later.submit(
@@ -400,6 +412,37 @@ class RunLogger:
     def write_metrics(self, **fields: Any) -> None:
         self.metrics.update(fields)
         write_metrics_file(self.run_dir, self.metrics)
+
+    @property
+    def wall_before(self) -> float:
+        """Seconds the run spent before this process (earlier parts of a resumed run)."""
+        return self._wall_before
+
+    @property
+    def last_losses(self) -> tuple[float, float]:
+        """The latest averaged (d, g) losses of this process; nan before the first."""
+        m = self.metrics
+        return m.get("final_loss_d", math.nan), m.get("final_loss_g", math.nan)
+
+    def periods(self, generator: int, discriminator: int) -> None:
+        """The periods the measures are read at: the generator's and D's gradient's."""
+        self.metrics.update(checkerboard_period=generator, grad_period=discriminator)
+
+    def probe_time(self, seconds: float) -> None:
+        """Add one probe's seconds (evaluation included) to `probe_s`."""
+        self.metrics["probe_s"] = self.metrics.get("probe_s", 0.0) + seconds
+
+    def losses(self, step: int, d: float, g: float) -> None:
+        """The losses averaged since the last call: TensorBoard scalars and the final values."""
+        self.scalars(step, {"loss/d": d, "loss/g": g})
+        self.metrics.update(final_loss_d=d, final_loss_g=g)
+
+    def rate(self, images_per_s: float, loop_s: float | None = None) -> None:
+        """Training images per second (probes included, the step-0 one not) and the loop's
+        seconds."""
+        self.metrics["throughput_img_s"] = images_per_s
+        if loop_s is not None:
+            self.metrics["loop_s"] = loop_s
 
     def flush_pictures(self) -> None:
         """Wait for the background writer (before a checkpoint, so the folder matches it)."""

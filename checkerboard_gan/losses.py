@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
-from .config import ConfigError
+from .registry import Registry
 
 
 @dataclass(frozen=True)
@@ -37,10 +37,11 @@ class Hinge:
         return -fake.mean()
 
 
-LOSSES = {"bce": NonSaturatingBCE, "hinge": Hinge}
+LOSSES: Registry[type[NonSaturatingBCE | Hinge]] = Registry("train.loss")
+LOSSES.register("bce")(NonSaturatingBCE)
+LOSSES.register("hinge")(Hinge)
 
 
 def build_loss(name: str, label_smoothing: float) -> NonSaturatingBCE | Hinge:
-    if name not in LOSSES:
-        raise ConfigError(f"train.loss={name!r} is unknown: valid are {', '.join(sorted(LOSSES))}")
-    return LOSSES[name](label_smoothing)
+    """The loss `train.loss` names; an unknown name lists the valid ones."""
+    return LOSSES.lookup(name)(label_smoothing)

@@ -14,7 +14,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from .config import Config, ConfigError
+from .config import Config, ConfigError, FileDatasetConfig, ShapesConfig
 
 GB = 2**30
 HEADROOM = 0.9  # refuse a run that would take more than this share of the free memory
@@ -62,9 +62,9 @@ def _dataset_bytes(cfg: Config) -> int:
     `dataset.max_memory_mb`, so that bounds them."""
     d = cfg.dataset
     per_image = d.channels * d.image_size**2
-    if hasattr(d, "num_images"):
+    if isinstance(d, ShapesConfig):
         return d.num_images * per_image
-    return int(getattr(d, "max_memory_mb", 0)) * 2**20
+    return d.max_memory_mb * 2**20 if isinstance(d, FileDatasetConfig) else 0
 
 
 def estimate(cfg: Config) -> Estimate:

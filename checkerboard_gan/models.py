@@ -12,9 +12,11 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .config import Config, DiscConfig, UpsampleConfig, num_stages
+from .config import Config, num_stages
 from .downsampling import build_downsample
+from .downsampling import other_stage_config as other_downsample
 from .upsampling import Upsample, build_upsample
+from .upsampling import other_stage_config as other_upsample
 
 
 def _norm(kind: str, channels: int) -> nn.Module:
@@ -33,7 +35,11 @@ def dcgan_init(module: nn.Module) -> None:
 
 
 class Generator(nn.Module):
-    """z (N, z_dim) -> image (N, C, S, S) in [-1, 1] through a 4x4 base and n upsampling stages."""
+    """z (N, z_dim) -> image (N, C, S, S) in [-1, 1] through a 4x4 base and n upsampling stages.
+
+    With `upsample.last_n` only the last N stages are of kind `upsample.name`; the earlier ones
+    are of kind `upsample.other` with kernel `upsample.other_kernel` (default nearest k3).
+    """
 
     def __init__(self, cfg: Config) -> None:
         super().__init__()
@@ -42,7 +48,7 @@ class Generator(nn.Module):
         widths = [m.g_channels * 2 ** (n - 1 - i) for i in range(n)]  # input width per stage
         outs = widths[1:] + [m.g_channels if up.final_conv else channels]
         last_n = n if up.last_n is None else up.last_n
-        early = UpsampleConfig(name="nearest", kernel=3, stride=up.stride)
+        early = other_upsample(up)
         self.base_channels = widths[0]
         self.period = up.stride**n  # total upsampling factor from the 4x4 base
         self.has_final_conv = up.final_conv
@@ -78,14 +84,15 @@ class Discriminator(nn.Module):
     """image (N, C, S, S) -> one logit per image, through n downsampling stages to 4x4.
 
     With `disc.first_stride_only` only the first stage is of kind `disc.name`; the later ones are
-    conv + average pooling with the same kernel and stride (the article's gradient figure).
+    of kind `disc.other` (default avgpool: conv + average pooling, the article's gradient
+    figure) with the same kernel and stride.
     """
 
     def __init__(self, cfg: Config) -> None:
         super().__init__()
         m, d = cfg.model, cfg.disc
         n = num_stages(cfg.dataset.image_size, d.stride)
-        later = DiscConfig(name="avgpool", kernel=d.kernel, stride=d.stride)
+        later = other_downsample(d)
         layers: list[nn.Module] = []
         in_ch = cfg.dataset.channels
         for i in range(n):

@@ -2,7 +2,8 @@
 
 A probe renders the generator on a fixed batch of noise (so every probe of a run, and of a
 resumed run, shows the same latents), measures the artifacts of that very batch, and measures
-the checkerboard in the discriminator's input gradient on a fixed batch of real images.
+the checkerboard in the discriminator's input gradient on a fixed batch of real images. The
+step-0 probe also draws the generator's composed overlap map, which training does not change.
 """
 
 from __future__ import annotations
@@ -20,6 +21,8 @@ from .config import Config
 NUM_REAL = 256  # real images for the spectral distance
 NUM_GRAD = 64  # of those, images whose input gradient is measured
 NUM_GRAD_SHOWN = 8
+# The scores every probe records (metrics.json `probes`), in the order tables show them.
+MEASURES = ("checkerboard", "spectral_peak_db", "spectral_distance", "grad_checkerboard")
 
 
 @contextmanager
@@ -52,7 +55,8 @@ class Observation:
     phase_energy: torch.Tensor  # (P, P)
     log_spectrum: torch.Tensor  # (H, W) dB, zero frequency in the middle
     radial: torch.Tensor  # (R,) dB, of the samples
-    d_input_grad: torch.Tensor  # (NUM_GRAD_SHOWN, C, H, W)
+    d_input_grad: torch.Tensor  # (NUM_GRAD, C, H, W): dD(x)/dx on the fixed real images
+    overlap: torch.Tensor | None = None  # (P, P) kernel-tap paths, at step 0 only
 
 
 class Probe:
@@ -100,5 +104,8 @@ class Probe:
             phase_energy=measures.phase_energy(x, self.g_period),
             log_spectrum=log_spectrum,
             radial=radial,
-            d_input_grad=grad[:NUM_GRAD_SHOWN].detach(),
+            d_input_grad=grad.detach(),
+            overlap=measures.overlap_map(generator.geometries(), self.g_period)
+            if step == 0
+            else None,
         )

@@ -21,7 +21,15 @@ import torch
 import torch.nn.functional as F
 from torch.utils.data import Dataset
 
-from .config import ConfigError, DatasetConfig, FileDatasetConfig, PhotosConfig, ShapesConfig
+from .config import (
+    ConfigError,
+    DatasetConfig,
+    FileDatasetConfig,
+    FolderConfig,
+    PhotosConfig,
+    ShapesConfig,
+)
+from .registry import Registry
 
 log = logging.getLogger(__name__)
 
@@ -267,16 +275,12 @@ def _shapes(cfg: ShapesConfig) -> torch.Tensor:
     return make_shapes(cfg.num_images, cfg.image_size, cfg.channels, cfg.seed)
 
 
-SOURCES: dict[str, Callable[[DatasetConfig], torch.Tensor | Dataset]] = {
-    "shapes": _shapes,
-    "mnist": torchvision_source,
-    "fashion_mnist": torchvision_source,
-    "cifar10": torchvision_source,
-    "svhn": torchvision_source,
-    "celeba": torchvision_source,
-    "folder": folder_source,
-    "photos": photos_source,
-}
+SOURCES: Registry[Callable[..., torch.Tensor | Dataset]] = Registry("dataset.name")
+SOURCES.register("shapes", ShapesConfig)(_shapes)
+for _name in ("mnist", "fashion_mnist", "cifar10", "svhn", "celeba"):
+    SOURCES.register(_name, FileDatasetConfig)(torchvision_source)
+SOURCES.register("folder", FolderConfig)(folder_source)
+SOURCES.register("photos", PhotosConfig)(photos_source)
 
 
 def estimated_mb(num: int, cfg: DatasetConfig) -> float:

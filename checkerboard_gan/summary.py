@@ -7,97 +7,21 @@ metrics.json appears with its status (`missing` when it never wrote one).
 from __future__ import annotations
 
 import csv
-import math
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import torch
-from omegaconf import OmegaConf
 from PIL import Image, ImageDraw, ImageFont
 
 from . import measures
 from .evaluation import finest_period
 from .images import grid, heatmap, stretch, to_uint8_hwc
-from .run_status import holder_alive, read_metrics_file
-from .sweep import sweep_overrides
+from .probes import MEASURES
+from .runs import RunRow, find_runs, sort_by_swept_keys
 
-MEASURES = ("checkerboard", "spectral_peak_db", "spectral_distance", "grad_checkerboard")
 CELL = 170  # px per contact-sheet cell
 PICTURE = 150  # of which the picture (the rest: its caption)
 LABEL_W = 330
-
-
-@dataclass
-class RunRow:
-    path: Path
-    overrides: list[str]
-    metrics: dict[str, Any] | None
-    values: dict[str, str] = field(default_factory=dict)  # swept key -> value
-
-    @property
-    def status(self) -> str:
-        """metrics.json's status; `killed` for a run that says running but whose process is
-        gone, `missing` for one that never wrote metrics.json (or never started)."""
-        status = (self.metrics or {}).get("status", "missing")
-        if status == "running" and holder_alive(self.path) is False:
-            return "killed"
-        return status
-
-    @property
-    def sample_steps(self) -> list[int]:
-        return sorted(int(p.stem[5:]) for p in (self.path / "samples").glob("step_*.pt"))
-
-    def samples(self, step: int) -> torch.Tensor:
-        """The fixed-noise samples saved at a probe step: (N, C, H, W) in [-1, 1]."""
-        return torch.load(self.path / "samples" / f"step_{step:07d}.pt", weights_only=True)
-
-
-def find_runs(sweep_dir: Path) -> list[RunRow]:
-    """Every job folder (one holding .hydra/overrides.yaml) directly under `sweep_dir`, and a
-    `missing` row for every job of the sweep that never started (a killed sweep)."""
-    rows = []
-    for marker in sorted(Path(sweep_dir).glob("*/.hydra/overrides.yaml")):
-        run_dir = marker.parent.parent
-        overrides = [str(o) for o in OmegaConf.load(marker)]
-        rows.append(RunRow(run_dir, overrides, read_metrics_file(run_dir)))
-    started = {frozenset(r.overrides) for r in rows}
-    never = [job for job in sweep_jobs(Path(sweep_dir)) if frozenset(job) not in started]
-    rows += [RunRow(Path(sweep_dir) / f"not-started-{i}", job, None) for i, job in enumerate(never)]
-    return rows
-
-
-def sweep_jobs(sweep_dir: Path) -> list[list[str]]:
-    """Each job's overrides as Hydra's basic sweeper expands the sweep in multirun.yaml; none
-    for another sweeper or without the file."""
-    from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
-
-    path = sweep_dir / "multirun.yaml"
-    if not path.is_file():
-        return []
-    cfg = OmegaConf.load(path).hydra
-    if not str(cfg.sweeper.get("_target_", "")).endswith("BasicSweeper"):
-        return []
-    batches = BasicSweeper.split_arguments(sweep_overrides(cfg), None)
-    return [job for batch in batches for job in batch]
-
-
-def _sort_key(value: str) -> tuple[int, float, str]:
-    try:
-        return (0, float(value), value)
-    except ValueError:
-        return (1, math.nan, value)
-
-
-def sort_by_swept_keys(rows: list[RunRow]) -> list[str]:
-    """Find the keys whose values differ between runs, fill `values`, sort rows by them."""
-    parsed = [dict(o.split("=", 1) for o in r.overrides if "=" in o) for r in rows]
-    keys = list(dict.fromkeys(k for p in parsed for k in p))  # in the order they were given
-    swept = [k for k in keys if len({p.get(k, "") for p in parsed}) > 1]
-    for row, p in zip(rows, parsed, strict=True):
-        row.values = {k: p.get(k, "") for k in swept}
-    rows.sort(key=lambda r: [_sort_key(r.values[k]) for k in swept] + [_sort_key(r.path.name)])
-    return swept
 
 
 def row_fields(row: RunRow, swept: list[str]) -> dict[str, Any]:
@@ -207,10 +131,10 @@ def _run_cells(row: RunRow, columns: int) -> list[Image.Image]:
     cells = [
         _cell(_thumbnail(x, PICTURE), f"step {s}") for s, x in zip(chosen, batches, strict=True)
     ]
-    last = batches[-1]
-    period = (row.metrics or {}).get("checkerboard_period") or last.shape[-1] // 4
-    energy = heatmap(measures.phase_energy(last, period), min_px=PICTURE - 8)
-    cells.append(_cell(energy, f"P={period}, step {chosen[-1]}"))
+    if row.period is None:
+        return [*cells, _cell(None, "no period recorded")]
+    energy = heatmap(measures.phase_energy(batches[-1], row.period), min_px=PICTURE - 8)
+    cells.append(_cell(energy, f"P={row.period}, step {chosen[-1]}"))
     return cells
 
 

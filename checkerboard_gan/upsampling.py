@@ -1,13 +1,13 @@
 """Upsampling stages of the generator, one class per kind, found by name in `UPSAMPLERS`.
 
 Every stage maps (N, C_in, H, W) -> (N, C_out, stride*H, stride*W) exactly (DESIGN.md,
-"Upsampling geometry"). A new kind is one subclass registered here and one YAML file in
-configs/upsample/ whose `name` is the registry key.
+"Upsampling geometry"). A new kind is one subclass registered here with the config schema it
+reads, and one YAML file in configs/upsample/ whose `name` is the registry key and whose
+defaults select that schema.
 """
 
 from __future__ import annotations
 
-import functools
 import math
 from collections.abc import Callable
 
@@ -15,7 +15,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .config import ConfigError, UpsampleConfig
+from .config import DeconvConfig, FilteredConfig, SubpixelConfig, UpsampleConfig
+from .filters import box_taps, separable_fir, zero_insert
+from .registry import Registry
 
 
 class Upsample(nn.Module):
@@ -45,24 +47,20 @@ class Upsample(nn.Module):
         return stage
 
 
-UPSAMPLERS: dict[str, type[Upsample]] = {}
-
-
-def register(name: str) -> Callable[[type[Upsample]], type[Upsample]]:
-    def add(cls: type[Upsample]) -> type[Upsample]:
-        UPSAMPLERS[name] = cls
-        return cls
-
-    return add
+UPSAMPLERS: Registry[type[Upsample]] = Registry("upsample.name")
+register = UPSAMPLERS.register
 
 
 def build_upsample(in_ch: int, out_ch: int, cfg: UpsampleConfig) -> Upsample:
-    """The stage of kind `cfg.name`; an unknown name lists the valid ones."""
-    if cfg.name not in UPSAMPLERS:
-        raise ConfigError(
-            f"upsample.name={cfg.name!r} is unknown: valid are {', '.join(sorted(UPSAMPLERS))}"
-        )
-    return UPSAMPLERS[cfg.name](in_ch, out_ch, cfg)
+    """The stage of kind `cfg.name`; an unknown name or a config of another schema fails."""
+    return UPSAMPLERS.check(cfg)(in_ch, out_ch, cfg)
+
+
+def other_stage_config(cfg: UpsampleConfig) -> UpsampleConfig:
+    """The config of the stages before the last `last_n`: kind `other`, kernel `other_kernel`."""
+    return UPSAMPLERS.config(
+        cfg.other, "upsample.other", kernel=cfg.other_kernel, stride=cfg.stride
+    )
 
 
 def deconv_padding(kernel: int, stride: int) -> tuple[int, int]:
@@ -71,80 +69,12 @@ def deconv_padding(kernel: int, stride: int) -> tuple[int, int]:
     return padding, stride - kernel + 2 * padding
 
 
-def box_taps(stride: int, times: int) -> list[float]:
-    """The length-`stride` box filter convolved with itself: `times` boxes in all, as 1-D taps.
-
-    At stride 2 these are the binomial filters ([1, 2, 1] for 2 boxes, [1, 3, 3, 1] for 3).
-    Every phase mod `stride` holds the same sum of taps, so a filter made of boxes keeps a
-    constant exactly constant after zero insertion (flat overlap) and spreads the gradient of a
-    strided blur evenly over the input.
-    """
-    taps = torch.ones(1, dtype=torch.float64, device="cpu")  # plain numbers, on any default device
-    box = torch.ones(1, 1, stride, dtype=torch.float64, device="cpu")
-    for _ in range(times):
-        taps = F.conv1d(F.pad(taps[None, None], (stride - 1, stride - 1)), box)[0, 0]
-    return taps.tolist()
-
-
-def zero_insert(x: torch.Tensor, stride: int) -> torch.Tensor:
-    """(N, C, H, W) -> (N, C, s*H, s*W): each pixel at the top-left of an s x s block, zeros
-    elsewhere."""
-    n, c, h, w = x.shape
-    s = stride
-    y = F.pad(x[:, :, :, None, :, None], (0, s - 1, 0, 0, 0, s - 1))  # (N, C, H, s, W, s)
-    return y.reshape(n, c, h * s, w * s)
-
-
-def separable_fir(x: torch.Tensor, taps: torch.Tensor, left: int, stride: int = 1) -> torch.Tensor:
-    """Each channel filtered by the fixed 1-D `taps` along H, then along W.
-
-    `left` zeros are padded before each axis and len(taps) - 1 - left after (negative: cropped),
-    so stride 1 keeps the size; with `stride` s the result is subsampled by s. Two depthwise
-    1-D convolutions (groups = C): on the CPU 5 to 9 times faster, forward and backward, than
-    folding the channels into the batch for a 1-channel convolution, with identical results.
-    """
-    c, length = x.shape[1], taps.numel()
-    right = length - 1 - left
-    k = taps.flip(0).to(x.dtype).repeat(c, 1)[:, None]  # (C, 1, L)
-    y = F.pad(x, (left, right, left, right))
-    y = F.conv2d(y, k[..., None], stride=(stride, 1), groups=c)
-    return F.conv2d(y, k[:, :, None], stride=(1, stride), groups=c)
-
-
-@functools.lru_cache
-def bilinear_taps(stride: int) -> tuple[tuple[float, ...], int]:
-    """Bilinear interpolation by s (align_corners=False) as a filter after zero insertion: the
-    triangle h(d) = 1 - |d - (s - 1)/2| / s over the offsets d where it is > 0 ([1, 3, 3, 1] / 4
-    at s = 2, [1, 2, 3, 2, 1] / 3 at s = 3), and the `left` padding of `separable_fir` that puts
-    them in place (the first offset is -left - 1)."""
-    centre = (stride - 1) / 2
-    first = math.floor(centre - stride) + 1
-    offsets = range(first, math.ceil(centre + stride))
-    taps = tuple(1 - abs(d - centre) / stride for d in offsets)
-    return taps, -first - 1
-
-
-def bilinear_filter(x: torch.Tensor, stride: int) -> torch.Tensor:
-    """F.interpolate(x, scale_factor=s, mode="bilinear", align_corners=False) for an integer s,
-    computed as replicate padding by one pixel, zero insertion and a fixed separable triangle
-    filter (two depthwise 1-D passes, as the blur kinds run): (N, C, H, W) -> (N, C, sH, sW).
-
-    Equal to F.interpolate to float rounding (tested for strides 2-4, odd and even sizes). The
-    replicated pixel is what interpolation's clamping at the border reads.
-    """
-    if stride == 1:
-        return x
-    taps, left = bilinear_taps(stride)
-    h, w = x.shape[-2:]
-    y = zero_insert(F.pad(x, (1, 1, 1, 1), mode="replicate"), stride)
-    y = separable_fir(y, torch.tensor(taps, dtype=x.dtype, device=x.device), left)
-    return y[..., : stride * h, : stride * w]
-
-
 def bilinear_upsample(x: torch.Tensor, stride: int) -> torch.Tensor:
-    """Bilinear upsampling by an integer stride through F.interpolate. `bilinear_filter` equals
-    it to float rounding but trained slower on this project's CPU and on an H100 (bare loop at
-    32 px: 0.80 x, at 64 px 0.88 x interpolate's images/s; scripts/bench_kinds.py)."""
+    """Bilinear upsampling by an integer stride through F.interpolate.
+
+    `filters.bilinear_filter` equals it to float rounding but trained slower on this project's
+    CPU and on an H100 (bare loop at 32 px: 0.80 x, at 64 px 0.88 x interpolate's images/s;
+    scripts/bench_kinds.py)."""
     return F.interpolate(x, scale_factor=stride, mode="bilinear", align_corners=False)
 
 
@@ -190,12 +120,23 @@ class BoxBlur(nn.Module):
         return F.conv2d(y, self.weight.expand(c, 1, s, s), groups=c)  # depthwise: fast on CPU
 
 
-@register("deconv")
+@register("deconv", DeconvConfig)
 class Deconv(Upsample):
     """Transposed convolution (Odena et al. 2016): overlap is uneven unless kernel % stride == 0;
-    kernel < stride leaves holes."""
+    kernel < stride leaves holes.
 
-    def __init__(self, in_ch: int, out_ch: int, cfg: UpsampleConfig) -> None:
+    With `blur` a fixed s x s box mean (a zero-order hold, Sugawara, Shiota & Kiya, "Super-
+    resolution using convolutional neural networks without any checkerboard artifacts", ICIP
+    2018) follows. The deconv's overlap (and its response to a constant input) is periodic with
+    period s; the box (`BoxBlur`, a buffer) averages every output over one whole period, so the
+    overlap map is flat for every kernel (e.g. k3 s2: [1, 2] becomes [1.5, 1.5]) and even the
+    holes of kernel < stride are filled. Equivalently the effective kernel is the deconv's
+    convolved with an s x s box (Sugawara et al.'s formulation); in the interior it computes
+    what nearest resize-conv does. Output stays exactly s*H; at the border the box reads the
+    deconv's own output beyond it (see `BoxBlur`).
+    """
+
+    def __init__(self, in_ch: int, out_ch: int, cfg: DeconvConfig) -> None:
         super().__init__(in_ch, out_ch, cfg)
         padding, output_padding = deconv_padding(cfg.kernel, cfg.stride)
         # PyTorch needs output_padding < stride; at stride 1 with an odd excess, pad one less and
@@ -206,10 +147,18 @@ class Deconv(Upsample):
         self.conv = nn.ConvTranspose2d(
             in_ch, out_ch, cfg.kernel, cfg.stride, padding, output_padding
         )
+        self.blur = BoxBlur(cfg.stride) if self.blurred(cfg) else None
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    @staticmethod
+    def blurred(cfg: DeconvConfig) -> bool:
+        return cfg.blur
+
+    def deconv(self, x: torch.Tensor) -> torch.Tensor:
         y = self.conv(x)
         return y[..., 1:, 1:] if self.crop else y
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.deconv(x) if self.blur is None else self.blur.hold(self.deconv, x)
 
 
 class ResizeConv(Upsample):
@@ -228,7 +177,7 @@ class ResizeConv(Upsample):
         return F.interpolate(x, scale_factor=self.stride, mode=self.mode)
 
 
-@register("nearest")
+@register("nearest", UpsampleConfig)
 class NearestConv(ResizeConv):
     """Nearest-neighbour resize-convolution (Odena et al. 2016): every output pixel is reached by
     the same number of kernel taps, so the overlap is flat."""
@@ -236,7 +185,7 @@ class NearestConv(ResizeConv):
     mode = "nearest"
 
 
-@register("bilinear")
+@register("bilinear", UpsampleConfig)
 class BilinearConv(ResizeConv):
     """Bilinear resize-convolution (Odena et al. 2016): flat overlap; smoother than nearest,
     and reported to work worse in the article's GAN."""
@@ -247,7 +196,7 @@ class BilinearConv(ResizeConv):
         return bilinear_upsample(x, self.stride)
 
 
-@register("subpixel")
+@register("subpixel", SubpixelConfig)
 class SubPixel(Upsample):
     """Sub-pixel convolution (Shi et al. 2016): k x k conv to C*s*s channels, then pixel shuffle.
     Flat overlap, equivalent to a deconv whose kernel is divisible by the stride; with `icnr`
@@ -256,12 +205,12 @@ class SubPixel(Upsample):
     after Sugawara et al. 2018): it averages each output over one period, so the s*s sub-kernels
     can no longer drift apart into a checkerboard; the overlap stays flat."""
 
-    def __init__(self, in_ch: int, out_ch: int, cfg: UpsampleConfig) -> None:
+    def __init__(self, in_ch: int, out_ch: int, cfg: SubpixelConfig) -> None:
         super().__init__(in_ch, out_ch, cfg)
-        self.icnr = bool(getattr(cfg, "icnr", False))
+        self.icnr = cfg.icnr
         self.conv = SameConv2d(in_ch, out_ch * cfg.stride**2, cfg.kernel)
         self.shuffle = nn.PixelShuffle(cfg.stride)
-        self.blur = BoxBlur(cfg.stride) if getattr(cfg, "blur", False) else None
+        self.blur = BoxBlur(cfg.stride) if cfg.blur else None
 
     def after_init(self) -> None:
         if not self.icnr:
@@ -278,29 +227,17 @@ class SubPixel(Upsample):
         return self.blur.hold(lambda y: self.shuffle(self.conv(y)), x)
 
 
-@register("deconv_blur")
+@register("deconv_blur", UpsampleConfig)
 class DeconvBlur(Deconv):
-    """Deconv followed by a fixed zero-order hold (Sugawara, Shiota & Kiya, "Super-resolution
-    using convolutional neural networks without any checkerboard artifacts", ICIP 2018).
+    """`deconv` with its blur always on: the same stage as `upsample=deconv upsample.blur=true`,
+    kept as a kind since earlier runs and the studies name it."""
 
-    The deconv's overlap (and its response to a constant input) is periodic with period s; the
-    s x s box mean (`BoxBlur`, a buffer) averages every output over one whole period, so the
-    overlap map is flat for every kernel (e.g. k3 s2: [1, 2] becomes [1.5, 1.5]) and even the
-    holes of kernel < stride are filled. Equivalently the effective kernel is the deconv's
-    convolved with an s x s box (Sugawara et al.'s formulation); in the interior it computes
-    what nearest resize-conv does. Output stays exactly s*H; at the border the box reads the
-    deconv's own output beyond it (see `BoxBlur`).
-    """
-
-    def __init__(self, in_ch: int, out_ch: int, cfg: UpsampleConfig) -> None:
-        super().__init__(in_ch, out_ch, cfg)
-        self.blur = BoxBlur(cfg.stride)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.blur.hold(super().forward, x)
+    @staticmethod
+    def blurred(cfg: UpsampleConfig) -> bool:
+        return True
 
 
-@register("zeros")
+@register("zeros", UpsampleConfig)
 class ZeroInsertConv(Upsample):
     """Zero insertion, then a k x k stride-1 'same' conv (the zero-insertion upsampling studied by
     Chandrasegaran et al., "A Closer Look at Fourier Spectrum Discrepancies for CNN-generated
@@ -321,7 +258,7 @@ class ZeroInsertConv(Upsample):
         return self.conv(zero_insert(x, self.stride))
 
 
-@register("filtered")
+@register("filtered", FilteredConfig)
 class FilteredConv(Upsample):
     """Zero insertion, a fixed separable low-pass FIR, then a k x k stride-1 'same' conv: the
     filtered upsampling of StyleGAN2/3 (Karras et al. 2020, 2021), interpolation by zero stuffing
@@ -336,9 +273,9 @@ class FilteredConv(Upsample):
     filter is a buffer; its centre is aligned to the centre of each s x s block.
     """
 
-    def __init__(self, in_ch: int, out_ch: int, cfg: UpsampleConfig) -> None:
+    def __init__(self, in_ch: int, out_ch: int, cfg: FilteredConfig) -> None:
         super().__init__(in_ch, out_ch, cfg)
-        taps = getattr(cfg, "filter", None) or box_taps(cfg.stride, 3)
+        taps = cfg.filter or box_taps(cfg.stride, 3)
         self.register_buffer("taps", torch.tensor(taps, dtype=torch.float32))  # as given
         # An input sample sits at s*i and the centre of its block at s*i + (s-1)/2; the taps'
         # centre (L-1)/2 goes there.
@@ -351,7 +288,7 @@ class FilteredConv(Upsample):
         return self.conv(y)
 
 
-@register("bilinear_additive")
+@register("bilinear_additive", UpsampleConfig)
 class BilinearAdditive(Upsample):
     """Bilinear additive upsampling (Wojna et al., "The Devil is in the Decoder", BMVC 2017):
     bilinear resize by s, then each group of s*s consecutive channels summed (C -> C / s^2),

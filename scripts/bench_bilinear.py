@@ -1,5 +1,5 @@
 """Forward+backward time of bilinear upsampling by 2: F.interpolate against the fixed filter
-(`upsampling.bilinear_filter`), at the default bilinear generator's three stage sizes.
+(`filters.bilinear_filter`), at the default bilinear generator's three stage sizes.
 
     python scripts/bench_bilinear.py [--device cpu|cuda] [--seconds 2]
 """
@@ -12,7 +12,7 @@ import torch
 import torch.nn.functional as F
 from torch.utils import benchmark
 
-from checkerboard_gan.upsampling import bilinear_filter
+from checkerboard_gan.filters import bilinear_filter
 
 STAGES = ((128, 4), (64, 8), (32, 16))  # (channels, input side) of 32 px, g_channels=32, batch 64
 

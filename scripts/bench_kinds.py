@@ -1,7 +1,7 @@
 """Training speed per upsampling kind: images/s of the bare DCGAN loop (scripts/bench.py) with
 each generator kind, the default discriminator and data, interleaved over rounds.
 
-The row `bilinear (fixed filter)` runs the bilinear stage through `upsampling.bilinear_filter`
+The row `bilinear (fixed filter)` runs the bilinear stage through `filters.bilinear_filter`
 (zero insertion and the triangle taps) instead of `F.interpolate`, the two being equal to float
 rounding, to show which is faster on the machine at hand.
 
@@ -19,9 +19,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench import bare_loop, compose_config  # noqa: E402
 
-from checkerboard_gan import upsampling  # noqa: E402
+from checkerboard_gan import filters, upsampling  # noqa: E402
 from checkerboard_gan.config import register_configs  # noqa: E402
-from checkerboard_gan.trainer import resolve_device  # noqa: E402
+from checkerboard_gan.devices import resolve_device  # noqa: E402
 
 FILTER = "bilinear (fixed filter)"
 
@@ -30,7 +30,7 @@ FILTER = "bilinear (fixed filter)"
 def filtered_bilinear():
     """The bilinear stage through the fixed filter, for the comparison row."""
     chosen = upsampling.bilinear_upsample
-    upsampling.bilinear_upsample = upsampling.bilinear_filter
+    upsampling.bilinear_upsample = filters.bilinear_filter
     try:
         yield
     finally:

@@ -1,59 +1,74 @@
-"""Artifact measures at random initialisation, mean and std over seeds, for a list of configs.
+"""Artifact measures at random initialisation, mean and std over seeds, per config of a study.
 
-Each config runs through the real trainer with `train.steps=0` (probes at init only).
+A study is a Hydra experiment config (`configs/experiment/NAME.yaml`, as the report runs them);
+this runs it as one multirun with `train.steps=0` (probes at init only) and the given seeds,
+then reads the run folders:
 
-    python scripts/init_artifacts.py --seeds 5 \
-        "upsample=deconv upsample.kernel=3" "upsample=deconv upsample.kernel=4" "upsample=nearest"
+    python scripts/init_artifacts.py init_deconv init_resize --seeds 5
+    python scripts/init_artifacts.py init_study upsample.kernel=3,4 --seeds 3
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
+import subprocess
+import sys
 import tempfile
 from pathlib import Path
 
-from hydra import compose, initialize_config_dir
-
-from checkerboard_gan.cli import config_dir
-from checkerboard_gan.config import register_configs, validate
-from checkerboard_gan.trainer import train
-
-MEASURES = ("checkerboard", "spectral_peak_db", "spectral_distance", "grad_checkerboard")
+import checkerboard_gan
+from checkerboard_gan.probes import MEASURES
+from checkerboard_gan.runs import RunRow, read_sweep
 
 
-def init_scores(overrides: list[str], seed: int, out: Path) -> dict[str, float]:
-    with initialize_config_dir(version_base="1.3", config_dir=str(config_dir())):
-        cfg = validate(compose("config", overrides=[*overrides, f"seed={seed}", "train.steps=0"]))
-    metrics = train(cfg, out, overrides)
-    return {**metrics["probes"][0], "overlap_unevenness": metrics["overlap_unevenness"]}
+def run_study(name: str, seeds: int, overrides: list[str], sweep_dir: Path) -> list[RunRow]:
+    """`python -m checkerboard_gan -m +experiment=NAME train.steps=0 seed=...` into
+    `sweep_dir`; its runs, sorted by the swept keys."""
+    command = [sys.executable, "-m", "checkerboard_gan", "-m", f"+experiment={name}"]
+    command += ["train.steps=0", "seed=" + ",".join(map(str, range(seeds))), *overrides]
+    command.append(f"hydra.sweep.dir={sweep_dir}")
+    package = str(Path(checkerboard_gan.__file__).resolve().parents[1])  # the one imported here
+    path = os.pathsep.join(p for p in (package, os.environ.get("PYTHONPATH")) if p)
+    subprocess.run(command, check=True, capture_output=True, env={**os.environ, "PYTHONPATH": path})
+    return read_sweep(sweep_dir)
+
+
+def table(name: str, rows: list[RunRow]) -> list[str]:
+    """One Markdown row per config (the swept values but the seed): overlap max/min and each
+    probe measure at step 0, mean ± std over seeds."""
+    configs: dict[str, list[dict]] = {}
+    for row in rows:
+        label = " ".join(f"{k}={v}" for k, v in row.values.items() if k != "seed")
+        metrics = row.metrics or {}
+        configs.setdefault(label or name, []).append(
+            {**(metrics.get("probes") or [{}])[0], "overlap": metrics.get("overlap_unevenness")}
+        )
+    lines = []
+    for label, runs in configs.items():
+        values = {m: [r[m] for r in runs] for m in MEASURES}
+        cells = [f"{statistics.mean(v):.4f} ± {statistics.pstdev(v):.4f}" for v in values.values()]
+        lines.append(f"| {label} | {runs[0]['overlap']:g} | " + " | ".join(cells) + " |")
+    return lines
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("configs", nargs="+", help="space-separated Hydra overrides per config")
-    parser.add_argument("--seeds", type=int, default=5)
-    args = parser.parse_args(argv)
-    register_configs()
-    header = (
-        "| config | overlap max/min | " + " | ".join(f"{m} mean ± std" for m in MEASURES) + " |"
+    parser.add_argument(
+        "names", nargs="+", help="experiment config names (init_deconv ...), then Hydra overrides"
     )
-    rows = [header, "|" + " --- |" * (len(MEASURES) + 2)]
+    parser.add_argument("--seeds", type=int, default=5)
+    args = parser.parse_intermixed_args(argv)
+    studies = [a for a in args.names if "=" not in a]
+    overrides = [a for a in args.names if "=" in a]
+    header = "| config | overlap max/min | " + " | ".join(f"{m} mean ± std" for m in MEASURES)
+    lines = [header + " |", "|" + " --- |" * (len(MEASURES) + 2)]
     with tempfile.TemporaryDirectory() as tmp:
-        for i, config in enumerate(args.configs):
-            runs = [
-                init_scores(config.split(), seed, Path(tmp, f"{i}_{seed}"))
-                for seed in range(args.seeds)
-            ]
-            cells = [
-                f"{statistics.mean(r[m] for r in runs):.4f} ± "
-                f"{statistics.pstdev(r[m] for r in runs):.4f}"
-                for m in MEASURES
-            ]
-            rows.append(
-                f"| {config} | {runs[0]['overlap_unevenness']:g} | " + " | ".join(cells) + " |"
-            )
-    print("\n".join(rows))
+        for name in studies:
+            rows = run_study(name, args.seeds, overrides, Path(tmp, name))
+            lines += table(name, rows)
+    print("\n".join(lines))
 
 
 if __name__ == "__main__":

@@ -18,12 +18,11 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
 from checkerboard_gan import measures  # noqa: E402
-from checkerboard_gan.config import UpsampleConfig  # noqa: E402
 from checkerboard_gan.upsampling import UPSAMPLERS, build_upsample  # noqa: E402
 
 
 def overlap(kind: str, kernel: int, stride: int, layers: int):
-    cfg = UpsampleConfig(name=kind, kernel=kernel, stride=stride)
+    cfg = UPSAMPLERS.config(kind, kernel=kernel, stride=stride)
     stages = [build_upsample(1, 1, cfg).geometry() for _ in range(layers)]
     return measures.overlap_map(stages, stride**layers)
 

@@ -16,8 +16,8 @@ import torch
 from PIL import Image
 
 from checkerboard_gan.data import InMemoryBatches, StreamingBatches, build_batches
+from checkerboard_gan.run import train
 from checkerboard_gan.sources import PALETTE, DatasetError, make_shapes
-from checkerboard_gan.trainer import train
 
 from .conftest import compose_config
 

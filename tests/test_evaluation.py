@@ -12,7 +12,8 @@ from torch import nn
 
 from checkerboard_gan.evaluation import Evaluator, batch_measures
 from checkerboard_gan.probes import batch_statistics
-from checkerboard_gan.trainer import build, train
+from checkerboard_gan.run import train
+from checkerboard_gan.trainer import build
 
 from .conftest import compose_config, read_metrics, run_module
 from .test_train import events

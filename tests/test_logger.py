@@ -1,5 +1,6 @@
 """The run logger's TensorBoard plumbing: event records checksummed in C, read back by
-TensorBoard's own reader, which verifies every checksum."""
+TensorBoard's own reader, which verifies every checksum; and the tensors a probe leaves in the
+run folder."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import glob
 from pathlib import Path
 
 import pytest
+import torch
 from hypothesis import given
 from hypothesis import strategies as st
 from tensorboard.compat.tensorflow_stub import errors
@@ -15,7 +17,12 @@ from tensorboard.compat.tensorflow_stub.pywrap_tensorflow import masked_crc32c a
 from tensorboard.summary.writer import record_writer
 from torch.utils.tensorboard import SummaryWriter
 
-from checkerboard_gan.logger import masked_crc32c
+from checkerboard_gan.logger import RunLogger, masked_crc32c
+from checkerboard_gan.models import Discriminator, Generator
+from checkerboard_gan.probes import NUM_GRAD, Probe
+from checkerboard_gan.runs import RunRow
+
+from .conftest import compose_config
 
 
 @given(st.binary(max_size=4096))
@@ -49,3 +56,18 @@ def test_event_files_pass_tensorboards_checksum_check(tmp_path):
     (tmp_path / "damaged").write_bytes(bytes(damaged))
     with pytest.raises(errors.DataLossError, match="crc32"):
         read_records(str(tmp_path / "damaged"))
+
+
+def test_each_probe_saves_ds_input_gradient_as_the_probe_computed_it(tmp_path):
+    cfg = compose_config()
+    torch.manual_seed(0)
+    g, d = Generator(cfg), Discriminator(cfg)
+    real = torch.rand(NUM_GRAD + 4, 3, 16, 16, generator=torch.Generator().manual_seed(0)) * 2 - 1
+    probe = Probe(cfg, real, g.period, d.period)
+    logger = RunLogger(tmp_path, {}, background=False)
+    logger.observation(probe.observe(0, g, d))
+    logger.close()
+    row = RunRow(tmp_path, [], None)
+    assert row.gradient_steps == row.sample_steps == [0]
+    assert torch.equal(row.gradient(0), probe.input_gradient(d))
+    assert row.gradient(0).shape == (NUM_GRAD, 3, 16, 16)

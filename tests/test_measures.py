@@ -10,12 +10,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from checkerboard_gan import measures
-from checkerboard_gan.config import UpsampleConfig
 from checkerboard_gan.upsampling import UPSAMPLERS, build_upsample
 
 
 def stack(kind: str, kernel: int, stride: int, layers: int) -> torch.Tensor:
-    cfg = UpsampleConfig(name=kind, kernel=kernel, stride=stride)
+    cfg = UPSAMPLERS.config(kind, kernel=kernel, stride=stride)
     geometries = [build_upsample(1, 1, cfg).geometry() for _ in range(layers)]
     return measures.overlap_map(geometries, stride**layers)
 

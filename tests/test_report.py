@@ -3,6 +3,7 @@ HTML; a quick run judges the init claims only."""
 
 from __future__ import annotations
 
+import ast
 import json
 import re
 import subprocess
@@ -13,12 +14,15 @@ from urllib.parse import unquote
 
 import pytest
 
-from checkerboard_gan.report.claims import claim_sections
+from checkerboard_gan.cli import config_dir
+from checkerboard_gan.report.claims import CLAIMS, claim_sections
+from checkerboard_gan.report.command import studies_for
 from checkerboard_gan.report.document import Table
-from checkerboard_gan.report.studies import Setting
+from checkerboard_gan.report.reading import Context
+from checkerboard_gan.report.studies import SETTINGS, Setting, Study
 from checkerboard_gan.report.trained_claims import claim3
-from checkerboard_gan.report.verdicts import Check, Context, compare, verdict
-from checkerboard_gan.summary import find_runs
+from checkerboard_gan.report.verdicts import Check, compare, verdict
+from checkerboard_gan.runs import find_runs
 
 from .conftest import run_module
 
@@ -201,3 +205,35 @@ def test_out_naming_a_file_is_refused(tmp_path):
     done = _report(tmp_path, "--claims", "1", "--out", str(tmp_path / "taken"))
     assert done.returncode == 2 and "is a file, not a folder" in done.stderr
     assert "Traceback" not in done.stderr and (tmp_path / "taken").read_text() == "keep me"
+
+
+def test_studies_are_the_experiment_configs_the_report_runs():
+    quick = Setting("quick", 2, 40, SETTINGS["quick"][3], 20, 1)
+    for name in studies_for(list(CLAIMS)):
+        study = Study.load(name)
+        assert (config_dir() / "experiment" / f"{name}.yaml").is_file()
+        args = study.command(quick)
+        assert args[:4] == ["-m", "checkerboard_gan", "-m", f"+experiment={name}"]
+        assert args[-1] == f"hydra.sweep.dir={name}"
+        assert ("seed=0" if study.trained else "seed=0,1") in args
+        assert study.trained == name.startswith(("train_", "grad_", "last_n"))
+        assert ("train.steps=40" in args) == study.trained
+    with pytest.raises(FileNotFoundError, match="no experiment config"):
+        Study.load("no_such_study")
+
+
+def test_the_report_reads_results_and_never_rebuilds_models():
+    """report/ imports neither the trainer nor Hydra's compose API: it reads run folders."""
+    package = Path(__file__).resolve().parents[1] / "checkerboard_gan" / "report"
+    for path in package.glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom):
+                names = {a.name for a in node.names}
+                assert not (node.module or "").endswith(("trainer", "run", "checkpoint")), path
+                assert not (node.module == "hydra" and names & {"compose", "initialize"}), path
+                assert not names & {"initialize_config_dir", "compose"}, path
+    code = "import sys, checkerboard_gan.report.command; print(sorted(sys.modules))"
+    loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert loaded.returncode == 0, loaded.stderr
+    for module in ("checkerboard_gan.trainer", "checkerboard_gan.run", "checkerboard_gan.models"):
+        assert f"'{module}'" not in loaded.stdout

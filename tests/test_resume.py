@@ -17,8 +17,8 @@ from tensorboard.backend.event_processing.event_accumulator import EventAccumula
 from checkerboard_gan.checkpoint import CheckpointError, load_checkpoint, load_latest
 from checkerboard_gan.config import ConfigError
 from checkerboard_gan.losses import NonSaturatingBCE
+from checkerboard_gan.run import train
 from checkerboard_gan.run_status import Diverged
-from checkerboard_gan.trainer import train
 
 from .conftest import TINY, compose_config, read_metrics
 

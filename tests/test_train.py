@@ -7,7 +7,7 @@ import torch
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 from checkerboard_gan.checkpoint import load_checkpoint
-from checkerboard_gan.trainer import train
+from checkerboard_gan.run import train
 
 from .conftest import compose_config, read_metrics
 
@@ -164,7 +164,7 @@ def test_compile_trains_a_tiny_model(tmp_path):
 def test_the_console_shows_init_measures_progress_and_a_final_block(tmp_path, caplog, monkeypatch):
     import logging
 
-    from checkerboard_gan import trainer
+    from checkerboard_gan import run, trainer
 
     monkeypatch.setattr(trainer, "PROGRESS_EVERY_S", 0.0)  # a progress line after every step
     with caplog.at_level(logging.INFO):
@@ -172,7 +172,7 @@ def test_the_console_shows_init_measures_progress_and_a_final_block(tmp_path, ca
     text = caplog.text
     assert "step 0/3 (random init): CB_4 " in text and "grad CB_4 " in text
     assert "step 2/3 (67%), " in text and " img/s, about 0 min " in text  # not a terminal
-    final = trainer.final_block(metrics, tmp_path)
+    final = run.final_block(metrics, tmp_path)
     assert final in text
     assert f"run folder: {tmp_path}" in final
     assert f"tensorboard --logdir {tmp_path} --samples_per_plugin images=1000" in final

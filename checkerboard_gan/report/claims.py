@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import sys
 
-from .document import Block, Section, Verdict
+from .document import Block, Section
 from .init_claims import claim1, claim2
+from .reading import Context
 from .trained_claims import TRAINED_CLAIMS, claim3, claim4, claim5, claim6, claim7
-from .verdicts import Context, verdict
+from .verdicts import not_judged, unbuilt, verdict
 
 # claim -> (title, the claim, the studies it reads)
 CLAIMS: dict[int, tuple[str, str, tuple[str, ...]]] = {
@@ -72,17 +73,12 @@ def claim_sections(ctx: Context, chosen: list[int]) -> list[Section]:
         else:
             try:
                 more, checks = BUILDERS[number](ctx)
-                blocks, result = blocks + more, verdict(checks)
-                if number in TRAINED_CLAIMS and not ctx.setting.judged:
-                    numbers = "; ".join(c.text for c in checks)
-                    result = Verdict(
-                        "not judged",
-                        "Not judged (quick run): a check of the machinery, too small and short "
-                        f"for training to have happened. Its numbers: {numbers}.",
-                    )
+                blocks = blocks + more
+                judged = number not in TRAINED_CLAIMS or ctx.setting.judged
+                result = verdict(checks) if judged else not_judged(checks)
             except Exception as err:  # one broken section must not lose the others
                 print(f"claim {number}: {type(err).__name__}: {err}", file=sys.stderr)
                 blocks.append(f"This section could not be built: `{type(err).__name__}: {err}`.")
-                result = Verdict("undecided", "Undecided: the section could not be built.")
+                result = unbuilt()
         sections.append(Section(f"claim-{number}", f"Claim {number}: {title}", blocks, result))
     return sections

@@ -2,10 +2,10 @@
 
     python -m checkerboard_gan.report [--quick] [--out report]
 
-Runs the studies behind DESIGN.md's six claims as Hydra multiruns (one
-`python -m checkerboard_gan -m ...` per study, under OUT/runs/), then writes OUT/index.html and
-OUT/report.md: per claim the figures, the numbers, the rule that decides, and one sentence
-computed from the numbers saying whether they support the claim.
+Runs the studies behind DESIGN.md's claims as Hydra multiruns (one
+`python -m checkerboard_gan -m +experiment=STUDY ...` per study, under OUT/runs/), then writes
+OUT/index.html and OUT/report.md: per claim the figures, the numbers, the rule that decides, and
+one sentence computed from the numbers saying whether they support the claim.
 """
 
 from __future__ import annotations
@@ -22,11 +22,11 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from ..summary import find_runs, sort_by_swept_keys
+from ..runs import read_sweep
 from .claims import CLAIMS, claim_sections
-from .document import Block, Code, Section, Table, to_html, to_markdown
-from .studies import SETTINGS, STUDIES, Setting, environment, run_study
-from .verdicts import Context, fmt
+from .document import Block, Code, Section, Table, fmt, to_html, to_markdown
+from .reading import Context
+from .studies import SETTINGS, Setting, Study, environment, run_study
 
 ARTICLE = "https://distill.pub/2016/deconv-checkerboard/"
 
@@ -204,7 +204,7 @@ def run_all(args: argparse.Namespace, argv: list[str], runs_dir: Path) -> dict[s
     print(f"{len(needed)} studies, {args.jobs} at a time, setting {setting.name}", flush=True)
 
     def one(name: str) -> dict[str, Any]:
-        done = run_study(STUDIES[name], setting, runs_dir, threads)
+        done = run_study(Study.load(name), setting, runs_dir, threads)
         print(f"{name}: exit {done['returncode']}, {done['seconds']:.0f} s", flush=True)
         return done
 
@@ -266,9 +266,7 @@ def main(argv: list[str] | None = None) -> int:
         (runs_dir / "report.json").write_text(json.dumps(meta, indent=2))
     s = meta["setting"]
     setting = Setting(**{**s, "overrides": tuple(s["overrides"])})
-    rows = {st["name"]: find_runs(runs_dir / st["name"]) for st in meta["studies"]}
-    for found in rows.values():
-        sort_by_swept_keys(found)
+    rows = {st["name"]: read_sweep(runs_dir / st["name"]) for st in meta["studies"]}
     ctx = Context(out, setting, rows)
     began = time.perf_counter()
     claims = claim_sections(ctx, meta["claims"])

@@ -4,8 +4,11 @@ self-contained HTML (figures are files beside it)."""
 from __future__ import annotations
 
 import html
+import math
 import re
 from dataclasses import dataclass, field
+
+from .verdicts import Verdict
 
 
 @dataclass
@@ -29,10 +32,14 @@ class Code:
 Block = str | Fig | Table | Code  # str: a paragraph with [links](x), `code` and **bold**
 
 
-@dataclass
-class Verdict:
-    status: str  # supported | partly supported | not supported | undecided
-    sentence: str
+def fmt(value: float, digits: int = 3) -> str:
+    """A number as tables and captions show it: `digits` significant digits, n/a for NaN."""
+    return "n/a" if math.isnan(value) else f"{value:.{digits}g}"
+
+
+def rule(text: str) -> str:
+    """The paragraph that states how a claim is decided."""
+    return f"**Rule:** {text}"
 
 
 @dataclass

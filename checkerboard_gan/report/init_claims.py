@@ -7,29 +7,19 @@ import math
 import torch
 
 from .. import measures, plots
-from ..config import UpsampleConfig
+from ..config import DeconvConfig
 from ..images import sample_picture
 from ..plots import energy_picture
 from ..upsampling import build_upsample
-from .document import Block, Fig, Table
-from .verdicts import (
-    Check,
-    Context,
-    Kind,
-    compare,
-    fmt,
-    mean_std,
-    period_of,
-    probe,
-    rule,
-    samples_at,
-)
+from .document import Block, Fig, Table, fmt, rule
+from .reading import Context, Kind, mean_std, probe, samples_at
+from .verdicts import Check, compare
 
 
 def claim1(ctx: Context) -> tuple[list[Block], list[Check]]:
     cases, rows, u, worst = [], [], {}, 0.0
     for k, n in ((3, 1), (3, 2), (4, 1), (4, 2)):
-        stage = UpsampleConfig(name="deconv", kernel=k, stride=2)
+        stage = DeconvConfig(name="deconv", kernel=k, stride=2)
         m = measures.overlap_map([build_upsample(1, 1, stage).geometry() for _ in range(n)], 2**n)
         a = measures.overlap_profile(m)
         error = (m - torch.outer(a, a)).abs().max().item()
@@ -90,9 +80,10 @@ def claim2(ctx: Context) -> tuple[list[Block], list[Check]]:
         table.append([label, fmt(uneven), f"{fmt(cb[label][0])} ± {fmt(cb[label][1], 2)}"])
         table[-1] += [f"{fmt(peak[0])} ± {fmt(peak[1], 2)}", seeds or "missing"]
         first = samples_at(runs[0] if runs else None, 0)
-        period = period_of(runs[0] if runs else None)
+        period = runs[0].period if runs else None
         top.append((f"{label}\nCB {fmt(cb[label][0])}", first and sample_picture(first[1])))
-        bottom.append((f"phase energy P={period}", first and energy_picture(first[1], period)))
+        energy = first and period and energy_picture(first[1], period)
+        bottom.append((f"phase energy P={period}" if period else "phase energy", energy))
         links += [(label, ctx.rel(runs[0].path))] if runs else []
     labels = list(cb)
     series = {"CB at init": ([cb[k][0] for k in labels], [cb[k][1] for k in labels])}

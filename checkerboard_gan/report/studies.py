@@ -1,5 +1,7 @@
-"""The studies behind the claims: each one Hydra multirun (`python -m checkerboard_gan -m ...`)
-under OUT/runs, sized by a Setting; and what the report records about the machine."""
+"""The studies behind the claims: each a Hydra experiment config, `configs/experiment/NAME.yaml`
+(its `hydra.sweeper.params` say what it sweeps), run as one multirun
+(`python -m checkerboard_gan -m +experiment=NAME ...`) under OUT/runs with the seeds, steps and
+overrides of a Setting; and what the report records about the machine."""
 
 from __future__ import annotations
 
@@ -16,8 +18,10 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from omegaconf import OmegaConf
 
-from ..trainer import resolve_device
+from ..cli import config_dir
+from ..devices import resolve_device
 
 ROOT = Path(__file__).resolve().parents[2]  # the checkout the package runs from
 QUICK = (  # --quick: every run this small
@@ -54,46 +58,31 @@ SETTINGS = {  # name -> (init seeds, trained seeds, steps, overrides for every r
 
 @dataclass(frozen=True)
 class Study:
-    """One Hydra multirun: its folder under OUT/runs and its own (swept) overrides."""
+    """One Hydra multirun: the experiment config `configs/experiment/NAME.yaml`, run into
+    OUT/runs/NAME. An experiment that sets `train.steps: 0` is read at init only."""
 
     name: str
-    sweep: tuple[str, ...]
     trained: bool = True
 
+    @classmethod
+    def load(cls, name: str) -> Study:
+        """The study defined by `configs/experiment/NAME.yaml`."""
+        path = config_dir() / "experiment" / f"{name}.yaml"
+        if not path.is_file():
+            raise FileNotFoundError(f"study {name}: no experiment config {path}")
+        return cls(name, OmegaConf.select(OmegaConf.load(path), "train.steps") != 0)
+
     def command(self, s: Setting) -> list[str]:
-        """The multirun's arguments after `python`, run inside OUT/runs."""
+        """The multirun's arguments after `python`, run inside OUT/runs: the experiment, then
+        the setting's seeds (and steps when trained) and overrides."""
         if not self.trained:
-            size = ["train.steps=0", "seed=" + ",".join(map(str, range(s.seeds)))]
+            size = ["seed=" + ",".join(map(str, range(s.seeds)))]
         else:
             size = [f"train.steps={s.steps}", "seed=" + ",".join(map(str, range(s.train_seeds)))]
             size += [f"log.every={s.log_every}"] * bool(s.log_every)
         hydra = [f"hydra.sweep.dir={self.name}"]
-        return ["-m", "checkerboard_gan", "-m", *self.sweep, *size, *s.overrides, *hydra]
-
-
-STUDIES = {
-    s.name: s
-    for s in (
-        Study("init_deconv", ("upsample=deconv", "upsample.kernel=3,4"), trained=False),
-        Study("init_resize", ("upsample=nearest,bilinear",), trained=False),
-        Study("init_subpixel", ("upsample=subpixel", "upsample.icnr=false,true"), trained=False),
-        # every trained run has a k3 D (avgpool by default), so the D kinds compare like for like
-        Study("train_resize", ("upsample=deconv,nearest,bilinear", "upsample.kernel=3")),
-        Study("train_even", ("upsample=deconv", "upsample.kernel=4")),
-        Study("train_subpixel", ("upsample=subpixel", "upsample.icnr=false,true")),
-        Study(
-            "train_disc",
-            (
-                "upsample=deconv,nearest",
-                "upsample.kernel=3",
-                "disc=strided,blurpool",
-                "disc.kernel=3",
-            ),
-        ),
-        Study("grad_strided_k4", ("upsample=nearest", "disc=strided", "disc.kernel=4")),
-        Study("last_n", ("upsample=deconv", "upsample.kernel=3", "upsample.last_n=2,1,0")),
-    )
-}
+        experiment = f"+experiment={self.name}"
+        return ["-m", "checkerboard_gan", "-m", experiment, *size, *s.overrides, *hydra]
 
 
 def run_study(

@@ -4,34 +4,30 @@ samples (metrics.json `evaluations`) and, for the gradient, on the probes' `grad
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
 
-import numpy as np
 import torch
-from hydra import compose, initialize_config_dir
-from PIL import Image
 
 from .. import plots
-from ..checkpoint import find_checkpoint, load_checkpoint
-from ..cli import config_dir
-from ..config import validate
 from ..images import sample_picture
 from ..plots import energy_picture, gradient_picture, spectrum_picture
-from ..summary import RunRow
-from ..trainer import build
-from .document import Block, Fig, Table
-from .verdicts import (
-    Check,
+from ..runs import RunRow
+from .document import Block, Fig, Table, fmt, rule
+from .reading import (
     Context,
     Kind,
-    compare,
-    fmt,
+    all_seeds,
+    ev,
+    eval_size,
+    fingerprint_at,
+    first_seed,
+    gradient_at,
     mean_std,
-    period_of,
+    per_seed,
     probe,
-    rule,
+    real_floor,
     samples_at,
 )
+from .verdicts import Check, per_seed_checks
 
 TRAINED_CLAIMS = (3, 4, 5, 6, 7)
 EVAL_NOTE = (
@@ -45,49 +41,8 @@ EVAL_NOTE = (
 )
 
 
-def seed_of(row: RunRow) -> str:
-    return dict(o.split("=", 1) for o in row.overrides if "=" in o).get("seed", "0")
-
-
-def per_seed(ctx: Context, kind: Kind) -> dict[str, RunRow]:
-    """A kind's runs keyed by seed."""
-    return {seed_of(r): r for r in ctx.pick(kind)}
-
-
-def all_seeds(runs: dict[str, dict[str, RunRow]]) -> list[str]:
-    return sorted({s for by_seed in runs.values() for s in by_seed}, key=int) or ["0"]
-
-
-def ev(row: RunRow | None, key: str, which: int = -1, side: str = "fake") -> float:
-    """A measure of a run's first (0) or last (-1) evaluation; NaN when missing."""
-    evals = (row.metrics or {}).get("evaluations") if row else None
-    return float(evals[which].get(side, {}).get(key, math.nan)) if evals else math.nan
-
-
-def eval_size(rows: list[RunRow | None]) -> str:
-    for row in rows:
-        evals = (row.metrics or {}).get("evaluations") if row else None
-        if evals:
-            return f"{evals[-1]['n_fake']} generated / {evals[-1]['n_real']} real"
-    return "no evaluation found"
-
-
-def real_floor(rows: list[RunRow | None], key: str) -> float:
-    """`key` on the real images (the same reference for every run of one dataset)."""
-    return next((v for r in rows if not math.isnan(v := ev(r, key, side="real"))), math.nan)
-
-
 def init_to_last(row: RunRow | None, key: str) -> str:
     return f"{fmt(ev(row, key, 0))} → {fmt(ev(row, key, -1))}"
-
-
-def fingerprint_at(row: RunRow | None, which: int) -> torch.Tensor | None:
-    """The fingerprint tile picture a run wrote at its first (0) or last (-1) evaluation."""
-    steps = [e["step"] for e in (row.metrics or {}).get("evaluations", [])] if row else []
-    path = row.path / "eval" / f"fingerprint_step_{steps[which]:07d}.png" if steps else None
-    if path is None or not path.is_file():
-        return None
-    return torch.from_numpy(np.array(Image.open(path).convert("RGB"))).permute(2, 0, 1) / 255
 
 
 def content_bars(
@@ -115,13 +70,12 @@ def trained(ctx: Context, kinds: list[Kind], name: str) -> tuple[list[Block], di
     table, panels, links = [], ([], [], [], []), []
     for label, by_seed in runs.items():
         for seed, run in sorted(by_seed.items(), key=lambda kv: int(kv[0])):
-            p = period_of(run)
             table.append(
                 [label, seed, init_to_last(run, "content_2"), init_to_last(run, "fingerprint_2")]
-                + [init_to_last(run, f"cb_{p}"), fmt(ev(run, "spectral_distance"))]
+                + [init_to_last(run, f"cb_{run.period}"), fmt(ev(run, "spectral_distance"))]
                 + [run.status, ctx.link(run)]
             )
-        first = by_seed.get(min(by_seed, key=int)) if by_seed else None
+        first = first_seed(by_seed)
         samples = [samples_at(first, w) for w in (0, -1)]
         for row, s in zip(panels, samples, strict=False):
             row.append((f"{label}, step {s[0]}" if s else label, s and sample_picture(s[1])))
@@ -165,32 +119,6 @@ def trained(ctx: Context, kinds: list[Kind], name: str) -> tuple[list[Block], di
             links,
         ),
     ], runs
-
-
-def per_seed_checks(
-    seeds: list[str],
-    a: tuple[str, dict[str, RunRow]],
-    k: float,
-    b: tuple[str, dict[str, RunRow]],
-    key: str,
-    which: int = -1,
-    above: bool = True,
-    getter: Callable[[RunRow | None, str, int], float] = ev,
-    when: str = "",
-) -> list[Check]:
-    """`a`'s key >= k x `b`'s key (or < when not `above`), one check per seed; `getter` reads a
-    run's value (default: its evaluation), `when` qualifies the key in the text."""
-    return [
-        compare(
-            f"seed {s}: {a[0]} {key}{when}",
-            getter(a[1].get(s), key, which),
-            k,
-            f"{b[0]}'s",
-            getter(b[1].get(s), key, which),
-            above,
-        )
-        for s in seeds
-    ]
 
 
 def claim3(ctx: Context) -> tuple[list[Block], list[Check]]:
@@ -248,19 +176,9 @@ DISCS: list[Kind] = [
 ]
 
 
-def input_gradients(row: RunRow) -> tuple[torch.Tensor, torch.Tensor | None, int]:
-    """D's input gradient on the run's fixed real images at init and at its last checkpoint
-    (`Probe.input_gradient`, recomputed on the CPU), and D's period."""
-    overrides = [o for o in row.overrides if not o.startswith("device=")] + ["device=cpu"]
-    with initialize_config_dir(version_base="1.3", config_dir=str(config_dir())):
-        cfg = validate(compose("config", overrides=overrides))
-    setup = build(cfg, torch.device("cpu"))  # the run's seed: the same D at init
-    d, probe_ = setup.discriminator, setup.probe
-    init, checkpoint = probe_.input_gradient(d), find_checkpoint(row.path)
-    if checkpoint is None:
-        return init, None, d.period
-    d.load_state_dict(load_checkpoint(checkpoint)["discriminator"])
-    return init, probe_.input_gradient(d), d.period
+def gradient_energy(grad: torch.Tensor | None, period: int | None) -> torch.Tensor | None:
+    """The phase-energy picture of a saved input gradient at D's period; None when missing."""
+    return None if grad is None or period is None else energy_picture(grad, period)
 
 
 def claim5(ctx: Context) -> tuple[list[Block], list[Check]]:
@@ -274,17 +192,17 @@ def claim5(ctx: Context) -> tuple[list[Block], list[Check]]:
                 for key in ("grad_content_2", "grad_checkerboard")
             ]
             table.append([label, seed, *cells, run.status, ctx.link(run)])
-        run = by_seed.get(min(by_seed, key=int)) if by_seed else None
+        run = first_seed(by_seed)
         if run is None:
             panels += [(f"{label}: missing", None)] + [("", None)] * 3
             continue
-        init, last, period = input_gradients(run)
+        init, last, period = gradient_at(run, 0), gradient_at(run, -1), run.grad_period
         step = run.sample_steps[-1] if run.sample_steps else "last"
         panels += [
-            (f"{label}: |dD/dx| at init", gradient_picture(init)),
+            (f"{label}: |dD/dx| at init", None if init is None else gradient_picture(init)),
             (f"|dD/dx| at step {step}", None if last is None else gradient_picture(last)),
-            (f"phase energy P={period}, init", energy_picture(init, period)),
-            (f"phase energy, step {step}", None if last is None else energy_picture(last, period)),
+            (f"phase energy P={period}, init", gradient_energy(init, period)),
+            (f"phase energy, step {step}", gradient_energy(last, period)),
         ]
         links.append((label, ctx.rel(run.path)))
     strided = ("strided k3", runs["strided k3"])
@@ -306,9 +224,9 @@ def claim5(ctx: Context) -> tuple[list[Block], list[Check]]:
         Table(header, table),
         Fig(
             ctx.save(plots.image_panels(panels, 4), "claim5_gradients"),
-            "The first seed: |dD/dx| of 8 real images, each scaled to its own max (recomputed "
-            "with `Probe.input_gradient` from the run's config and last checkpoint), and the "
-            "gradient's phase-energy map, white = even.",
+            "The first seed: |dD/dx| of 8 real images, each scaled to its own max (as each "
+            "probe saved it, `gradients/step_*.pt` in the run folder), and the gradient's "
+            "phase-energy map, white = even.",
             links,
         ),
         rule(
@@ -326,7 +244,7 @@ def claim6(ctx: Context) -> tuple[list[Block], list[Check]]:
     }
     runs = {n: per_seed(ctx, ("", "last_n", {"upsample.last_n": n})) for n in names}
     seeds = all_seeds(runs)
-    first = {n: by.get(min(by, key=int)) if by else None for n, by in runs.items()}
+    first = {n: first_seed(by) for n, by in runs.items()}
     periods = [p for p in (2, 4, 8, 16) if not math.isnan(ev(first["0"], f"content_{p}"))]
     periods = periods or [2, 4]
     table, panels, links = [], [], []
@@ -393,7 +311,7 @@ def claim7(ctx: Context) -> tuple[list[Block], list[Check]]:
         for seed, run in sorted(by_seed.items(), key=lambda kv: int(kv[0])):
             cells = [init_to_last(run, k) for k in ("content_2", "fingerprint_2")]
             table.append([f"{g} k3", d, seed, *cells, run.status, ctx.link(run)])
-        run = by_seed.get(min(by_seed, key=int)) if by_seed else None
+        run = first_seed(by_seed)
         last = samples_at(run, -1)
         panels.append((f"{g} / {d}", last and sample_picture(last[1])))
         fp = fmt(ev(run, "fingerprint_2"))

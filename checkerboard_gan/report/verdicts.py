@@ -1,20 +1,20 @@
-"""Reading a report's runs and deciding its rules: a claim's checks, each written out with the
-numbers it was decided on, and the verdict computed from them."""
+"""The rules that decide a claim: checks, each written out with the numbers it was decided on,
+and the verdict computed from them. No figures or tables here (those are the claims')."""
 
 from __future__ import annotations
 
 import math
-import statistics
+from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Any
 
-import torch
+from ..runs import RunRow
+from .reading import ev
 
-from .. import plots
-from ..summary import RunRow
-from .document import Verdict
-from .studies import Setting
+
+@dataclass
+class Verdict:
+    status: str  # supported | partly supported | not supported | undecided | not judged
+    sentence: str
 
 
 @dataclass
@@ -35,6 +35,32 @@ def compare(a_name: str, a: float, k: float, b_name: str, b: float, above: bool 
     )
 
 
+def per_seed_checks(
+    seeds: list[str],
+    a: tuple[str, dict[str, RunRow]],
+    k: float,
+    b: tuple[str, dict[str, RunRow]],
+    key: str,
+    which: int = -1,
+    above: bool = True,
+    getter: Callable[[RunRow | None, str, int], float] = ev,
+    when: str = "",
+) -> list[Check]:
+    """`a`'s key >= k x `b`'s key (or < when not `above`), one check per seed; `getter` reads a
+    run's value (default: its evaluation), `when` qualifies the key in the text."""
+    return [
+        compare(
+            f"seed {s}: {a[0]} {key}{when}",
+            getter(a[1].get(s), key, which),
+            k,
+            f"{b[0]}'s",
+            getter(b[1].get(s), key, which),
+            above,
+        )
+        for s in seeds
+    ]
+
+
 def verdict(checks: list[Check]) -> Verdict:
     """One sentence from the checks: all hold, none hold, some hold, or numbers missing."""
     if any(c.ok is None for c in checks):
@@ -49,70 +75,16 @@ def verdict(checks: list[Check]) -> Verdict:
     return Verdict("partly supported", f"Partly supported: {good}; but {bad}, against the rule.")
 
 
-# Reading runs -----------------------------------------------------------------------------
-
-Kind = tuple[str, str, dict[str, str]]  # label, study, overrides that select its runs
-
-
-@dataclass
-class Context:
-    out: Path
-    setting: Setting
-    rows: dict[str, list[RunRow]]  # study -> its runs, sorted by the swept keys
-
-    def pick(self, kind: Kind) -> list[RunRow]:
-        """The kind's runs: those of its study whose overrides hold all its key=value pairs."""
-        _, study, want = kind
-        found = []
-        for row in self.rows.get(study, []):
-            given = {k: v.lower() for k, v in (o.split("=", 1) for o in row.overrides if "=" in o)}
-            if all(given.get(k) == v for k, v in want.items()):
-                found.append(row)
-        return found
-
-    def one(self, kind: Kind) -> RunRow | None:
-        return next(iter(self.pick(kind)), None)
-
-    def rel(self, path: Path) -> str:
-        return path.resolve().relative_to(self.out.resolve()).as_posix()
-
-    def link(self, row: RunRow | None, label: str = "run") -> str:
-        return f"[{label}]({self.rel(row.path)}/)" if row else "missing"
-
-    def save(self, fig: Any, name: str) -> str:
-        path = self.out / "figures" / f"{name}.png"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fig.savefig(path, dpi=100)
-        plots.plt.close(fig)
-        return self.rel(path)
+def not_judged(checks: list[Check]) -> Verdict:
+    """A trained claim in a quick run: its numbers, no verdict (training has not happened)."""
+    numbers = "; ".join(c.text for c in checks)
+    return Verdict(
+        "not judged",
+        "Not judged (quick run): a check of the machinery, too small and short for training to "
+        f"have happened. Its numbers: {numbers}.",
+    )
 
 
-def probe(row: RunRow | None, key: str, which: int) -> float:
-    """A measure at a run's first (0) or last (-1) probe; NaN when missing."""
-    probes = (row.metrics or {}).get("probes") if row else None
-    return float(probes[which].get(key, math.nan)) if probes else math.nan
-
-
-def samples_at(row: RunRow | None, which: int) -> tuple[int, torch.Tensor] | None:
-    """(step, samples) of a run's first (0) or last (-1) saved probe."""
-    if not row or not row.sample_steps:
-        return None
-    step = row.sample_steps[which]
-    return step, row.samples(step)
-
-
-def period_of(row: RunRow | None) -> int:
-    return int((row.metrics or {}).get("checkerboard_period") or 8) if row else 8
-
-
-def fmt(value: float, digits: int = 3) -> str:
-    return "n/a" if math.isnan(value) else f"{value:.{digits}g}"
-
-
-def mean_std(values: list[float]) -> tuple[float, float]:
-    values = [v for v in values if not math.isnan(v)]
-    return (statistics.mean(values), statistics.pstdev(values)) if values else (math.nan,) * 2
-
-
-def rule(text: str) -> str:
-    return f"**Rule:** {text}"
+def unbuilt() -> Verdict:
+    """A claim whose section could not be built."""
+    return Verdict("undecided", "Undecided: the section could not be built.")

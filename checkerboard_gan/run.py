@@ -1,0 +1,237 @@
+"""One run's lifecycle around the training loop: the folder (lock, leftovers, writability), the
+resume policy, the status and timing in metrics.json, and what the run says when it ends."""
+
+from __future__ import annotations
+
+import logging
+import signal
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from .checkpoint import CheckpointError, find_checkpoint, load_latest
+from .config import Config, ConfigError, flat_config, with_defaults
+from .devices import cuda_default, resolve_device
+from .evaluation import headline
+from .logger import RunLogger
+from .memory import check_memory
+from .run_status import (
+    Diverged,
+    Interrupted,
+    error_line,
+    read_metrics_file,
+    run_lock,
+    write_failure,
+)
+from .trainer import build, training_loop
+
+log = logging.getLogger(__name__)
+
+
+@contextmanager
+def stop_requests() -> Iterator[list[int]]:
+    """Turn SIGINT and SIGTERM into a flag that the loop reads after each step."""
+    received: list[int] = []
+    previous = {}
+    try:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            previous[sig] = signal.signal(sig, lambda signum, frame: received.append(signum))
+    except ValueError:  # not the main thread: leave signals alone
+        pass
+    try:
+        yield received
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+# Keys a resumed run may change: how long and how it logs, not what it trains.
+RESUMABLE_CHANGES = (
+    "train.steps",
+    "train.resume",
+    "train.checkpoint_every",
+    "train.amp",
+    "train.channels_last",
+    "train.compile",
+    "log.",
+    "eval.",
+    "device",
+    "threads",
+)
+
+
+def _check_same_config(saved: dict[str, Any], cfg: Config, path: Path) -> None:
+    old, new = flat_config(with_defaults(saved, cfg)), flat_config(cfg)
+    differ = [
+        k
+        for k in sorted(set(old) | set(new))
+        if not k.startswith(RESUMABLE_CHANGES) and old.get(k) != new.get(k)
+    ]
+    if differ:
+        shown = ", ".join(f"{k}: {old.get(k)!r} -> {new.get(k)!r}" for k in differ[:5])
+        raise CheckpointError(
+            f"checkpoint {path} was made with a different config ({shown}); resume with the "
+            "same config, or start a new run folder"
+        )
+
+
+def _check_writable(run_dir: Path) -> None:
+    try:
+        (run_dir / "samples").mkdir(parents=True, exist_ok=True)
+        probe = run_dir / ".write_test"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as err:
+        raise ConfigError(f"cannot write to the run folder {run_dir}: {err.strerror}") from err
+
+
+def _resume_source(cfg: Config, run_dir: Path) -> Path | None:
+    """The checkpoint to continue from: train.resume, else this run folder's own."""
+    if cfg.train.resume is None:
+        return find_checkpoint(run_dir) if (run_dir / "checkpoints").is_dir() else None
+    path = find_checkpoint(Path(cfg.train.resume))
+    if path is None:
+        raise ConfigError(f"train.resume={cfg.train.resume} holds no checkpoint (last.pt)")
+    return path
+
+
+def train(
+    cfg: Config,
+    run_dir: Path,
+    overrides: list[str] | None = None,
+    swept: list[str] | None = None,
+) -> dict[str, Any]:
+    """Train one GAN as configured, writing everything into `run_dir`; returns metrics.json.
+
+    Continues from a checkpoint when `run_dir` holds one or `train.resume` names one. A failure
+    (divergence, an exception, a signal) is recorded in metrics.json with its status and first
+    error line before it propagates, so a sweep summary can say what happened.
+    """
+    run_dir = Path(run_dir)
+    _check_writable(run_dir)
+    with run_lock(run_dir):
+        _remove_leftovers(run_dir)
+        return _train(cfg, run_dir, overrides, swept)
+
+
+def _remove_leftovers(run_dir: Path) -> None:
+    """Temporary files of writes a killed process never finished (we hold the folder now)."""
+    for folder in (run_dir, run_dir / "checkpoints"):
+        for path in [*folder.glob(".*.tmp"), *folder.glob(".next.*.pt")]:
+            path.unlink(missing_ok=True)
+            log.info("removed %s, left by an unfinished write", path)
+
+
+def _config_keys(overrides: list[str]) -> list[str]:
+    """Dotted config keys of overrides (`upsample=deconv` sets `upsample.name`)."""
+    keys = [o.split("=", 1)[0].lstrip("+~") for o in overrides]
+    return [k if "." in k else f"{k}.name" for k in keys]
+
+
+def resume_point(cfg: Config, run_dir: Path) -> tuple[dict[str, Any] | None, Path | None]:
+    """The checkpoint state to continue from and its file, or (None, None) for a fresh run.
+    Refuses one made with another config or past `train.steps`."""
+    source = _resume_source(cfg, run_dir)
+    state, source = load_latest(source) if source else (None, None)
+    if state is None:
+        return None, None
+    _check_same_config(state["config"], cfg, source)
+    if state["step"] > cfg.train.steps:
+        raise ConfigError(
+            f"train.steps={cfg.train.steps} is below step {state['step']}, where the "
+            f"checkpoint {source} already is: give train.steps >= {state['step']}, or "
+            "start a new run folder"
+        )
+    log.info("resuming from %s at step %d", source, state["step"])
+    return state, source
+
+
+def _train(
+    cfg: Config, run_dir: Path, overrides: list[str] | None, swept: list[str] | None
+) -> dict[str, Any]:
+    start = time.perf_counter()
+    if cfg.threads:
+        torch.set_num_threads(cfg.threads)
+    device = resolve_device(cfg.device)
+    check_memory(cfg, device)
+    state, source = resume_point(cfg, run_dir)
+    summary = {
+        "steps": cfg.train.steps,
+        "overrides": list(overrides or []),
+        "torch_threads": torch.get_num_threads(),
+    }
+    logger = RunLogger(
+        run_dir,
+        summary,
+        None if state is None else state["step"],
+        None if source is None else read_metrics_file(source.parent.parent),
+        None if source is None else source.parent.parent,
+        cuda_default(cfg.log.background, device),
+    )
+    try:
+        setup = build(cfg, device)
+        if state is None:
+            varied = _config_keys(swept or [])
+            logger.hparams(cfg, varied or _config_keys(overrides or []), set(varied))
+        else:
+            setup.load(state)
+        logger.periods(setup.generator.period, setup.discriminator.period)
+        log.info("run folder %s, device %s, %d steps", run_dir, device, cfg.train.steps)
+        with stop_requests() as stops:
+            training_loop(cfg, setup, logger, run_dir / "checkpoints", state, stops)
+        logger.write_metrics(
+            status="completed", wall_s=logger.wall_before + time.perf_counter() - start
+        )
+        logger.close()
+    except BaseException as err:
+        _record_failure(err, logger, logger.wall_before + time.perf_counter() - start)
+    log.info(final_block(logger.metrics, run_dir))
+    return logger.metrics
+
+
+def _record_failure(err: BaseException, logger: RunLogger, wall_s: float) -> None:
+    """Write the failed run's status and first error line where the disk still takes it, close
+    the logger, and raise: the error, or a one-line WriteFailed for a file that could not be
+    written."""
+    failure = write_failure(err, logger.event_file)
+    status = {Diverged: "diverged", Interrupted: "interrupted"}.get(type(err), "failed")
+    extra = {"failed_step": err.step} if isinstance(err, Diverged | Interrupted) else {}
+    with suppress(OSError):
+        logger.write_metrics(
+            status=status, error=error_line(failure or err), wall_s=wall_s, **extra
+        )
+    with suppress(OSError):
+        logger.close()
+    if failure is not None and failure is not err:
+        raise failure from None
+    raise err
+
+
+def final_block(m: dict[str, Any], run_dir: Path) -> str:
+    """What a finished run says last: time and rate, its folder, the headline measures at init
+    and at the end, and how to look."""
+    probes, evals = m.get("probes") or [], m.get("evaluations") or []
+    lines = [
+        f"done: {m['steps']} steps in {m['wall_s']:.0f} s, {m.get('throughput_img_s', 0):.0f} "
+        f"img/s (probes and evaluations {100 * m.get('probe_s', 0) / max(m['wall_s'], 1e-9):.0f}%)",
+        f"  run folder: {run_dir}",
+    ]
+    if probes:
+        p = m.get("checkerboard_period", "P")
+        first, last = probes[0], probes[-1]
+        lines.append(
+            f"  CB_{p} at init {first['checkerboard']:.3g} -> step {last['step']} "
+            f"{last['checkerboard']:.3g}; grad CB {first['grad_checkerboard']:.3g} -> "
+            f"{last['grad_checkerboard']:.3g}"
+        )
+    if evals:
+        lines.append(
+            f"  evaluation at init: {headline(evals[0]['fake'], evals[0]['real'])}; "
+            f"step {evals[-1]['step']}: {headline(evals[-1]['fake'], evals[-1]['real'])}"
+        )
+    lines.append(f"  look: tensorboard --logdir {run_dir} --samples_per_plugin images=1000")
+    return "\n".join(lines)

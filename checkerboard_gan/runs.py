@@ -1,0 +1,133 @@
+"""Reading run folders: a sweep's job folders with their overrides, metrics.json and the tensors
+each probe saved. The sweep summary and the report read results through this module only.
+
+A run folder carries what its measures need: `metrics.json` (the scores, and the periods they
+were read at), `samples/step_XXXXXXX.pt` (the probe's fixed-noise samples) and
+`gradients/step_XXXXXXX.pt` (D's input gradient on the probe's fixed real images).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+from omegaconf import OmegaConf
+
+from .run_status import holder_alive, read_metrics_file
+from .sweep import sweep_overrides
+
+
+def _steps(folder: Path) -> list[int]:
+    return sorted(int(p.stem[5:]) for p in folder.glob("step_*.pt") if p.stem[5:].isdigit())
+
+
+@dataclass
+class RunRow:
+    """One run folder of a sweep (or a job that never started): what it was asked and wrote."""
+
+    path: Path
+    overrides: list[str]
+    metrics: dict[str, Any] | None
+    values: dict[str, str] = field(default_factory=dict)  # swept key -> value
+
+    @property
+    def status(self) -> str:
+        """metrics.json's status; `killed` for a run that says running but whose process is
+        gone, `missing` for one that never wrote metrics.json (or never started)."""
+        status = (self.metrics or {}).get("status", "missing")
+        if status == "running" and holder_alive(self.path) is False:
+            return "killed"
+        return status
+
+    @property
+    def seed(self) -> str:
+        """The run's `seed=` override ("0", the config's default, when not given)."""
+        return dict(o.split("=", 1) for o in self.overrides if "=" in o).get("seed", "0")
+
+    @property
+    def period(self) -> int | None:
+        """The generator's period P its image measures were read at (metrics.json
+        `checkerboard_period`); None where the run recorded none."""
+        return (self.metrics or {}).get("checkerboard_period")
+
+    @property
+    def grad_period(self) -> int | None:
+        """D's period its input-gradient measures were read at (metrics.json `grad_period`)."""
+        return (self.metrics or {}).get("grad_period")
+
+    @property
+    def sample_steps(self) -> list[int]:
+        """The probe steps whose samples are saved, in order."""
+        return _steps(self.path / "samples")
+
+    @property
+    def gradient_steps(self) -> list[int]:
+        """The probe steps whose D input gradient is saved, in order."""
+        return _steps(self.path / "gradients")
+
+    def samples(self, step: int) -> torch.Tensor:
+        """The fixed-noise samples saved at a probe step: (N, C, H, W) in [-1, 1]."""
+        return torch.load(self.path / "samples" / f"step_{step:07d}.pt", weights_only=True)
+
+    def gradient(self, step: int) -> torch.Tensor | None:
+        """dD(x)/dx on the fixed real images at a probe step, (N, C, H, W), as
+        `Probe.input_gradient` computed it; None where the run saved none."""
+        path = self.path / "gradients" / f"step_{step:07d}.pt"
+        return torch.load(path, weights_only=True) if path.is_file() else None
+
+
+def find_runs(sweep_dir: Path) -> list[RunRow]:
+    """Every job folder (one holding .hydra/overrides.yaml) directly under `sweep_dir`, and a
+    `missing` row for every job of the sweep that never started (a killed sweep)."""
+    rows = []
+    for marker in sorted(Path(sweep_dir).glob("*/.hydra/overrides.yaml")):
+        run_dir = marker.parent.parent
+        overrides = [str(o) for o in OmegaConf.load(marker)]
+        rows.append(RunRow(run_dir, overrides, read_metrics_file(run_dir)))
+    started = {frozenset(r.overrides) for r in rows}
+    never = [job for job in sweep_jobs(Path(sweep_dir)) if frozenset(job) not in started]
+    rows += [RunRow(Path(sweep_dir) / f"not-started-{i}", job, None) for i, job in enumerate(never)]
+    return rows
+
+
+def sweep_jobs(sweep_dir: Path) -> list[list[str]]:
+    """Each job's overrides as Hydra's basic sweeper expands the sweep in multirun.yaml; none
+    for another sweeper or without the file."""
+    from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
+
+    path = sweep_dir / "multirun.yaml"
+    if not path.is_file():
+        return []
+    cfg = OmegaConf.load(path).hydra
+    if not str(cfg.sweeper.get("_target_", "")).endswith("BasicSweeper"):
+        return []
+    batches = BasicSweeper.split_arguments(sweep_overrides(cfg), None)
+    return [job for batch in batches for job in batch]
+
+
+def _sort_key(value: str) -> tuple[int, float, str]:
+    try:
+        return (0, float(value), value)
+    except ValueError:
+        return (1, math.nan, value)
+
+
+def sort_by_swept_keys(rows: list[RunRow]) -> list[str]:
+    """Find the keys whose values differ between runs, fill `values`, sort rows by them."""
+    parsed = [dict(o.split("=", 1) for o in r.overrides if "=" in o) for r in rows]
+    keys = list(dict.fromkeys(k for p in parsed for k in p))  # in the order they were given
+    swept = [k for k in keys if len({p.get(k, "") for p in parsed}) > 1]
+    for row, p in zip(rows, parsed, strict=True):
+        row.values = {k: p.get(k, "") for k in swept}
+    rows.sort(key=lambda r: [_sort_key(r.values[k]) for k in swept] + [_sort_key(r.path.name)])
+    return swept
+
+
+def read_sweep(sweep_dir: Path) -> list[RunRow]:
+    """`find_runs`, sorted by the swept keys with their values filled in."""
+    rows = find_runs(sweep_dir)
+    sort_by_swept_keys(rows)
+    return rows
