@@ -18,7 +18,7 @@ from hydra.experimental.callback import Callback
 from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf
 
-from .config import ConfigError, register_configs, validate
+from .config import ConfigError, register_configs, sweep_overrides, validate
 from .run_status import (
     WRITE_ERRNOS,
     Diverged,
@@ -27,7 +27,6 @@ from .run_status import (
     WriteFailed,
     record_failure,
 )
-from .sweep import sweep_overrides
 
 log = logging.getLogger("checkerboard_gan")
 

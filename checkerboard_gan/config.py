@@ -423,3 +423,13 @@ def flat_config(cfg: Config | dict[str, Any]) -> dict[str, str | int | float | b
 
     walk(cfg if isinstance(cfg, dict) else dataclasses.asdict(cfg), "")
     return out
+
+
+def sweep_overrides(hydra_cfg: DictConfig) -> list[Any]:
+    """A multirun's overrides as Hydra's basic sweeper reads them: the sweeper's `params`, then
+    the command line's (hydra.overrides.task), parsed (hydra's Override objects)."""
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+
+    params = hydra_cfg.sweeper.get("params") or {}
+    args = [f"{k}={v}" for k, v in params.items()] + [str(o) for o in hydra_cfg.overrides.task]
+    return OverridesParser.create().parse_overrides(args)

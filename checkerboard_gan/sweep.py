@@ -16,16 +16,6 @@ from omegaconf import DictConfig
 log = logging.getLogger(__name__)
 
 
-def sweep_overrides(hydra_cfg: DictConfig) -> list[Any]:
-    """A multirun's overrides as Hydra's basic sweeper reads them: the sweeper's `params`, then
-    the command line's (hydra.overrides.task), parsed (hydra's Override objects)."""
-    from hydra.core.override_parser.overrides_parser import OverridesParser
-
-    params = hydra_cfg.sweeper.get("params") or {}
-    args = [f"{k}={v}" for k, v in params.items()] + [str(o) for o in hydra_cfg.overrides.task]
-    return OverridesParser.create().parse_overrides(args)
-
-
 class SweepSummary(Callback):
     """On multirun end: summarise the sweep folder, then exit 1 if a run did not complete.
 

@@ -43,4 +43,4 @@ echo "== bench (DCGAN-32, 3 rounds x 200 steps)"
 timeout 150 $PY scripts/bench.py --arch dcgan32 --rounds 3 --steps 200 2>&1 | tail -n 12
 echo "== training tests on the GPU"
 CHECKERBOARD_GAN_TEST_DEVICE=cuda timeout 200 $PY -m pytest -q -rf -p no:cacheprovider \
-    tests/test_train.py tests/test_resume.py 2>&1 | tail -n 30
+    tests/test_trainer.py tests/test_run.py 2>&1 | tail -n 30

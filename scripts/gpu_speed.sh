@@ -35,4 +35,4 @@ $PY -c "import pstats, sys; s = pstats.Stats(sys.argv[1]); s.sort_stats('cumtime
 rm -rf "$OUT/profiled"
 export CHECKERBOARD_GAN_TEST_DEVICE=cuda
 part 90 "background writer and training tests on the GPU" \
-    $PY -m pytest -q -rf -p no:cacheprovider tests/test_background.py tests/test_train.py
+    $PY -m pytest -q -rf -p no:cacheprovider tests/test_background.py tests/test_trainer.py

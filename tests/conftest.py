@@ -6,7 +6,6 @@ import json
 import os
 import subprocess
 import sys
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -44,11 +43,6 @@ def compose_config(*overrides: str, tiny: bool = True) -> Config:
     with initialize_config_dir(version_base="1.3", config_dir=str(config_dir())):
         cfg = compose("config", overrides=[*base, *overrides])
     return validate(cfg)
-
-
-@pytest.fixture
-def tiny_config() -> Callable[..., Config]:
-    return compose_config
 
 
 def read_metrics(run_dir: Path) -> dict:

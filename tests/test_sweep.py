@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import csv
 import json
-import shutil
 import subprocess
 import sys
 
 import pytest
-import torch
 from omegaconf import OmegaConf
 from PIL import Image
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
@@ -17,7 +15,7 @@ from tensorboard.plugins.hparams.api_pb2 import DataType
 from tensorboard.plugins.hparams.plugin_data_pb2 import HParamsPluginData
 
 from checkerboard_gan.cli import config_dir
-from checkerboard_gan.summary import CELL, LABEL_W, PICTURE, _thumbnail, summarize
+from checkerboard_gan.summary import CELL, LABEL_W
 
 from .conftest import TINY, compose_config
 
@@ -130,16 +128,6 @@ def check_hparams(run_dir) -> None:
     assert [e.step for e in acc.Scalars("init/artifacts/checkerboard")] == [0]
 
 
-def test_an_init_only_sweep_sheet_has_no_empty_columns_and_integer_thumbnails(tmp_path):
-    assert sweep(tmp_path, "upsample=deconv,nearest", "train.steps=0").returncode == 0
-    sheet = Image.open(tmp_path / "sweep" / "summary.png")
-    assert sheet.width == LABEL_W + 2 * CELL  # step 0 and its phase energy
-    x = torch.rand(16, 3, 16, 16) * 2 - 1
-    thumb = _thumbnail(x, PICTURE)
-    assert thumb.shape[-1] == 2 * (4 * 16 + 2 * 5)  # the 16 px grid enlarged 2 x, exactly
-    assert torch.equal(thumb[:, ::2, ::2], thumb[:, 1::2, 1::2])
-
-
 def test_a_failed_run_becomes_a_failed_row(tmp_path):
     result = sweep(tmp_path, "upsample.kernel=0,3", "train.steps=1")
     assert result.returncode == 1  # the sweep says something failed ...
@@ -147,41 +135,6 @@ def test_a_failed_run_becomes_a_failed_row(tmp_path):
     assert rows["3"]["status"] == "completed"  # ... but the other run ran and is summarised
     assert rows["0"]["status"] == "failed"
     assert "upsample.kernel=0 is invalid" in rows["0"]["error"]
-
-
-def test_summary_of_a_partial_sweep(tmp_path):
-    assert sweep(tmp_path, "upsample=deconv,nearest", "train.steps=0").returncode == 0
-    (job(tmp_path, "upsample=nearest") / "metrics.json").unlink()  # killed before writing it
-    rows = summarize(tmp_path / "sweep")
-    assert [r.status for r in rows] == ["completed", "missing"]
-    script = config_dir().parent / "scripts" / "summarize.py"
-    if script.is_file():  # a source checkout
-        out = subprocess.run(
-            [sys.executable, str(script), str(tmp_path / "sweep")],
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout
-        assert "missing" in out
-
-
-def test_a_killed_sweep_shows_killed_and_never_started_runs(tmp_path):
-    assert sweep(tmp_path, "upsample=deconv,nearest,bilinear", "train.steps=0").returncode == 0
-    dead = subprocess.run(
-        [sys.executable, "-c", "import os; print(os.getpid())"],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    killed = job(tmp_path, "upsample=nearest")
-    metrics = json.loads((killed / "metrics.json").read_text()) | {"status": "running"}
-    (killed / "metrics.json").write_text(json.dumps(metrics))
-    (killed / ".lock").write_text(dead.stdout)  # its process is gone
-    shutil.rmtree(job(tmp_path, "upsample=bilinear"))  # never started
-    rows = {r.values["upsample"]: r.status for r in summarize(tmp_path / "sweep")}
-    assert rows == {"deconv": "completed", "nearest": "killed", "bilinear": "missing"}
-    table = (tmp_path / "sweep" / "summary.md").read_text()
-    assert "| killed |" in table and "| missing |" in table
 
 
 @pytest.mark.slow
