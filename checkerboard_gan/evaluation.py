@@ -25,16 +25,38 @@ log = logging.getLogger(__name__)
 NOISE_STREAM = 3_000  # the evaluation's latents: seed + this, apart from probes and training
 
 
-def batch_measures(x: torch.Tensor, stride: int, period: int) -> dict[str, float]:
+@dataclass
+class Shared:
+    """What every period's measures of one batch share, computed once: the mean power spectrum,
+    the mean high-pass residual and the per-pixel variance (the same values as each measure
+    computes from the batch itself)."""
+
+    spectrum: torch.Tensor
+    residual: torch.Tensor
+    variance: torch.Tensor
+
+    @classmethod
+    def of(cls, x: torch.Tensor) -> Shared:
+        return cls(
+            measures.power_spectrum(x), measures.mean_residual(x), measures.pixel_variance(x)
+        )
+
+
+def batch_measures(
+    x: torch.Tensor, stride: int, period: int, shared: Shared | None = None
+) -> dict[str, float]:
     """cb_p, content_p, peak_db_p and fingerprint_p for p = s, s^2, ..., P (period last)."""
+    shared = shared or Shared.of(x)
     periods = measures.periods_of(stride, period)
-    content = measures.period_content(x, periods, stride)
+    cb = {p: measures.checkerboard_score(x, p) for p in periods}
+    content = measures.content_of(cb, periods, stride)
     out: dict[str, float] = {}
     for p in periods:
-        out[f"cb_{p}"] = measures.checkerboard_score(x, p)
+        out[f"cb_{p}"] = cb[p]
         out[f"content_{p}"] = content[p]
-        out[f"peak_db_{p}"] = measures.spectral_peak_db(x, p)
-        out[f"fingerprint_{p}"] = measures.coherent_fingerprint(x, p)
+        out[f"peak_db_{p}"] = measures.peak_db(shared.spectrum, p)
+        tile = measures.tile_of(shared.residual, p)
+        out[f"fingerprint_{p}"] = measures.fingerprint_ratio(tile, shared.variance)
     return out
 
 
@@ -129,11 +151,11 @@ class Evaluator:
     def evaluate(self, step: int, generator: nn.Module) -> Evaluation:
         began = time.perf_counter()
         x = self.draw(generator)
-        fake = batch_measures(x, self.stride, self.period)
-        fake["spectral_distance"] = measures.radial_distance(
-            measures.radial_spectrum(x), self.real_radial
-        )
-        tile = measures.fingerprint_tile(x, self.period).float().cpu()
+        shared = Shared.of(x)
+        fake = batch_measures(x, self.stride, self.period, shared)
+        radial = measures.radial_mean(measures.log_power(shared.spectrum))
+        fake["spectral_distance"] = measures.radial_distance(radial, self.real_radial)
+        tile = measures.tile_of(shared.residual, self.period).float().cpu()
         seconds = time.perf_counter() - began
         return Evaluation(step, x.shape[0], self.n_real, fake, self.real, seconds, tile)
 

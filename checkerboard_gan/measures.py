@@ -106,6 +106,12 @@ def period_content(x: torch.Tensor, periods: Sequence[int], stride: int = 2) -> 
     cb |= {
         p // stride: checkerboard_score(x, p // stride) for p in periods if p // stride not in cb
     }
+    return content_of(cb, periods, stride)
+
+
+def content_of(cb: dict[int, float], periods: Sequence[int], stride: int) -> dict[int, float]:
+    """`period_content` from CB scores already computed at every p and p / s (CB_1 = 0)."""
+    cb = {1: 0.0} | cb
     return {p: math.sqrt(max(cb[p] ** 2 - cb[p // stride] ** 2, 0.0)) for p in periods}
 
 
@@ -133,10 +139,20 @@ def fingerprint_tile(x: torch.Tensor, period: int) -> torch.Tensor:
     t[c, a, b] = mean over i, j (whole periods only) of m[c, p*i + a, p*j + b], m the mean of the
     high-pass residual over the N images.
     """
-    n, c, h, w = x.shape
+    return tile_of(mean_residual(x), period)
+
+
+def mean_residual(x: torch.Tensor) -> torch.Tensor:
+    """m: the mean over the N images of the high-pass residual of each centred image: (C, H, W),
+    float64. The same for every period, so an evaluation computes it once."""
+    return high_pass(centered(x.double())).mean(dim=0)
+
+
+def tile_of(m: torch.Tensor, period: int) -> torch.Tensor:
+    """`fingerprint_tile` from the mean residual `m` (`mean_residual`)."""
+    c, h, w = m.shape
     hp, wp = h // period, w // period
-    m = high_pass(centered(x.double())).mean(dim=0)[:, : hp * period, : wp * period]
-    t = m.reshape(c, hp, period, wp, period).mean(dim=(1, 3))
+    t = m[:, : hp * period, : wp * period].reshape(c, hp, period, wp, period).mean(dim=(1, 3))
     return t - t.mean(dim=(1, 2), keepdim=True)
 
 
@@ -147,10 +163,19 @@ def coherent_fingerprint(x: torch.Tensor, period: int) -> float:
     A pattern stamped at the same place in every image keeps its value as N grows; content
     without one falls about as 1/N.
     """
-    spread = centered(x.double()).var(dim=0, correction=0).mean()
-    if spread <= 0:
+    return fingerprint_ratio(fingerprint_tile(x, period), pixel_variance(x))
+
+
+def pixel_variance(x: torch.Tensor) -> torch.Tensor:
+    """The mean per-pixel variance of the centred images over the N images (population)."""
+    return centered(x.double()).var(dim=0, correction=0).mean()
+
+
+def fingerprint_ratio(tile: torch.Tensor, variance: torch.Tensor) -> float:
+    """`coherent_fingerprint` from its tile and `pixel_variance`; 0 without variance."""
+    if variance <= 0:
         return 0.0
-    return (fingerprint_tile(x, period).pow(2).mean() / spread).item()
+    return (tile.pow(2).mean() / variance).item()
 
 
 # Spectra ----------------------------------------------------------------------------------
@@ -170,7 +195,11 @@ def spectral_peak_db(x: torch.Tensor, period: int) -> float:
 
     Where P does not divide the size, the nearest bins are used.
     """
-    spec = power_spectrum(x)
+    return peak_db(power_spectrum(x), period)
+
+
+def peak_db(spec: torch.Tensor, period: int) -> float:
+    """`spectral_peak_db` from the mean power spectrum (`power_spectrum`)."""
     h, w = spec.shape
     phases = torch.arange(period, device=spec.device)
     uu, vv = torch.meshgrid(phases, phases, indexing="ij")
@@ -193,7 +222,12 @@ def spectral_peak_db(x: torch.Tensor, period: int) -> float:
 
 def log_spectrum(x: torch.Tensor, eps: float = 1e-12) -> torch.Tensor:
     """10 log10 of the mean power spectrum, zero frequency in the middle: (H, W), for display."""
-    return torch.fft.fftshift(10 * torch.log10(power_spectrum(x) + eps))
+    return log_power(power_spectrum(x), eps)
+
+
+def log_power(spec: torch.Tensor, eps: float = 1e-12) -> torch.Tensor:
+    """`log_spectrum` from the mean power spectrum (`power_spectrum`)."""
+    return torch.fft.fftshift(10 * torch.log10(spec + eps))
 
 
 def radial_spectrum(x: torch.Tensor, eps: float = 1e-12) -> torch.Tensor:

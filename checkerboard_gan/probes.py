@@ -86,11 +86,12 @@ class Probe:
     def observe(self, step: int, generator: nn.Module, discriminator: nn.Module) -> Observation:
         x = self.samples(generator)
         grad = self.input_gradient(discriminator)
-        log_spectrum = measures.log_spectrum(x)
+        spectrum = measures.power_spectrum(x)
+        log_spectrum = measures.log_power(spectrum)
         radial = measures.radial_mean(log_spectrum)
         scores = {
             "checkerboard": measures.checkerboard_score(x, self.g_period),
-            "spectral_peak_db": measures.spectral_peak_db(x, self.g_period),
+            "spectral_peak_db": measures.peak_db(spectrum, self.g_period),
             "spectral_distance": measures.radial_distance(radial, self.real_radial),
             "grad_checkerboard": measures.checkerboard_score(grad, self.d_period),
         }

@@ -10,7 +10,8 @@ import torch
 from tensorboard.plugins.hparams.plugin_data_pb2 import HParamsPluginData
 from torch import nn
 
-from checkerboard_gan.evaluation import Evaluator, batch_measures
+from checkerboard_gan import measures
+from checkerboard_gan.evaluation import Evaluator, Shared, batch_measures
 from checkerboard_gan.probes import batch_statistics
 from checkerboard_gan.run import train
 from checkerboard_gan.trainer import build
@@ -145,3 +146,25 @@ def test_d_at_init_does_not_depend_on_g_nor_g_on_d():
     assert _same(gs[0], gs[1]) and _same(gs[0], gs[2])
     other_seed = build(compose_config("upsample=nearest", "seed=1"), cpu).discriminator
     assert not _same(ds[0], _weights(other_seed))
+
+
+def test_shared_quantities_give_exactly_each_measures_own_value():
+    """The evaluation computes the spectrum, residual and variance once for all periods; the
+    values are those of the measures computed one by one from the batch."""
+    g = torch.Generator().manual_seed(3)
+    x = torch.randn(40, 3, 16, 16, generator=g) + 0.3 * torch.rand(1, 3, 16, 16, generator=g)
+    periods = [2, 4, 8]
+    content = measures.period_content(x, periods, 2)
+    expected = {}
+    for p in periods:
+        expected |= {
+            f"cb_{p}": measures.checkerboard_score(x, p),
+            f"content_{p}": content[p],
+            f"peak_db_{p}": measures.spectral_peak_db(x, p),
+            f"fingerprint_{p}": measures.coherent_fingerprint(x, p),
+        }
+    assert batch_measures(x, 2, 8) == expected
+    shared = Shared.of(x)
+    assert torch.equal(measures.tile_of(shared.residual, 8), measures.fingerprint_tile(x, 8))
+    radial = measures.radial_mean(measures.log_power(shared.spectrum))
+    assert torch.equal(radial, measures.radial_spectrum(x))
