@@ -7,7 +7,6 @@ import logging
 import os
 import shutil
 import sys
-import tempfile
 import threading
 from pathlib import Path
 from typing import Any
@@ -25,6 +24,7 @@ from .run_status import (
     FolderInUse,
     Interrupted,
     WriteFailed,
+    check_writable,
     record_failure,
 )
 
@@ -84,9 +84,7 @@ def _writable_folder(folder: Path, key: str) -> None:
     """Exit 2 with one message unless `folder` can be made and written (before Hydra opens its
     log file there, which would fail with a traceback)."""
     try:
-        folder.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile(dir=folder, prefix=".write_test"):
-            pass
+        check_writable(folder)
     except OSError as err:
         print(
             f"checkerboard_gan: error: cannot write to the run folder {folder}: "

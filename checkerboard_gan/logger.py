@@ -146,7 +146,7 @@ def hparam_measures(cfg: Config) -> list[str]:
     """The scalar tags HParams compares: the probes' measures and the evaluation's content and
     fingerprint at the finest period (the stride)."""
     s = cfg.upsample.stride
-    return [f"artifacts/{k}" for k in HPARAM_MEASURES] + [
+    return [f"artifacts/{k}" for k in MEASURES] + [
         f"eval/fake/{k}_{s}" for k in ("content", "fingerprint")
     ]
 
@@ -162,9 +162,6 @@ def on_cpu(obs: Observation) -> Observation:
         d_input_grad=obs.d_input_grad.cpu(),
         overlap=None if obs.overlap is None else obs.overlap.cpu(),
     )
-
-
-HPARAM_MEASURES = MEASURES
 
 
 # Rarely varied keys left out of the HParams tab, which shows the first few columns by name.

@@ -22,6 +22,7 @@ from .memory import check_memory
 from .run_status import (
     Diverged,
     Interrupted,
+    check_writable,
     error_line,
     read_metrics_file,
     run_lock,
@@ -81,10 +82,8 @@ def _check_same_config(saved: dict[str, Any], cfg: Config, path: Path) -> None:
 
 def _check_writable(run_dir: Path) -> None:
     try:
-        (run_dir / "samples").mkdir(parents=True, exist_ok=True)
-        probe = run_dir / ".write_test"
-        probe.write_bytes(b"")
-        probe.unlink()
+        check_writable(run_dir)
+        (run_dir / "samples").mkdir(exist_ok=True)
     except OSError as err:
         raise ConfigError(f"cannot write to the run folder {run_dir}: {err.strerror}") from err
 

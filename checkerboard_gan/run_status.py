@@ -175,3 +175,11 @@ def record_failure(run_dir: Path, overrides: list[str], err: BaseException) -> s
         metrics.update(status="failed", error=message)
         write_metrics_file(run_dir, metrics)
     return message
+
+
+def check_writable(folder: Path) -> None:
+    """Make `folder` (and its parents) and write a temporary file in it; raises OSError where
+    either fails (a read-only mount, no permission, no space)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    with tempfile.NamedTemporaryFile(dir=folder, prefix=".write_test"):
+        pass

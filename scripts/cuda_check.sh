@@ -6,12 +6,7 @@
 #   bash scripts/cuda_check.sh [OUT]          (PYTHON=python3 to pick the interpreter)
 set -u
 OUT=${1:-cuda_check}
-PY=${PYTHON:-python}
-mkdir -p "$OUT"
-export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}" PYTHONUNBUFFERED=1 HYDRA_FULL_ERROR=1
-exec > >(tee "$OUT/log.txt") 2>&1
-nvidia-smi -L
-$PY -c "import torch, hydra; print('torch', torch.__version__, torch.cuda.get_device_name(), 'hydra-core', hydra.__version__)"
+source "$(dirname "$0")/gpu_env.sh"
 
 summary() {
     $PY - "$1" <<'PY'

@@ -8,12 +8,7 @@
 #   bash scripts/gpu_speed.sh [OUT]          (PYTHON=python3 to pick the interpreter)
 set -u
 OUT=${1:-gpu_speed}
-PY=${PYTHON:-python}
-mkdir -p "$OUT"
-export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}" PYTHONUNBUFFERED=1 HYDRA_FULL_ERROR=1
-exec > >(tee "$OUT/log.txt") 2>&1
-nvidia-smi -L
-$PY -c "import torch, hydra; print('torch', torch.__version__, torch.cuda.get_device_name(), 'hydra-core', hydra.__version__)"
+source "$(dirname "$0")/gpu_env.sh"
 part() {  # SECONDS TITLE COMMAND...: one bounded part
     local limit=$1 title=$2 start=$SECONDS
     shift 2
