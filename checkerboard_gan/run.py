@@ -118,9 +118,10 @@ def train(
 
 
 def _remove_leftovers(run_dir: Path) -> None:
-    """Temporary files of writes a killed process never finished (we hold the folder now)."""
+    """Temporary files of writes a killed process never finished (we hold the folder now):
+    `.NAME.XXXX.tmp`, and checkpoints' `.next.PID.pt` (`.next.pt` from before the PID)."""
     for folder in (run_dir, run_dir / "checkpoints"):
-        for path in [*folder.glob(".*.tmp"), *folder.glob(".next.*.pt")]:
+        for path in [*folder.glob(".*.tmp"), *folder.glob(".next*.pt")]:
             path.unlink(missing_ok=True)
             log.info("removed %s, left by an unfinished write", path)
 

@@ -289,6 +289,7 @@ def test_leftover_temporary_files_are_removed_at_the_next_start(tmp_path, caplog
     leftovers = [
         tmp_path / ".metrics.json.abc123.tmp",
         tmp_path / "checkpoints" / ".next.999.pt",
+        tmp_path / "checkpoints" / ".next.pt",
         tmp_path / "checkpoints" / "..next.999.pt.x1y2.tmp",
     ]
     for path in leftovers:
