@@ -71,11 +71,15 @@ def without_zero_frequency(log_spectrum: torch.Tensor) -> torch.Tensor:
     return out
 
 
-def heatmap(values: torch.Tensor, relative_to_max: bool = True, min_px: int = 128) -> torch.Tensor:
-    """A 2-D map (H, W) -> grey (3, H', W') in [0, 1], enlarged to at least `min_px` per side.
+def heatmap(
+    values: torch.Tensor, relative_to_max: bool = True, min_px: int = 128, frame: int = 2
+) -> torch.Tensor:
+    """A 2-D map (H, W) -> grey (3, H', W') in [0, 1], enlarged to at least `min_px` per side,
+    inside a mid-grey frame of `frame` pixels.
 
     `relative_to_max` shows values / max (a flat map is uniformly white, unevenness shows as
-    contrast); otherwise the map is stretched from its min to its max (for dB spectra).
+    contrast); otherwise the map is stretched from its min to its max (for dB spectra). The
+    frame keeps a flat white map visible as a square on a white page.
     """
     v = values.detach().double().cpu()
     if relative_to_max:
@@ -83,6 +87,7 @@ def heatmap(values: torch.Tensor, relative_to_max: bool = True, min_px: int = 12
     else:
         v = (v - v.min()) / (v.max() - v.min()).clamp_min(1e-12)
     img = enlarge(v.float().clamp(0, 1)[None], max(1, math.ceil(min_px / max(v.shape))))
+    img = torch.nn.functional.pad(img, (frame,) * 4, value=0.5)
     return img.expand(3, -1, -1)
 
 

@@ -7,7 +7,9 @@ atomically), and TensorBoard event files beside them.
 
 from __future__ import annotations
 
+import hashlib
 import io
+import json
 import logging
 import math
 from dataclasses import replace
@@ -258,6 +260,8 @@ class RunLogger:
         marked as differing; values keep their types (booleans as booleans). Each measure is
         declared at init (`init/...`, logged once at step 0) beside its last value. Written into
         the run's own event file (SummaryWriter.add_hparams would make a sub-run per call).
+        The trial's name (the table's first column) is `first`'s overrides with a digest of
+        all values, so runs with the same overrides but other settings stay apart.
         """
         values = {k: v for k, v in flat_config(cfg).items() if not k.startswith(HPARAM_HIDDEN)}
         order = [k for k in first if k in values] + [k for k in values if k not in first]
@@ -272,7 +276,11 @@ class RunLogger:
         content = HParamsPluginData(experiment=experiment, version=PLUGIN_DATA_VERSION)
         writer = self.writer._get_file_writer()
         writer.add_summary(_plugin_summary(EXPERIMENT_TAG, content))
-        writer.add_summary(hparams_pb({k: values[k] for k in order}))
+        hparams = {k: values[k] for k in order}
+        digest = hashlib.sha256(json.dumps(hparams, sort_keys=True, default=str).encode())
+        label = ",".join(f"{k}={values[k]}" for k in first if k in values)
+        trial = f"{label} [{digest.hexdigest()[:8]}]" if label else digest.hexdigest()[:8]
+        writer.add_summary(hparams_pb(hparams, trial_id=trial))
 
     def init_values(self, step: int, values: dict[str, float]) -> None:
         """The step-0 value of each HParams measure, under `init/`, once."""

@@ -69,8 +69,10 @@ def test_side_by_side_and_uint8_conversion():
 
 def test_a_flat_map_is_uniform_and_an_uneven_one_shows_contrast():
     flat = heatmap(torch.full((4, 4), 3.0))
-    assert flat.shape == (3, 128, 128) and torch.equal(flat, torch.ones_like(flat))
-    uneven = heatmap(torch.tensor([[1.0, 2.0], [2.0, 4.0]]), min_px=2)
+    inside = flat[:, 2:-2, 2:-2]
+    assert flat.shape == (3, 132, 132) and torch.equal(inside, torch.ones_like(inside))
+    assert flat[:, :2].eq(0.5).all() and flat[:, :, -2:].eq(0.5).all()  # visible on white
+    uneven = heatmap(torch.tensor([[1.0, 2.0], [2.0, 4.0]]), min_px=2, frame=0)
     assert uneven[0].tolist() == [[0.25, 0.5], [0.5, 1.0]]
 
 
