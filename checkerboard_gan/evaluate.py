@@ -79,13 +79,13 @@ def _evaluate(run_dir: Path, path: Path, num_samples: int | None, device: str | 
     dev = next(generator.parameters()).device
     data = build_batches(cfg.dataset, cfg.train.batch_size, cfg.seed, dev)
     evaluation = Evaluator.for_run(cfg, data, generator.period).evaluate(step, generator)
-    writer = SummaryWriter(log_dir=str(run_dir))
-    try:
-        log_evaluation(writer, run_dir, evaluation)
-    finally:
-        writer.close()
     metrics = read_metrics_file(run_dir) or {"status": "missing", "probes": []}
     metrics["evaluations"] = with_evaluation(metrics.get("evaluations", []), evaluation.entry())
+    writer = SummaryWriter(log_dir=str(run_dir))
+    try:
+        log_evaluation(writer, run_dir, evaluation, metrics["evaluations"])
+    finally:
+        writer.close()
     write_metrics_file(run_dir, metrics)
     return evaluation
 

@@ -97,9 +97,13 @@ def log_png(
     )
 
 
-def log_evaluation(writer: SummaryWriter, run_dir: Path, ev: Evaluation) -> None:
+def log_evaluation(
+    writer: SummaryWriter, run_dir: Path, ev: Evaluation, evaluations: list[dict[str, Any]]
+) -> None:
     """An evaluation's `eval/fake/*`, `eval/real/*` scalars and fingerprint tile, in TensorBoard
-    and as `eval/fingerprint_step_XXXXXXX.png` in the run folder."""
+    and as `eval/fingerprint_step_XXXXXXX.png` in the run folder, and the first evaluation of
+    `evaluations` (the run's, this one included) beside it as a table in the Text tab."""
+    writer.add_text("summary/evaluation", evaluation_table(evaluations[0], ev.entry()), ev.step)
     for side, values in (("fake", ev.fake), ("real", ev.real)):
         for key, value in values.items():
             writer.add_scalar(f"eval/{side}/{key}", value, ev.step)
@@ -114,6 +118,22 @@ def with_evaluation(evaluations: list[dict[str, Any]], entry: dict[str, Any]) ->
     """The evaluations list with `entry` in step order, replacing one of the same step."""
     kept = [e for e in evaluations if e["step"] != entry["step"]]
     return sorted([*kept, entry], key=lambda e: e["step"])
+
+
+def evaluation_table(first: dict[str, Any], now: dict[str, Any]) -> str:
+    """A Markdown table of the evaluation measures at the first evaluation's step and now, with
+    the real images' values (the floor): the trained-artifact comparison at a glance."""
+    same = first["step"] == now["step"]
+    head = f"| measure | step {first['step']} |"
+    head += "" if same else f" step {now['step']} | ratio |"
+    rows = [head + " real |", "|---" * (3 if same else 5) + "|"]
+    for key, value in now["fake"].items():
+        was, real = first["fake"].get(key, float("nan")), now["real"].get(key)
+        cells = f"| {key} | {was:.4g} |"
+        if not same:
+            cells += f" {value:.4g} | {value / was if was else float('nan'):.3g} |"
+        rows.append(cells + (f" {real:.4g} |" if real is not None else " |"))
+    return f"{now['n_fake']} samples, {now['n_real']} real images\n\n" + "\n".join(rows)
 
 
 def init_vs_now(first: dict[str, Any], now: dict[str, Any]) -> str:
@@ -340,8 +360,8 @@ class RunLogger:
 
     def evaluation(self, ev: Evaluation) -> None:
         """Write one evaluation over many samples: TensorBoard, fingerprint PNG, metrics.json."""
-        log_evaluation(self.writer, self.run_dir, ev)
         self.metrics["evaluations"] = with_evaluation(self.metrics["evaluations"], ev.entry())
+        log_evaluation(self.writer, self.run_dir, ev, self.metrics["evaluations"])
         self.write_metrics()
         self.writer.flush()
 

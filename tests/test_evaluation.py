@@ -79,6 +79,18 @@ def test_a_run_writes_its_evaluations_to_metrics_and_tensorboard(kind, tmp_path)
             wanted = [e[side][key] for e in evals]
             assert [v for _, v in logged] == pytest.approx(wanted, rel=1e-5, abs=1e-30)
     assert [i.step for i in acc.Images("eval/fingerprint")] == [0, 2, 4]
+    tables = [
+        (t.step, t.tensor_proto.string_val[0].decode())
+        for t in acc.Tensors("summary/evaluation/text_summary")
+    ]
+    assert [step for step, _ in tables] == [0, 2, 4]
+    last = tables[-1][1]  # the first evaluation beside the last, with the real floor
+    assert "| measure | step 0 | step 4 | ratio | real |" in last
+    init, end = evals[0]["fake"]["content_2"], evals[-1]["fake"]["content_2"]
+    assert (
+        f"| content_2 | {init:.4g} | {end:.4g} |" in last
+        and f"{evals[-1]['real']['content_2']:.4g} |" in last
+    )
     for step in (0, 2, 4):
         png = tmp_path / "eval" / f"fingerprint_step_{step:07d}.png"
         assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
