@@ -60,17 +60,27 @@ HEADLINE = ("checkerboard", "grad_checkerboard")  # probe measures the Markdown 
 
 
 def markdown_columns(columns: list[str], swept: list[str]) -> list[str]:
-    """The narrow table: swept keys, status, headline measures at init and last (and the
-    evaluation's finest-period content and fingerprint with the real floor), images/s."""
-    measures = [f"{m}_{w}" for m in HEADLINE for w in ("init", "last")]
-    measures += [c for c in columns if c.startswith(("content_", "fingerprint_"))]
-    return [*swept, "status", *[c for c in measures if c in columns], "throughput_img_s"]
+    """The narrow table's columns: swept keys, status, one column per headline measure (the
+    probe's, then the evaluation's finest-period content and fingerprint), images/s. A
+    measure column `m` shows `m_init -> m_last`, and `(m_real)` where the run has the floor."""
+    evaluated = [c.rsplit("_", 1)[0] for c in columns if c.startswith(("content_", "fingerprint_"))]
+    measures = [m for m in (*HEADLINE, *evaluated) if {f"{m}_init", f"{m}_last"} & set(columns)]
+    return [*swept, "status", *dict.fromkeys(measures), "throughput_img_s"]
 
 
 def _md(value: Any) -> str:
     if isinstance(value, float):
         return f"{value:.3g}"
     return str(value).replace("|", "\\|")
+
+
+def _table_cell(row: dict[str, Any], column: str) -> str:
+    if column in row:
+        return _md(row[column])
+    init, last = row.get(f"{column}_init", ""), row.get(f"{column}_last", "")
+    text = f"{_md(init)} → {_md(last)}" if last not in ("", init) else _md(init)
+    real = row.get(f"{column}_real", "")
+    return text + (f" ({_md(real)})" if real != "" else "")
 
 
 def write_tables(table: list[dict[str, Any]], sweep_dir: Path, swept: list[str]) -> None:
@@ -83,16 +93,16 @@ def write_tables(table: list[dict[str, Any]], sweep_dir: Path, swept: list[str])
     shown = markdown_columns(columns, swept)
     lines = ["| " + " | ".join(shown) + " |", "|" + " --- |" * len(shown)]
     for row in table:
-        cells = {c: _md(row.get(c, "")) for c in shown}
+        cells = {c: _table_cell(row, c) for c in shown}
         if row.get("error"):
             cells["status"] += f": {_md(row['error'])}"
         lines.append("| " + " | ".join(cells[c] for c in shown) + " |")
     (sweep_dir / "summary.md").write_text(
-        f"# Sweep summary: {sweep_dir}\n\n{len(table)} runs; `_init` = step 0 (random init), "
-        "`_last` = the last probe; `content_p_*`, `fingerprint_p_*`: the evaluation over many "
-        "samples at the finest period p at step 0, the last step and on real images (`_real`, "
-        "the floor); `throughput_img_s`: training images per second. Every field of every run "
-        "is in summary.csv.\n\n" + "\n".join(lines) + "\n"
+        f"# Sweep summary: {sweep_dir}\n\n{len(table)} runs. Each measure reads `step 0 → last "
+        "probe` (random init, then the end); `content_p` and `fingerprint_p` come from the "
+        "evaluation over many samples at the finest period p, with the real images' value (the "
+        "floor) in brackets; `throughput_img_s`: training images per second. Every field of "
+        "every run is in summary.csv.\n\n" + "\n".join(lines) + "\n"
     )
 
 

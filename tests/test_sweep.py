@@ -89,12 +89,14 @@ def test_four_run_sweep_ends_in_a_summary(tmp_path):
         "| upsample",
         "upsample.kernel",
         "status",
-        "checkerboard_init",
-        "checkerboard_last",
+        "checkerboard",
+        "grad_checkerboard",
     ]
     assert "overrides" not in header and "final_loss_d" not in header  # the CSV keeps those
     first_row = md.splitlines()[md.splitlines().index(header) + 2]
-    numbers = [c for c in first_row.strip("| ").split(" | ")[3:] if c]
+    cells = first_row.strip("| ").replace(" → ", " | ").replace(" (", " | ").replace(")", "")
+    numbers = [c for c in cells.split(" | ")[3:] if c]
+    assert " → " in first_row
     assert all(
         len(c.replace(".", "").replace("-", "").lstrip("0").split("e")[0]) <= 3 for c in numbers
     ), first_row  # 3 significant digits
