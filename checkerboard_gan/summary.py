@@ -102,7 +102,8 @@ def write_tables(table: list[dict[str, Any]], sweep_dir: Path, swept: list[str])
         "probe` (random init, then the end); `content_p` and `fingerprint_p` come from the "
         "evaluation over many samples at the finest period p, with the real images' value (the "
         "floor) in brackets; `throughput_img_s`: training images per second. Every field of "
-        "every run is in summary.csv.\n\n" + "\n".join(lines) + "\n"
+        "every run is in summary.csv.\n\n" + "\n".join(lines) + "\n",
+        encoding="utf-8",
     )
 
 

@@ -34,7 +34,7 @@ def test_the_markdown_table_is_narrow_and_the_csv_keeps_everything(tmp_path):
         {"upsample.name": "a|b", "status": "failed", "error": "boom"},
     ]  # fmt: skip
     write_tables(rows, tmp_path, ["upsample.name"])
-    md = (tmp_path / "summary.md").read_text()
+    md = (tmp_path / "summary.md").read_text(encoding="utf-8")
     header = "| upsample.name | status | checkerboard | content_2 | throughput_img_s |"
     assert header in md  # one column per measure, init and last in one cell
     assert "| deconv | completed | 0.123 → 1.23e+04 | 1e-05 (0.0007) | 512 |" in md
@@ -89,5 +89,5 @@ def test_a_killed_sweep_shows_killed_and_never_started_runs(tmp_path):
     shutil.rmtree(job(tmp_path, "upsample=bilinear"))  # never started
     rows = {r.values["upsample"]: r.status for r in summarize(tmp_path / "sweep")}
     assert rows == {"deconv": "completed", "nearest": "killed", "bilinear": "missing"}
-    table = (tmp_path / "sweep" / "summary.md").read_text()
+    table = (tmp_path / "sweep" / "summary.md").read_text(encoding="utf-8")
     assert "| killed |" in table and "| missing |" in table

@@ -82,7 +82,7 @@ def test_four_run_sweep_ends_in_a_summary(tmp_path):
             assert float(row[f"{name}_last"]) == last[name]
         assert float(row["final_loss_d"]) == metrics["final_loss_d"]
         assert float(row["wall_s"]) == metrics["wall_s"]
-    md = (tmp_path / "sweep" / "summary.md").read_text()
+    md = (tmp_path / "sweep" / "summary.md").read_text(encoding="utf-8")
     assert md.count("| completed |") == 4
     header = next(line for line in md.splitlines() if line.startswith("| upsample"))
     assert header.split(" | ")[:5] == [
