@@ -237,3 +237,20 @@ def test_the_report_reads_results_and_never_rebuilds_models():
     assert loaded.returncode == 0, loaded.stderr
     for module in ("checkerboard_gan.trainer", "checkerboard_gan.run", "checkerboard_gan.models"):
         assert f"'{module}'" not in loaded.stdout
+
+
+def test_the_source_is_recorded_where_the_runs_start_and_a_change_during_them_is_said(
+    tmp_path, monkeypatch
+):
+    from checkerboard_gan.report import command
+
+    monkeypatch.setattr(command, "environment", lambda device: {"source": "aaa1111"})
+    monkeypatch.setattr(command, "revision", lambda: "bbb2222")
+    args = command.parse_args(["--claims", "1", "--out", str(tmp_path)])
+    recorded = command.run_all(args, ["--claims", "1"], tmp_path)
+    assert recorded["studies"] == []  # claim 1 runs nothing
+    assert recorded["environment"]["source"] == (
+        "aaa1111 at the start, bbb2222 at the end (the checkout changed during the runs)"
+    )
+    monkeypatch.setattr(command, "revision", lambda: "aaa1111")
+    assert command.run_all(args, [], tmp_path)["environment"]["source"] == "aaa1111"

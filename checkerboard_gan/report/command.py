@@ -26,7 +26,7 @@ from ..runs import read_sweep
 from .claims import CLAIMS, claim_sections
 from .document import Block, Code, Section, Table, fmt, to_html, to_markdown
 from .reading import Context
-from .studies import SETTINGS, Setting, Study, environment, run_study
+from .studies import SETTINGS, Setting, Study, environment, revision, run_study
 
 ARTICLE = "https://distill.pub/2016/deconv-checkerboard/"
 
@@ -208,15 +208,18 @@ def run_all(args: argparse.Namespace, argv: list[str], runs_dir: Path) -> dict[s
         print(f"{name}: exit {done['returncode']}, {done['seconds']:.0f} s", flush=True)
         return done
 
+    env = environment(args.device)  # the source the runs start from
     began = time.perf_counter()
     with ThreadPoolExecutor(max_workers=args.jobs) as pool:
         studies = list(pool.map(one, needed))
+    if (now := revision()) != env["source"]:
+        env["source"] += f" at the start, {now} at the end (the checkout changed during the runs)"
     return {
         "command": "python -m checkerboard_gan.report " + shlex.join(argv),
         "started": started.isoformat(timespec="seconds"),
         "setting": asdict(setting),
         "claims": args.claims,
-        "environment": environment(args.device),
+        "environment": env,
         "studies": studies,
         "jobs": args.jobs,
         "run_seconds": time.perf_counter() - began,
