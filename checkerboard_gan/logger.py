@@ -280,8 +280,8 @@ class RunLogger:
         marked as differing; values keep their types (booleans as booleans). Each measure is
         declared at init (`init/...`, logged once at step 0) beside its last value. Written into
         the run's own event file (SummaryWriter.add_hparams would make a sub-run per call).
-        The trial's name (the table's first column) is `first`'s overrides with a digest of
-        all values, so runs with the same overrides but other settings stay apart.
+        The trial's name (the table's first, narrow column) is the values of `first` with a
+        digest of all values, so runs with the same overrides but other settings stay apart.
         """
         values = {k: v for k, v in flat_config(cfg).items() if not k.startswith(HPARAM_HIDDEN)}
         order = [k for k in first if k in values] + [k for k in values if k not in first]
@@ -298,7 +298,7 @@ class RunLogger:
         writer.add_summary(_plugin_summary(EXPERIMENT_TAG, content))
         hparams = {k: values[k] for k in order}
         digest = hashlib.sha256(json.dumps(hparams, sort_keys=True, default=str).encode())
-        label = ",".join(f"{k}={values[k]}" for k in first if k in values)
+        label = ",".join(str(values[k]) for k in first if k in values)
         trial = f"{label} [{digest.hexdigest()[:8]}]" if label else digest.hexdigest()[:8]
         writer.add_summary(hparams_pb(hparams, trial_id=trial))
 

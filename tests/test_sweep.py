@@ -120,9 +120,7 @@ def check_hparams(run_dir) -> None:
     assert types["disc.first_stride_only"] == DataType.DATA_TYPE_BOOL
     assert types["upsample.name"] == DataType.DATA_TYPE_STRING
     start = HParamsPluginData.FromString(content["_hparams_/session_start_info"])
-    assert start.session_start_info.group_name.startswith(
-        "upsample.name=deconv,upsample.kernel=3 ["
-    )  # the table's trial column says what the run is
+    assert start.session_start_info.group_name.startswith("deconv,3 [")  # says what the run is
     assert start.session_start_info.hparams["disc.first_stride_only"].bool_value is False
     assert start.session_start_info.hparams["disc.first_stride_only"].WhichOneof("kind") == (
         "bool_value"
