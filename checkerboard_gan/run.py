@@ -19,6 +19,7 @@ from .devices import cuda_default, resolve_device
 from .evaluation import headline
 from .logger import RunLogger
 from .memory import check_memory
+from .provenance import environment
 from .run_status import (
     Diverged,
     Interrupted,
@@ -163,6 +164,7 @@ def _train(
         "steps": cfg.train.steps,
         "overrides": list(overrides or []),
         "torch_threads": torch.get_num_threads(),
+        "environment": environment(device),
     }
     logger = RunLogger(
         run_dir,

@@ -22,11 +22,12 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from ..provenance import environment, revision
 from ..runs import read_sweep
 from .claims import CLAIMS, claim_sections
 from .document import Block, Code, Section, Table, fmt, to_html, to_markdown
 from .reading import Context
-from .studies import SETTINGS, Setting, Study, environment, revision, run_study
+from .studies import SETTINGS, Setting, Study, run_study
 
 ARTICLE = "https://distill.pub/2016/deconv-checkerboard/"
 

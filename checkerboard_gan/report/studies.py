@@ -1,13 +1,11 @@
 """The studies behind the claims: each a Hydra experiment config, `configs/experiment/NAME.yaml`
 (its `hydra.sweeper.params` say what it sweeps), run as one multirun
 (`python -m checkerboard_gan -m +experiment=NAME ...`) under OUT/runs with the seeds, steps and
-overrides of a Setting; and what the report records about the machine."""
+overrides of a Setting."""
 
 from __future__ import annotations
 
 import os
-import platform
-import re
 import shlex
 import shutil
 import subprocess
@@ -17,13 +15,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import torch
 from omegaconf import OmegaConf
 
 from ..cli import config_dir
-from ..devices import resolve_device
+from ..provenance import ROOT
 
-ROOT = Path(__file__).resolve().parents[2]  # the checkout the package runs from
 QUICK = (  # --quick: every run this small
     "dataset.image_size=16",
     "dataset.num_images=512",
@@ -113,46 +109,3 @@ def run_study(
         "returncode": done.returncode,
         "seconds": time.perf_counter() - start,
     }
-
-
-def environment(device: str | None) -> dict[str, str]:
-    """Versions, the device the runs use and the source revision."""
-    import hydra
-    import matplotlib
-    import numpy
-    import omegaconf
-    import torchvision
-
-    dev = resolve_device(device or "auto")
-    where = f"cuda: {torch.cuda.get_device_name(dev)}" if dev.type == "cuda" else dev.type
-    if dev.type == "cpu":
-        info = Path("/proc/cpuinfo")
-        names = re.findall(r"model name\s*:\s*(.+)", info.read_text()) if info.is_file() else []
-        cpu = names[0].strip() if names else platform.processor() or platform.machine()
-        where += f": {cpu}, {os.cpu_count()} logical cores, {torch.get_num_threads()} torch threads"
-    versions = {
-        m.__name__.replace("hydra", "hydra-core"): m.__version__
-        for m in (torch, torchvision, hydra, omegaconf, numpy, matplotlib)
-    }
-    return {
-        "python": platform.python_version(),
-        **versions,
-        "platform": platform.platform(),
-        "device": where,
-        "source": revision(),
-    }
-
-
-def revision() -> str:
-    """The git commit of the package's checkout, and whether it has local changes."""
-    git = ["git", "-C", str(ROOT)]
-    try:
-        head = subprocess.run(
-            [*git, "rev-parse", "--short", "HEAD"], capture_output=True, text=True
-        )
-        dirty = subprocess.run([*git, "status", "--porcelain"], capture_output=True, text=True)
-    except OSError:
-        return "unknown (no git)"
-    if head.returncode != 0:
-        return "not a git checkout"
-    return head.stdout.strip() + " with local changes" * bool(dirty.stdout.strip())
