@@ -8,6 +8,7 @@ import os
 import platform
 import re
 import subprocess
+from importlib import metadata
 from pathlib import Path
 
 import torch
@@ -55,7 +56,12 @@ def environment(device: str | torch.device | None) -> dict[str, str]:
         m.__name__.replace("hydra", "hydra-core"): m.__version__
         for m in (torch, torchvision, hydra, omegaconf, numpy, matplotlib)
     }
+    try:
+        own = metadata.version("checkerboard_gan")
+    except metadata.PackageNotFoundError:
+        own = "not installed"
     return {
+        "checkerboard_gan": own,
         "python": platform.python_version(),
         **versions,
         "platform": platform.platform(),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 from pathlib import Path
 
@@ -38,7 +39,9 @@ def test_revision_is_the_commit_and_says_when_tracked_files_changed(tmp_path, mo
 def test_a_run_records_the_code_and_machine_that_made_it(tmp_path):
     metrics = train(compose_config("train.steps=0"), tmp_path)
     env = metrics["environment"]
-    assert env["torch"] == torch.__version__
+    project = (Path(__file__).parents[1] / "pyproject.toml").read_text()
+    declared = re.search(r'^version = "(.+)"', project, re.M)
+    assert env["torch"] == torch.__version__ and env["checkerboard_gan"] == declared.group(1)
     assert env["package"] == str(Path(checkerboard_gan.__file__).resolve().parent)
     kind = env["device"].split(":")[0]
     assert kind in ("cpu", "cuda") and ("torch threads" in env["device"]) == (kind == "cpu")
