@@ -123,27 +123,31 @@ def with_evaluation(evaluations: list[dict[str, Any]], entry: dict[str, Any]) ->
 def evaluation_table(first: dict[str, Any], now: dict[str, Any]) -> str:
     """A Markdown table of the evaluation measures at the first evaluation's step and now, with
     the real images' values (the floor): the trained-artifact comparison at a glance."""
+    table = init_vs_now(
+        {"step": first["step"], **first["fake"]}, {"step": now["step"], **now["fake"]}, now["real"]
+    )
+    return f"{now['n_fake']} samples, {now['n_real']} real images\n\n" + table
+
+
+def init_vs_now(
+    first: dict[str, Any], now: dict[str, Any], floor: dict[str, float] | None = None
+) -> str:
+    """A Markdown table of every measure at step 0 and now with their ratio (only the first
+    column when both are the same step), and `floor`'s value where given: the comparison the
+    tool is for, readable in TensorBoard whatever its chart settings (smoothing, outliers)."""
     same = first["step"] == now["step"]
-    head = f"| measure | step {first['step']} |"
-    head += "" if same else f" step {now['step']} | ratio |"
-    rows = [head + " real |", "|---" * (3 if same else 5) + "|"]
-    for key, value in now["fake"].items():
-        was, real = first["fake"].get(key, float("nan")), now["real"].get(key)
-        cells = f"| {key} | {was:.4g} |"
-        if not same:
-            cells += f" {value:.4g} | {value / was if was else float('nan'):.3g} |"
-        rows.append(cells + (f" {real:.4g} |" if real is not None else " |"))
-    return f"{now['n_fake']} samples, {now['n_real']} real images\n\n" + "\n".join(rows)
-
-
-def init_vs_now(first: dict[str, Any], now: dict[str, Any]) -> str:
-    """A Markdown table of every probe measure at step 0 and now: the comparison the tool is
-    for, readable in TensorBoard whatever its chart settings (smoothing, outlier clipping)."""
-    rows = [f"| measure | step {first['step']} | step {now['step']} | ratio |", "|---|---|---|---|"]
+    columns = [f"step {first['step']}"] + ([] if same else [f"step {now['step']}", "ratio"])
+    columns += ["real"] * (floor is not None)
+    rows = ["| measure | " + " | ".join(columns) + " |", "|---" * (len(columns) + 1) + "|"]
     for key, value in now.items():
-        if key != "step" and key in first:
-            ratio = value / first[key] if first[key] else float("nan")
-            rows.append(f"| {key} | {first[key]:.4g} | {value:.4g} | {ratio:.3g} |")
+        if key == "step" or key not in first:
+            continue
+        cells = [f"{first[key]:.4g}"]
+        if not same:
+            cells += [f"{value:.4g}", f"{value / first[key] if first[key] else float('nan'):.3g}"]
+        if floor is not None:
+            cells.append(f"{floor[key]:.4g}" if key in floor else "")
+        rows.append(f"| {key} |" + "".join(f" {c} |" if c else " |" for c in cells))
     return "\n".join(rows)
 
 
