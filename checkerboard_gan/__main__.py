@@ -1,3 +1,3 @@
-from .cli import main
+from checkerboard_gan.cli import main
 
 main()

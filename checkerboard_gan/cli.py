@@ -17,8 +17,14 @@ from hydra.experimental.callback import Callback
 from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf
 
-from .config import ConfigError, register_configs, sweep_overrides, validate
-from .run_status import (
+from checkerboard_gan.config import (
+    ConfigError,
+    config_dir,
+    register_configs,
+    sweep_overrides,
+    validate,
+)
+from checkerboard_gan.rundir.record import (
     WRITE_ERRNOS,
     Diverged,
     FolderInUse,
@@ -29,15 +35,6 @@ from .run_status import (
 )
 
 log = logging.getLogger("checkerboard_gan")
-
-
-def config_dir() -> Path:
-    """The shipped configs: in the installed package, or the top-level configs/ of a checkout."""
-    here = Path(__file__).resolve().parent
-    for candidate in (here / "configs", here.parent / "configs"):
-        if (candidate / "config.yaml").is_file():
-            return candidate
-    raise FileNotFoundError(f"checkerboard_gan configs not found next to {here}")
 
 
 register_configs()
@@ -129,7 +126,9 @@ def _app(cfg: DictConfig) -> None:
     multirun = hydra_cfg.mode == RunMode.MULTIRUN
     try:
         typed = validate(cfg)
-        from .run import train  # torch is imported only once the config is known good
+        from checkerboard_gan.training.run import (
+            train,  # torch is imported only once the config is known good
+        )
 
         swept = [o.split("=", 1)[0] for o in overrides if o.split("=", 1)[0] in _swept]
         train(typed, run_dir, overrides, swept)

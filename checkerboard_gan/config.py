@@ -433,3 +433,12 @@ def sweep_overrides(hydra_cfg: DictConfig) -> list[Any]:
     params = hydra_cfg.sweeper.get("params") or {}
     args = [f"{k}={v}" for k, v in params.items()] + [str(o) for o in hydra_cfg.overrides.task]
     return OverridesParser.create().parse_overrides(args)
+
+
+def config_dir() -> Path:
+    """The shipped configs: in the installed package, or the top-level configs/ of a checkout."""
+    here = Path(__file__).resolve().parent
+    for candidate in (here / "configs", here.parent / "configs"):
+        if (candidate / "config.yaml").is_file():
+            return candidate
+    raise FileNotFoundError(f"checkerboard_gan configs not found next to {here}")

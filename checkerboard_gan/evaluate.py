@@ -14,52 +14,23 @@ import argparse
 import logging
 import sys
 from pathlib import Path
-from typing import Any
 
-from hydra import compose, initialize_config_dir
-from omegaconf import OmegaConf
 from torch.utils.tensorboard import SummaryWriter
 
-from .checkpoint import CheckpointError, find_checkpoint, load_latest
-from .cli import config_dir
-from .config import Config, ConfigError, validate
-from .data import build_batches
-from .devices import resolve_device
-from .evaluation import Evaluation, Evaluator, headline
-from .logger import log_evaluation, with_evaluation
-from .models import Generator
-from .run_status import FolderInUse, read_metrics_file, run_lock, write_metrics_file
+from checkerboard_gan.analysis.evaluation import Evaluation, Evaluator, headline
+from checkerboard_gan.config import ConfigError
+from checkerboard_gan.data.datasets import build_batches
+from checkerboard_gan.rundir.checkpoint import CheckpointError
+from checkerboard_gan.rundir.record import (
+    FolderInUse,
+    read_metrics_file,
+    run_lock,
+    write_metrics_file,
+)
+from checkerboard_gan.rundir.restore import load_run, run_checkpoint
+from checkerboard_gan.training.logger import log_evaluation, with_evaluation
 
 log = logging.getLogger("checkerboard_gan.evaluate")
-
-
-def saved_config(saved: dict[str, Any], overrides: list[str] | None = None) -> Config:
-    """The typed config a checkpoint was made with: the schema of each group it names, with
-    the saved values on top (and `overrides`, e.g. `eval.num_samples=512`)."""
-    groups = [f"{g}={saved[g]['name']}" for g in ("upsample", "disc", "dataset")]
-    with initialize_config_dir(version_base="1.3", config_dir=str(config_dir())):
-        base = compose("config", overrides=groups)
-    merged = OmegaConf.merge(base, saved, OmegaConf.from_dotlist(overrides or []))
-    return validate(merged)
-
-
-def run_checkpoint(run_dir: Path, what: str) -> Path:
-    """RUN_DIR's last checkpoint, or a ConfigError saying there is nothing to `what`."""
-    run_dir = Path(run_dir)
-    path = find_checkpoint(run_dir / "checkpoints") if (run_dir / "checkpoints").is_dir() else None
-    if path is None:
-        raise ConfigError(f"{run_dir} holds no checkpoint (checkpoints/last.pt): nothing to {what}")
-    return path
-
-
-def load_run(path: Path, overrides: list[str]) -> tuple[Config, Generator, int]:
-    """The config, the generator with its trained weights on the config's device, and the
-    step of the checkpoint at `path` (or of previous.pt where that one is corrupt)."""
-    state, path = load_latest(path)
-    cfg = saved_config(state["config"], overrides)
-    generator = Generator(cfg).to(resolve_device(cfg.device))
-    generator.load_state_dict(state["generator"])
-    return cfg, generator, state["step"]
 
 
 def evaluate_run(

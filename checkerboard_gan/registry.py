@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, Generic, TypeVar
 
-from .config import ConfigError
+from checkerboard_gan.config import ConfigError
 
 T = TypeVar("T")
 

@@ -1,7 +1,7 @@
 """Throughput of the real trainer against a bare DCGAN loop on the same models and data.
 
 Both train the configured models for --steps steps, interleaved over --rounds rounds in one
-process: (a) `checkerboard_gan.run.train` with its probes and logging, at the configured
+process: (a) `checkerboard_gan.training.run.train` with its probes and logging, at the configured
 `log.every` and at `log.every=10`, (b) a bare loop over the same models, optimisers, batch size
 and in-memory data, with no probes, no logging. Prints the trainer/bare ratio and the probe share
 (probes and evaluations over wall time) for both intervals.
@@ -24,11 +24,10 @@ import torch
 from hydra import compose, initialize_config_dir
 from torch.utils.flop_counter import FlopCounterMode
 
-from checkerboard_gan.cli import config_dir
-from checkerboard_gan.config import Config, register_configs, validate
+from checkerboard_gan.config import Config, config_dir, register_configs, validate
 from checkerboard_gan.devices import resolve_device
-from checkerboard_gan.run import train
-from checkerboard_gan.trainer import build
+from checkerboard_gan.training.run import train
+from checkerboard_gan.training.trainer import build
 
 DCGAN = [
     "upsample=deconv",

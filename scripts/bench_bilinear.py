@@ -12,7 +12,7 @@ import torch
 import torch.nn.functional as F
 from torch.utils import benchmark
 
-from checkerboard_gan.filters import bilinear_filter
+from checkerboard_gan.models.filters import bilinear_filter
 
 STAGES = ((128, 4), (64, 8), (32, 16))  # (channels, input side) of 32 px, g_channels=32, batch 64
 

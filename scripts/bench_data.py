@@ -15,7 +15,7 @@ import torch
 from PIL import Image
 
 from checkerboard_gan.config import FileDatasetConfig, ShapesConfig
-from checkerboard_gan.data import build_batches
+from checkerboard_gan.data.datasets import build_batches
 
 
 def rate(batches, count: int, batch_size: int) -> float:

@@ -19,9 +19,12 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench import bare_loop, compose_config  # noqa: E402
 
-from checkerboard_gan import filters, upsampling  # noqa: E402
 from checkerboard_gan.config import register_configs  # noqa: E402
 from checkerboard_gan.devices import resolve_device  # noqa: E402
+from checkerboard_gan.models import (
+    filters,  # noqa: E402
+    upsampling,  # noqa: E402
+)
 
 FILTER = "bilinear (fixed filter)"
 

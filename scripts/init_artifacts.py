@@ -19,8 +19,8 @@ import tempfile
 from pathlib import Path
 
 import checkerboard_gan
-from checkerboard_gan.probes import MEASURES
-from checkerboard_gan.runs import RunRow, read_sweep
+from checkerboard_gan.sweeps.runs import RunRow, read_sweep
+from checkerboard_gan.training.probes import MEASURES
 
 
 def run_study(name: str, seeds: int, overrides: list[str], sweep_dir: Path) -> list[RunRow]:

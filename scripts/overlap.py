@@ -17,8 +17,8 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
-from checkerboard_gan import measures  # noqa: E402
-from checkerboard_gan.upsampling import UPSAMPLERS, build_upsample  # noqa: E402
+from checkerboard_gan.analysis import measures  # noqa: E402
+from checkerboard_gan.models.upsampling import UPSAMPLERS, build_upsample  # noqa: E402
 
 
 def overlap(kind: str, kernel: int, stride: int, layers: int):

@@ -8,7 +8,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from checkerboard_gan.summary import summarize
+from checkerboard_gan.sweeps.summary import summarize
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -11,8 +11,7 @@ from pathlib import Path
 import pytest
 from hydra import compose, initialize_config_dir
 
-from checkerboard_gan.cli import config_dir
-from checkerboard_gan.config import Config, register_configs, validate
+from checkerboard_gan.config import Config, config_dir, register_configs, validate
 
 TINY = [
     "dataset.image_size=16",

@@ -6,7 +6,7 @@ import threading
 
 import pytest
 
-from checkerboard_gan.background import BackgroundWriter
+from checkerboard_gan.rundir.background import BackgroundWriter
 
 
 def test_jobs_run_in_order_in_another_thread_and_flush_waits_for_them():

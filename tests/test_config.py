@@ -8,7 +8,6 @@ import pytest
 import torch
 from hydra.errors import ConfigCompositionException
 
-from checkerboard_gan.cli import config_dir
 from checkerboard_gan.config import (
     BlurPoolConfig,
     ConfigError,
@@ -16,13 +15,14 @@ from checkerboard_gan.config import (
     FilteredConfig,
     SubpixelConfig,
     UpsampleConfig,
+    config_dir,
     flat_config,
     num_stages,
     with_defaults,
 )
-from checkerboard_gan.downsampling import build_downsample
-from checkerboard_gan.sources import SOURCES
-from checkerboard_gan.upsampling import build_upsample
+from checkerboard_gan.data.sources import SOURCES
+from checkerboard_gan.models.downsampling import build_downsample
+from checkerboard_gan.models.upsampling import build_upsample
 
 from .conftest import compose_config
 

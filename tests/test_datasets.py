@@ -15,9 +15,9 @@ import pytest
 import torch
 from PIL import Image
 
-from checkerboard_gan.data import InMemoryBatches, StreamingBatches, build_batches
-from checkerboard_gan.run import train
-from checkerboard_gan.sources import PALETTE, DatasetError, make_shapes
+from checkerboard_gan.data.datasets import InMemoryBatches, StreamingBatches, build_batches
+from checkerboard_gan.data.sources import PALETTE, DatasetError, make_shapes
+from checkerboard_gan.training.run import train
 
 from .conftest import compose_config
 
@@ -142,7 +142,7 @@ def test_cifar10_batch(tmp_path, monkeypatch):
 def test_svhn_mat_file(tmp_path, monkeypatch):
     import torchvision.datasets.svhn as tv_svhn
 
-    from checkerboard_gan.sources import torchvision_source
+    from checkerboard_gan.data.sources import torchvision_source
 
     accept_made_up_files(monkeypatch, tv_svhn)
     x = write_svhn(tmp_path / "data")

@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from checkerboard_gan.config import BlurPoolConfig, ConfigError, DiscConfig
-from checkerboard_gan.downsampling import DOWNSAMPLERS, build_downsample, other_stage_config
+from checkerboard_gan.models.downsampling import DOWNSAMPLERS, build_downsample, other_stage_config
 
 FAST = settings(max_examples=40, deadline=None)
 TAPS = st.lists(st.floats(0.1, 4.0), min_size=1, max_size=8)

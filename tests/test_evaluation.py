@@ -10,11 +10,11 @@ import torch
 from tensorboard.plugins.hparams.plugin_data_pb2 import HParamsPluginData
 from torch import nn
 
-from checkerboard_gan import measures
-from checkerboard_gan.evaluation import Evaluator, Shared, batch_measures
-from checkerboard_gan.probes import batch_statistics
-from checkerboard_gan.run import train
-from checkerboard_gan.trainer import build
+from checkerboard_gan.analysis import measures
+from checkerboard_gan.analysis.evaluation import Evaluator, Shared, batch_measures
+from checkerboard_gan.models.networks import batch_statistics
+from checkerboard_gan.training.run import train
+from checkerboard_gan.training.trainer import build
 
 from .conftest import compose_config, read_metrics, run_module
 from .test_trainer import events

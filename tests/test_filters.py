@@ -8,7 +8,7 @@ import torch.nn.functional as F
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from checkerboard_gan.filters import (
+from checkerboard_gan.models.filters import (
     bilinear_filter,
     bilinear_taps,
     box_taps,

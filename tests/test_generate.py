@@ -9,7 +9,7 @@ import torch
 from PIL import Image
 
 from checkerboard_gan.generate import generate, latents, parse_seeds
-from checkerboard_gan.run import train
+from checkerboard_gan.training.run import train
 
 from .conftest import compose_config, run_module
 

@@ -6,7 +6,7 @@ import torch
 from hypothesis import given
 from hypothesis import strategies as st
 
-from checkerboard_gan.images import (
+from checkerboard_gan.pictures.images import (
     enlarge,
     fingerprint_picture,
     grid,

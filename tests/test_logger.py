@@ -17,10 +17,10 @@ from tensorboard.compat.tensorflow_stub.pywrap_tensorflow import masked_crc32c a
 from tensorboard.summary.writer import record_writer
 from torch.utils.tensorboard import SummaryWriter
 
-from checkerboard_gan.logger import RunLogger, masked_crc32c
-from checkerboard_gan.models import Discriminator, Generator
-from checkerboard_gan.probes import NUM_GRAD, Probe
-from checkerboard_gan.runs import RunRow
+from checkerboard_gan.models.networks import Discriminator, Generator
+from checkerboard_gan.sweeps.runs import RunRow
+from checkerboard_gan.training.logger import RunLogger, masked_crc32c
+from checkerboard_gan.training.probes import NUM_GRAD, Probe
 
 from .conftest import compose_config
 

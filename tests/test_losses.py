@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from checkerboard_gan.config import ConfigError
-from checkerboard_gan.losses import LOSSES, Hinge, NonSaturatingBCE, build_loss
+from checkerboard_gan.training.losses import LOSSES, Hinge, NonSaturatingBCE, build_loss
 
 
 def test_bce_is_the_dcgan_loss_with_smoothed_real_targets():

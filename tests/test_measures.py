@@ -9,8 +9,8 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from checkerboard_gan import measures
-from checkerboard_gan.upsampling import UPSAMPLERS, build_upsample
+from checkerboard_gan.analysis import measures
+from checkerboard_gan.models.upsampling import UPSAMPLERS, build_upsample
 
 
 def stack(kind: str, kernel: int, stride: int, layers: int) -> torch.Tensor:

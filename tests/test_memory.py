@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 import torch
 
-from checkerboard_gan.memory import GB, estimate
-from checkerboard_gan.models import Discriminator, Generator
+from checkerboard_gan.models.networks import Discriminator, Generator
+from checkerboard_gan.training.memory import GB, estimate
 
 from .conftest import compose_config, run_module
 

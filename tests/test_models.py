@@ -8,9 +8,15 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from checkerboard_gan.config import ConfigError
-from checkerboard_gan.downsampling import AvgPoolConv, BlurPool, Downsample, StridedConv
-from checkerboard_gan.models import Discriminator, Generator
-from checkerboard_gan.upsampling import UPSAMPLERS, Deconv, FilteredConv, NearestConv, Upsample
+from checkerboard_gan.models.downsampling import AvgPoolConv, BlurPool, Downsample, StridedConv
+from checkerboard_gan.models.networks import Discriminator, Generator
+from checkerboard_gan.models.upsampling import (
+    UPSAMPLERS,
+    Deconv,
+    FilteredConv,
+    NearestConv,
+    Upsample,
+)
 
 from .conftest import compose_config
 

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import torch
 
-from checkerboard_gan.plots import (
+from checkerboard_gan.pictures.plots import (
     bar_figure,
     energy_picture,
     image_panels,

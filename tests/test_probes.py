@@ -6,8 +6,8 @@ import statistics
 
 import torch
 
-from checkerboard_gan.models import Discriminator, Generator
-from checkerboard_gan.probes import Probe, batch_statistics
+from checkerboard_gan.models.networks import Discriminator, Generator, batch_statistics
+from checkerboard_gan.training.probes import Probe
 
 from .conftest import compose_config
 

@@ -9,8 +9,8 @@ from pathlib import Path
 import torch
 
 import checkerboard_gan
-from checkerboard_gan import provenance
-from checkerboard_gan.run import train
+from checkerboard_gan.rundir import provenance
+from checkerboard_gan.training.run import train
 
 from .conftest import compose_config
 

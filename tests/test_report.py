@@ -14,7 +14,7 @@ from urllib.parse import unquote
 
 import pytest
 
-from checkerboard_gan.cli import config_dir
+from checkerboard_gan.config import config_dir
 from checkerboard_gan.report.claims import CLAIMS, claim_sections
 from checkerboard_gan.report.command import studies_for
 from checkerboard_gan.report.document import Table
@@ -22,7 +22,7 @@ from checkerboard_gan.report.reading import Context
 from checkerboard_gan.report.studies import SETTINGS, Setting, Study
 from checkerboard_gan.report.trained_claims import claim3
 from checkerboard_gan.report.verdicts import Check, compare, verdict
-from checkerboard_gan.runs import find_runs
+from checkerboard_gan.sweeps.runs import find_runs
 
 from .conftest import run_module
 
@@ -235,7 +235,11 @@ def test_the_report_reads_results_and_never_rebuilds_models():
     code = "import sys, checkerboard_gan.report.command; print(sorted(sys.modules))"
     loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert loaded.returncode == 0, loaded.stderr
-    for module in ("checkerboard_gan.trainer", "checkerboard_gan.run", "checkerboard_gan.models"):
+    for module in (
+        "checkerboard_gan.training.trainer",
+        "checkerboard_gan.training.run",
+        "checkerboard_gan.models.networks",
+    ):
         assert f"'{module}'" not in loaded.stdout
 
 

@@ -14,11 +14,11 @@ import pytest
 import torch
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
-from checkerboard_gan.checkpoint import CheckpointError, load_checkpoint, load_latest
 from checkerboard_gan.config import ConfigError
-from checkerboard_gan.losses import NonSaturatingBCE
-from checkerboard_gan.run import train
-from checkerboard_gan.run_status import Diverged
+from checkerboard_gan.rundir.checkpoint import CheckpointError, load_checkpoint, load_latest
+from checkerboard_gan.rundir.record import Diverged
+from checkerboard_gan.training.losses import NonSaturatingBCE
+from checkerboard_gan.training.run import train
 
 from .conftest import TINY, compose_config, read_metrics
 

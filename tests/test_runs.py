@@ -8,7 +8,7 @@ from pathlib import Path
 
 import torch
 
-from checkerboard_gan.runs import RunRow, find_runs, read_sweep, sort_by_swept_keys
+from checkerboard_gan.sweeps.runs import RunRow, find_runs, read_sweep, sort_by_swept_keys
 
 
 def _run(folder: Path, overrides: list[str], metrics: dict | None = None) -> Path:

@@ -12,7 +12,7 @@ from pathlib import Path
 import torch
 from PIL import Image
 
-from checkerboard_gan.summary import (
+from checkerboard_gan.sweeps.summary import (
     CELL,
     LABEL_W,
     PICTURE,

@@ -14,8 +14,8 @@ from tensorboard.backend.event_processing.event_accumulator import EventAccumula
 from tensorboard.plugins.hparams.api_pb2 import DataType
 from tensorboard.plugins.hparams.plugin_data_pb2 import HParamsPluginData
 
-from checkerboard_gan.cli import config_dir
-from checkerboard_gan.summary import CELL, LABEL_W
+from checkerboard_gan.config import config_dir
+from checkerboard_gan.sweeps.summary import CELL, LABEL_W
 
 from .conftest import TINY, compose_config
 

@@ -14,7 +14,7 @@ import urllib.request
 import pytest
 from PIL import Image
 
-from checkerboard_gan.run import train
+from checkerboard_gan.training.run import train
 
 from .conftest import compose_config
 

@@ -6,8 +6,8 @@ import pytest
 import torch
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
-from checkerboard_gan.checkpoint import load_checkpoint
-from checkerboard_gan.run import train
+from checkerboard_gan.rundir.checkpoint import load_checkpoint
+from checkerboard_gan.training.run import train
 
 from .conftest import compose_config, read_metrics
 
@@ -100,7 +100,7 @@ def test_each_kind_trains_and_logs_samples_from_init(overrides, tmp_path):
 
 def test_probe_measures_the_saved_batch(tmp_path):
     """metrics.json's checkerboard is CB_P of the very batch saved as samples/step_*.pt."""
-    from checkerboard_gan import measures
+    from checkerboard_gan.analysis import measures
 
     metrics = train(compose_config("upsample.kernel=3", "train.steps=2"), tmp_path)
     assert metrics["overlap_unevenness"] == 9.0  # two deconv k3 s2 stages for 16 px
@@ -168,7 +168,7 @@ def test_compile_trains_a_tiny_model(tmp_path):
 def test_the_console_shows_init_measures_progress_and_a_final_block(tmp_path, caplog, monkeypatch):
     import logging
 
-    from checkerboard_gan import run, trainer
+    from checkerboard_gan.training import run, trainer
 
     monkeypatch.setattr(trainer, "PROGRESS_EVERY_S", 0.0)  # a progress line after every step
     with caplog.at_level(logging.INFO):
@@ -186,7 +186,7 @@ def test_the_console_shows_init_measures_progress_and_a_final_block(tmp_path, ca
 
 
 def test_map_figures_are_titled_with_a_colour_bar_and_a_flat_map_reads_flat():
-    from checkerboard_gan.plots import map_figure, plt
+    from checkerboard_gan.pictures.plots import map_figure, plt
 
     fig = map_figure(
         torch.full((4, 4), 9.0), "overlap map, max/min 1 (flat)\nrun, step 0", "n", True

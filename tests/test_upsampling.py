@@ -11,7 +11,7 @@ import torch.nn.functional as F
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from checkerboard_gan import measures
+from checkerboard_gan.analysis import measures
 from checkerboard_gan.config import (
     ConfigError,
     DeconvConfig,
@@ -19,7 +19,7 @@ from checkerboard_gan.config import (
     SubpixelConfig,
     UpsampleConfig,
 )
-from checkerboard_gan.upsampling import (
+from checkerboard_gan.models.upsampling import (
     UPSAMPLERS,
     SameConv2d,
     build_upsample,

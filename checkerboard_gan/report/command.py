@@ -22,8 +22,9 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from ..provenance import environment, revision
-from ..runs import read_sweep
+from checkerboard_gan.rundir.provenance import environment, revision
+from checkerboard_gan.sweeps.runs import read_sweep
+
 from .claims import CLAIMS, claim_sections
 from .document import Block, Code, Section, Table, fmt, to_html, to_markdown
 from .reading import Context

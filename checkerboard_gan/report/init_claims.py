@@ -6,11 +6,13 @@ import math
 
 import torch
 
-from .. import measures, plots
-from ..config import DeconvConfig
-from ..images import sample_picture
-from ..plots import energy_picture
-from ..upsampling import build_upsample
+from checkerboard_gan.analysis import measures
+from checkerboard_gan.config import DeconvConfig
+from checkerboard_gan.models.upsampling import build_upsample
+from checkerboard_gan.pictures import plots
+from checkerboard_gan.pictures.images import sample_picture
+from checkerboard_gan.pictures.plots import energy_picture
+
 from .document import Block, Fig, Table, fmt, rule
 from .reading import Context, Kind, mean_std, probe, samples_at
 from .verdicts import Check, compare

@@ -1,4 +1,4 @@
-"""What the claims read: each study's runs (through `checkerboard_gan.runs`), the numbers and
+"""What the claims read: each study's runs (through `checkerboard_gan.sweeps.runs`), the numbers and
 tensors those runs saved, and where the report's figures go. Nothing here re-runs a model."""
 
 from __future__ import annotations
@@ -13,8 +13,9 @@ import numpy as np
 import torch
 from PIL import Image
 
-from .. import plots
-from ..runs import RunRow
+from checkerboard_gan.pictures import plots
+from checkerboard_gan.sweeps.runs import RunRow
+
 from .studies import Setting
 
 Kind = tuple[str, str, dict[str, str]]  # label, study, overrides that select its runs

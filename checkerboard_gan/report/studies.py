@@ -17,8 +17,8 @@ from typing import Any
 
 from omegaconf import OmegaConf
 
-from ..cli import config_dir
-from ..provenance import ROOT
+from checkerboard_gan.config import config_dir
+from checkerboard_gan.rundir.provenance import ROOT
 
 QUICK = (  # --quick: every run this small
     "dataset.image_size=16",

@@ -7,10 +7,11 @@ import math
 
 import torch
 
-from .. import plots
-from ..images import sample_picture
-from ..plots import energy_picture, gradient_picture, spectrum_picture
-from ..runs import RunRow
+from checkerboard_gan.pictures import plots
+from checkerboard_gan.pictures.images import sample_picture
+from checkerboard_gan.pictures.plots import energy_picture, gradient_picture, spectrum_picture
+from checkerboard_gan.sweeps.runs import RunRow
+
 from .document import Block, Fig, Table, fmt, rule
 from .reading import (
     Context,

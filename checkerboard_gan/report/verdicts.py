@@ -7,7 +7,8 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from ..runs import RunRow
+from checkerboard_gan.sweeps.runs import RunRow
+
 from .reading import ev
 
 

@@ -8,41 +8,20 @@ step-0 probe also draws the generator's composed overlap map, which training doe
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 
 import torch
 from torch import nn
 
-from . import measures
-from .config import Config
+from checkerboard_gan.analysis import measures
+from checkerboard_gan.config import Config
+from checkerboard_gan.models.networks import batch_statistics
 
 NUM_REAL = 256  # real images for the spectral distance
 NUM_GRAD = 64  # of those, images whose input gradient is measured
 NUM_GRAD_SHOWN = 8
 # The scores every probe records (metrics.json `probes`), in the order tables show them.
 MEASURES = ("checkerboard", "spectral_peak_db", "spectral_distance", "grad_checkerboard")
-
-
-@contextmanager
-def batch_statistics(model: nn.Module) -> Iterator[None]:
-    """Run `model` with batch-norm on the batch's own statistics without updating running ones.
-
-    Samples are drawn this way (as in training) because at init the running statistics are
-    (0, 1) and describe nothing the generator produces; eval mode would show a different net.
-    """
-    norms = [m for m in model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
-    was_training = model.training
-    model.train()
-    for m in norms:
-        m.track_running_stats = False
-    try:
-        yield
-    finally:
-        for m in norms:
-            m.track_running_stats = True
-        model.train(was_training)
 
 
 @dataclass

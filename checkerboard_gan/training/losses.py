@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
-from .registry import Registry
+from checkerboard_gan.registry import Registry
 
 
 @dataclass(frozen=True)

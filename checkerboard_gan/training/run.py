@@ -13,14 +13,12 @@ from typing import Any
 
 import torch
 
-from .checkpoint import CheckpointError, find_checkpoint, load_latest
-from .config import Config, ConfigError, flat_config, with_defaults
-from .devices import cuda_default, resolve_device
-from .evaluation import headline
-from .logger import RunLogger
-from .memory import check_memory
-from .provenance import environment
-from .run_status import (
+from checkerboard_gan.analysis.evaluation import headline
+from checkerboard_gan.config import Config, ConfigError, flat_config, with_defaults
+from checkerboard_gan.devices import cuda_default, resolve_device
+from checkerboard_gan.rundir.checkpoint import CheckpointError, find_checkpoint, load_latest
+from checkerboard_gan.rundir.provenance import environment
+from checkerboard_gan.rundir.record import (
     Diverged,
     Interrupted,
     check_writable,
@@ -29,7 +27,9 @@ from .run_status import (
     run_lock,
     write_failure,
 )
-from .trainer import build, training_loop
+from checkerboard_gan.training.logger import RunLogger
+from checkerboard_gan.training.memory import check_memory
+from checkerboard_gan.training.trainer import build, training_loop
 
 log = logging.getLogger(__name__)
 

@@ -33,11 +33,10 @@ from tensorboard.plugins.hparams.summary_v2 import hparams_pb
 from tensorboard.summary.writer import record_writer
 from torch.utils.tensorboard import SummaryWriter
 
-from . import measures
-from .background import BackgroundWriter
-from .config import Config, flat_config
-from .evaluation import Evaluation
-from .images import (
+from checkerboard_gan.analysis import measures
+from checkerboard_gan.analysis.evaluation import Evaluation
+from checkerboard_gan.config import Config, flat_config
+from checkerboard_gan.pictures.images import (
     fingerprint_picture,
     gradient_grid,
     grid,
@@ -48,9 +47,10 @@ from .images import (
     to_unit,
     without_zero_frequency,
 )
-from .plots import map_figure, plt, radial_spectrum_figure
-from .probes import MEASURES, NUM_GRAD_SHOWN, Observation
-from .run_status import write_bytes, write_metrics_file
+from checkerboard_gan.pictures.plots import map_figure, plt, radial_spectrum_figure
+from checkerboard_gan.rundir.background import BackgroundWriter
+from checkerboard_gan.rundir.record import write_bytes, write_metrics_file
+from checkerboard_gan.training.probes import MEASURES, NUM_GRAD_SHOWN, Observation
 
 log = logging.getLogger(__name__)
 

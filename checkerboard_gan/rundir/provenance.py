@@ -13,9 +13,9 @@ from pathlib import Path
 
 import torch
 
-from .devices import resolve_device
+from checkerboard_gan.devices import resolve_device
 
-PACKAGE = Path(__file__).resolve().parent
+PACKAGE = Path(__file__).resolve().parent.parent
 ROOT = PACKAGE.parent  # the checkout the package runs from (or site-packages when installed)
 
 

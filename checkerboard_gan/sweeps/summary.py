@@ -13,11 +13,11 @@ from typing import Any
 import torch
 from PIL import Image, ImageDraw, ImageFont
 
-from . import measures
-from .evaluation import finest_period
-from .images import grid, heatmap, stretch, to_uint8_hwc
-from .probes import MEASURES
-from .runs import RunRow, find_runs, sort_by_swept_keys
+from checkerboard_gan.analysis import measures
+from checkerboard_gan.analysis.evaluation import finest_period
+from checkerboard_gan.pictures.images import grid, heatmap, stretch, to_uint8_hwc
+from checkerboard_gan.sweeps.runs import RunRow, find_runs, sort_by_swept_keys
+from checkerboard_gan.training.probes import MEASURES
 
 CELL = 170  # px per contact-sheet cell
 PICTURE = 150  # of which the picture (the rest: its caption)

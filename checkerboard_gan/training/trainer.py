@@ -18,15 +18,15 @@ import torch
 from omegaconf import OmegaConf
 from tqdm import tqdm
 
-from .checkpoint import rng_states, save_checkpoint, set_rng_states
-from .config import Config
-from .data import InMemoryBatches, StreamingBatches, build_batches
-from .evaluation import Evaluator, headline
-from .logger import RunLogger, hparam_measures
-from .losses import build_loss
-from .models import Discriminator, Generator
-from .probes import NUM_REAL, Probe
-from .run_status import Diverged, Interrupted
+from checkerboard_gan.analysis.evaluation import Evaluator, headline
+from checkerboard_gan.config import Config
+from checkerboard_gan.data.datasets import InMemoryBatches, StreamingBatches, build_batches
+from checkerboard_gan.models.networks import Discriminator, Generator
+from checkerboard_gan.rundir.checkpoint import rng_states, save_checkpoint, set_rng_states
+from checkerboard_gan.rundir.record import Diverged, Interrupted
+from checkerboard_gan.training.logger import RunLogger, hparam_measures
+from checkerboard_gan.training.losses import build_loss
+from checkerboard_gan.training.probes import NUM_REAL, Probe
 
 log = logging.getLogger(__name__)
 PROGRESS_EVERY_S = 30.0  # a progress line this often when no progress bar shows

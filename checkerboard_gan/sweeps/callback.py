@@ -23,7 +23,7 @@ class SweepSummary(Callback):
     """
 
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
-        from .summary import summarize
+        from checkerboard_gan.sweeps.summary import summarize
 
         sweep_dir = Path(config.hydra.sweep.dir)
         rows = summarize(sweep_dir)

@@ -16,9 +16,9 @@ from typing import Any
 import torch
 from torch import nn
 
-from . import measures
-from .config import Config
-from .probes import batch_statistics
+from checkerboard_gan.analysis import measures
+from checkerboard_gan.config import Config
+from checkerboard_gan.models.networks import batch_statistics
 
 log = logging.getLogger(__name__)
 

@@ -18,8 +18,8 @@ from typing import Any
 import numpy as np
 import torch
 
-from .config import ConfigError
-from .run_status import atomic_write_bytes
+from checkerboard_gan.config import ConfigError
+from checkerboard_gan.rundir.record import atomic_write_bytes
 
 log = logging.getLogger(__name__)
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from .config import Config, ConfigError, FileDatasetConfig, ShapesConfig
+from checkerboard_gan.config import Config, ConfigError, FileDatasetConfig, ShapesConfig
 
 GB = 2**30
 HEADROOM = 0.9  # refuse a run that would take more than this share of the free memory
@@ -69,7 +69,7 @@ def _dataset_bytes(cfg: Config) -> int:
 
 def estimate(cfg: Config) -> Estimate:
     """The memory a run of `cfg` needs on its device (models, activations, data)."""
-    from .models import Discriminator, Generator
+    from checkerboard_gan.models.networks import Discriminator, Generator
 
     with torch.device("meta"):
         g, d = Generator(cfg), Discriminator(cfg)

@@ -6,17 +6,18 @@ Widths follow DCGAN: `g_channels` (ngf) is the width entering the last generator
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .config import Config, num_stages
-from .downsampling import build_downsample
-from .downsampling import other_stage_config as other_downsample
-from .upsampling import Upsample, build_upsample
-from .upsampling import other_stage_config as other_upsample
+from checkerboard_gan.config import Config, num_stages
+from checkerboard_gan.models.downsampling import build_downsample
+from checkerboard_gan.models.downsampling import other_stage_config as other_downsample
+from checkerboard_gan.models.upsampling import Upsample, build_upsample
+from checkerboard_gan.models.upsampling import other_stage_config as other_upsample
 
 
 def _norm(kind: str, channels: int) -> nn.Module:
@@ -110,3 +111,23 @@ class Discriminator(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         h = self.stages(x)  # (N, C_last, 4, 4)
         return self.head(h.flatten(1)).squeeze(1)
+
+
+@contextmanager
+def batch_statistics(model: nn.Module) -> Iterator[None]:
+    """Run `model` with batch-norm on the batch's own statistics without updating running ones.
+
+    Samples are drawn this way (as in training) because at init the running statistics are
+    (0, 1) and describe nothing the generator produces; eval mode would show a different net.
+    """
+    norms = [m for m in model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
+    was_training = model.training
+    model.train()
+    for m in norms:
+        m.track_running_stats = False
+    try:
+        yield
+    finally:
+        for m in norms:
+            m.track_running_stats = True
+        model.train(was_training)

@@ -15,9 +15,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .config import DeconvConfig, FilteredConfig, SubpixelConfig, UpsampleConfig
-from .filters import box_taps, separable_fir, zero_insert
-from .registry import Registry
+from checkerboard_gan.config import DeconvConfig, FilteredConfig, SubpixelConfig, UpsampleConfig
+from checkerboard_gan.models.filters import box_taps, separable_fir, zero_insert
+from checkerboard_gan.registry import Registry
 
 
 class Upsample(nn.Module):

@@ -12,8 +12,8 @@ from __future__ import annotations
 import torch
 from torch.utils.data import DataLoader, Dataset, RandomSampler
 
-from .config import ConfigError, DatasetConfig, FileDatasetConfig
-from .sources import SOURCES, DatasetError, decode_all, estimated_mb
+from checkerboard_gan.config import ConfigError, DatasetConfig, FileDatasetConfig
+from checkerboard_gan.data.sources import SOURCES, DatasetError, decode_all, estimated_mb
 
 
 def to_signed(images: torch.Tensor) -> torch.Tensor:

@@ -11,8 +11,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 import torch  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
-from . import measures  # noqa: E402
-from .images import gradient_grid, without_zero_frequency  # noqa: E402
+from checkerboard_gan.analysis import measures  # noqa: E402
+from checkerboard_gan.pictures.images import gradient_grid, without_zero_frequency  # noqa: E402
 
 
 def radial_spectrum_figure(fake: torch.Tensor, real: torch.Tensor, title: str = "") -> Figure:

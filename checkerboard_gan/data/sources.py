@@ -21,7 +21,7 @@ import torch
 import torch.nn.functional as F
 from torch.utils.data import Dataset
 
-from .config import (
+from checkerboard_gan.config import (
     ConfigError,
     DatasetConfig,
     FileDatasetConfig,
@@ -29,7 +29,7 @@ from .config import (
     PhotosConfig,
     ShapesConfig,
 )
-from .registry import Registry
+from checkerboard_gan.registry import Registry
 
 log = logging.getLogger(__name__)
 

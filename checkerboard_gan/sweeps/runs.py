@@ -16,8 +16,8 @@ from typing import Any
 import torch
 from omegaconf import OmegaConf
 
-from .config import sweep_overrides
-from .run_status import holder_alive, read_metrics_file
+from checkerboard_gan.config import sweep_overrides
+from checkerboard_gan.rundir.record import holder_alive, read_metrics_file
 
 
 def _steps(folder: Path) -> list[int]:

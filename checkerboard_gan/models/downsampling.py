@@ -12,10 +12,10 @@ import math
 import torch
 from torch import nn
 
-from .config import BlurPoolConfig, DiscConfig
-from .filters import box_taps, separable_fir
-from .registry import Registry
-from .upsampling import SameConv2d
+from checkerboard_gan.config import BlurPoolConfig, DiscConfig
+from checkerboard_gan.models.filters import box_taps, separable_fir
+from checkerboard_gan.models.upsampling import SameConv2d
+from checkerboard_gan.registry import Registry
 
 
 class Downsample(nn.Module):
