@@ -24,15 +24,8 @@ from checkerboard_gan.config import (
     sweep_overrides,
     validate,
 )
-from checkerboard_gan.rundir.record import (
-    WRITE_ERRNOS,
-    Diverged,
-    FolderInUse,
-    Interrupted,
-    WriteFailed,
-    check_writable,
-    record_failure,
-)
+from checkerboard_gan.rundir.folder import WRITE_ERRNOS, FolderInUse, WriteFailed, check_writable
+from checkerboard_gan.rundir.record import Diverged, Interrupted, RunRecord
 
 log = logging.getLogger("checkerboard_gan")
 
@@ -151,14 +144,14 @@ def _app(cfg: DictConfig) -> None:
         _end(multirun, f"run {run_dir} not started: {err}", f"checkerboard_gan: error: {err}", 2)
     except WriteFailed as err:  # one line: which file, why; what could be kept was kept
         with contextlib.suppress(OSError):
-            record_failure(run_dir, overrides, err)
+            RunRecord.open(run_dir).fail_unless_ended(overrides, err)
         message = (
             f"checkerboard_gan: error: {err}; the run stopped (metrics.json says failed where it "
             "could still be written) and its checkpoints are kept"
         )
         _end(multirun, f"run {run_dir} failed: {err}", message, 2)
     except Exception as err:
-        message = record_failure(run_dir, overrides, err)
+        message = RunRecord.open(run_dir).fail_unless_ended(overrides, err)
         full = not isinstance(err, ConfigError) or os.environ.get("HYDRA_FULL_ERROR") == "1"
         if not multirun:
             if full:

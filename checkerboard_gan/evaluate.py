@@ -15,20 +15,15 @@ import logging
 import sys
 from pathlib import Path
 
-from torch.utils.tensorboard import SummaryWriter
-
 from checkerboard_gan.analysis.evaluation import Evaluation, Evaluator, headline
 from checkerboard_gan.config import ConfigError
 from checkerboard_gan.data.datasets import build_batches
 from checkerboard_gan.rundir.checkpoint import CheckpointError
-from checkerboard_gan.rundir.record import (
-    FolderInUse,
-    read_metrics_file,
-    run_lock,
-    write_metrics_file,
-)
+from checkerboard_gan.rundir.folder import FolderInUse, run_lock
+from checkerboard_gan.rundir.record import RunRecord
 from checkerboard_gan.rundir.restore import load_run, run_checkpoint
-from checkerboard_gan.training.logger import log_evaluation, with_evaluation
+from checkerboard_gan.rundir.tensorboard import open_writer
+from checkerboard_gan.training.logger import log_evaluation
 
 log = logging.getLogger("checkerboard_gan.evaluate")
 
@@ -50,14 +45,13 @@ def _evaluate(run_dir: Path, path: Path, num_samples: int | None, device: str | 
     dev = next(generator.parameters()).device
     data = build_batches(cfg.dataset, cfg.train.batch_size, cfg.seed, dev)
     evaluation = Evaluator.for_run(cfg, data, generator.period).evaluate(step, generator)
-    metrics = read_metrics_file(run_dir) or {"status": "missing", "probes": []}
-    metrics["evaluations"] = with_evaluation(metrics.get("evaluations", []), evaluation.entry())
-    writer = SummaryWriter(log_dir=str(run_dir))
+    record = RunRecord.open(run_dir)
+    evaluations = record.add_evaluation(evaluation.entry())
+    writer = open_writer(run_dir)
     try:
-        log_evaluation(writer, run_dir, evaluation, metrics["evaluations"])
+        log_evaluation(writer, run_dir, evaluation, evaluations)
     finally:
         writer.close()
-    write_metrics_file(run_dir, metrics)
     return evaluation
 
 
@@ -77,7 +71,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     print(
         f"{args.run_dir}: step {ev.step}, {ev.n_fake} generated / {ev.n_real} real images in "
-        f"{ev.seconds:.1f} s: {headline(ev.fake, ev.real)}; written to metrics.json"
+        f"{ev.seconds:.1f} s: {headline(ev.fake, ev.real, ev.finest)}; written to metrics.json"
     )
     return 0
 

@@ -22,9 +22,9 @@ import torch
 from checkerboard_gan.config import ConfigError
 from checkerboard_gan.models.networks import batch_statistics
 from checkerboard_gan.pictures.images import grid, stretch, to_unit
-from checkerboard_gan.rundir.record import write_bytes
+from checkerboard_gan.rundir.folder import write_bytes
 from checkerboard_gan.rundir.restore import load_run, run_checkpoint
-from checkerboard_gan.training.logger import encode_png
+from checkerboard_gan.rundir.tensorboard import encode_png
 
 
 def parse_seeds(text: str) -> list[int]:

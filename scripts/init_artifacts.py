@@ -19,8 +19,11 @@ import tempfile
 from pathlib import Path
 
 import checkerboard_gan
+from checkerboard_gan.analysis.catalogue import of_stage
 from checkerboard_gan.sweeps.runs import RunRow, read_sweep
-from checkerboard_gan.training.probes import MEASURES
+
+# the probe measures read at the total period, in table order
+MEASURES = [m.key() for m in of_stage("probe") if not m.per_period]
 
 
 def run_study(name: str, seeds: int, overrides: list[str], sweep_dir: Path) -> list[RunRow]:

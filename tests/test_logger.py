@@ -15,11 +15,12 @@ from tensorboard.compat.tensorflow_stub import errors
 from tensorboard.compat.tensorflow_stub.pywrap_tensorflow import PyRecordReader_New
 from tensorboard.compat.tensorflow_stub.pywrap_tensorflow import masked_crc32c as python_crc
 from tensorboard.summary.writer import record_writer
-from torch.utils.tensorboard import SummaryWriter
 
 from checkerboard_gan.models.networks import Discriminator, Generator
+from checkerboard_gan.rundir.record import RunRecord
+from checkerboard_gan.rundir.tensorboard import masked_crc32c, open_writer
 from checkerboard_gan.sweeps.runs import RunRow
-from checkerboard_gan.training.logger import RunLogger, masked_crc32c
+from checkerboard_gan.training.logger import RunLogger
 from checkerboard_gan.training.probes import NUM_GRAD, Probe
 
 from .conftest import compose_config
@@ -30,7 +31,8 @@ def test_masked_crc32c_equals_tensorboards_python_checksum(data):
     assert masked_crc32c(data) == python_crc(data)
 
 
-def test_records_are_written_with_the_c_checksum():
+def test_records_are_written_with_the_c_checksum(tmp_path):
+    open_writer(tmp_path).close()
     assert record_writer.masked_crc32c is masked_crc32c
 
 
@@ -45,7 +47,7 @@ def read_records(path: str) -> list[bytes]:
 
 
 def test_event_files_pass_tensorboards_checksum_check(tmp_path):
-    writer = SummaryWriter(log_dir=str(tmp_path))
+    writer = open_writer(tmp_path)
     for step in range(5):
         writer.add_scalar("loss/d", 0.5 + step, step)
     writer.close()
@@ -64,8 +66,8 @@ def test_each_probe_saves_ds_input_gradient_as_the_probe_computed_it(tmp_path):
     g, d = Generator(cfg), Discriminator(cfg)
     real = torch.rand(NUM_GRAD + 4, 3, 16, 16, generator=torch.Generator().manual_seed(0)) * 2 - 1
     probe = Probe(cfg, real, g.period, d.period)
-    logger = RunLogger(tmp_path, {}, background=False)
-    logger.observation(probe.observe(0, g, d))
+    logger = RunLogger(tmp_path, RunRecord.start(tmp_path, {}), background=False)
+    logger.probe(probe.observe(0, g, d))
     logger.close()
     row = RunRow(tmp_path, [], None)
     assert row.gradient_steps == row.sample_steps == [0]

@@ -20,7 +20,7 @@ from checkerboard_gan.report.command import studies_for
 from checkerboard_gan.report.document import Table
 from checkerboard_gan.report.reading import Context
 from checkerboard_gan.report.studies import SETTINGS, Setting, Study
-from checkerboard_gan.report.trained_claims import claim3
+from checkerboard_gan.report.trained_claims import trained_claim
 from checkerboard_gan.report.verdicts import Check, compare, verdict
 from checkerboard_gan.sweeps.runs import find_runs
 
@@ -137,7 +137,8 @@ def _fake_run(folder: Path, overrides: list[str], content_2: float) -> None:
         }
         for s, c in ((0, 0.5), (1200, content_2))
     ]
-    metrics = {"status": "completed", "checkerboard_period": 8, "evaluations": evals}
+    periods = {"generator": {"finest": 2, "total": 8}, "discriminator": {"finest": 2, "total": 8}}
+    metrics = {"status": "completed", "periods": periods, "evaluations": evals}
     (folder / "metrics.json").write_text(json.dumps(metrics))
 
 
@@ -155,7 +156,7 @@ def test_trained_claims_are_judged_per_seed_from_the_evaluations(tmp_path):
         _fake_run(tmp_path / "runs" / "train_resize" / str(i), overrides, value)
     rows = {"train_resize": find_runs(tmp_path / "runs" / "train_resize")}
     cpu = Setting("cpu", 5, 1200, (), None, 2)
-    blocks, checks = claim3(Context(tmp_path, cpu, rows))
+    blocks, checks = trained_claim(3)(Context(tmp_path, cpu, rows))
     assert [c.ok for c in checks] == [True, True, True, False]
     assert checks[3].text == "seed 1: deconv k3 content_2 0.004 < 3 × bilinear's 0.002"
     assert verdict(checks).status == "partly supported"

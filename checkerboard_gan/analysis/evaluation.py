@@ -17,6 +17,14 @@ import torch
 from torch import nn
 
 from checkerboard_gan.analysis import measures
+from checkerboard_gan.analysis.catalogue import (
+    CB,
+    CONTENT,
+    FINGERPRINT,
+    PEAK_DB,
+    SPECTRAL_DISTANCE,
+    of_stage,
+)
 from checkerboard_gan.config import Config
 from checkerboard_gan.models.networks import batch_statistics
 
@@ -52,11 +60,11 @@ def batch_measures(
     content = measures.content_of(cb, periods, stride)
     out: dict[str, float] = {}
     for p in periods:
-        out[f"cb_{p}"] = cb[p]
-        out[f"content_{p}"] = content[p]
-        out[f"peak_db_{p}"] = measures.peak_db(shared.spectrum, p)
+        out[CB.key(p)] = cb[p]
+        out[CONTENT.key(p)] = content[p]
+        out[PEAK_DB.key(p)] = measures.peak_db(shared.spectrum, p)
         tile = measures.tile_of(shared.residual, p)
-        out[f"fingerprint_{p}"] = measures.fingerprint_ratio(tile, shared.variance)
+        out[FINGERPRINT.key(p)] = measures.fingerprint_ratio(tile, shared.variance)
     return out
 
 
@@ -71,6 +79,7 @@ class Evaluation:
     real: dict[str, float]
     seconds: float
     tile: torch.Tensor  # (C, P, P): the generated images' fingerprint tile at the full period
+    finest: int  # the finest period s its per-period measures start at
 
     def entry(self) -> dict[str, Any]:
         return {
@@ -154,21 +163,15 @@ class Evaluator:
         shared = Shared.of(x)
         fake = batch_measures(x, self.stride, self.period, shared)
         radial = measures.radial_mean(measures.log_power(shared.spectrum))
-        fake["spectral_distance"] = measures.radial_distance(radial, self.real_radial)
+        fake[SPECTRAL_DISTANCE.key()] = measures.radial_distance(radial, self.real_radial)
         tile = measures.tile_of(shared.residual, self.period).float().cpu()
         seconds = time.perf_counter() - began
-        return Evaluation(step, x.shape[0], self.n_real, fake, self.real, seconds, tile)
+        return Evaluation(
+            step, x.shape[0], self.n_real, fake, self.real, seconds, tile, self.stride
+        )
 
 
-def finest_period(values: dict[str, float]) -> int:
-    """The finest period p among the `content_p` keys of an evaluation's measures."""
-    return min(int(k.rsplit("_", 1)[1]) for k in values if k.startswith("content_"))
-
-
-def headline(fake: dict[str, float], real: dict[str, float]) -> str:
-    """content and fingerprint at the finest period, generated vs real, for the log."""
-    p = finest_period(fake)
-    return ", ".join(
-        f"{key}_{p} {fake[f'{key}_{p}']:.3g} (real {real[f'{key}_{p}']:.3g})"
-        for key in ("content", "fingerprint")
-    )
+def headline(fake: dict[str, float], real: dict[str, float], finest: int) -> str:
+    """The headline evaluation measures at the finest period, generated vs real, for the log."""
+    keys = [m.key(finest) for m in of_stage("evaluation") if m.headline]
+    return ", ".join(f"{k} {fake[k]:.3g} (real {real[k]:.3g})" for k in keys)

@@ -1,5 +1,6 @@
-"""DESIGN.md's seven claims: each reads its studies' runs, returns the blocks that show it and
-the checks its verdict is computed from (claims 1-2 in `init_claims`, 3-7 in `trained_claims`)."""
+"""The design's seven claims (docs/design.md): each reads its studies' runs, returns the blocks
+that show it and the checks its verdict is computed from (claims 1-2 in `init_claims`, 3-7 in
+`trained_claims`)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import sys
 from .document import Block, Section
 from .init_claims import claim1, claim2
 from .reading import Context
-from .trained_claims import TRAINED_CLAIMS, claim3, claim4, claim5, claim6, claim7
+from .trained_claims import TRAINED_CLAIMS, trained_claim
 from .verdicts import not_judged, unbuilt, verdict
 
 # claim -> (title, the claim, the studies it reads)
@@ -59,7 +60,7 @@ CLAIMS: dict[int, tuple[str, str, tuple[str, ...]]] = {
 }
 
 
-BUILDERS = {1: claim1, 2: claim2, 3: claim3, 4: claim4, 5: claim5, 6: claim6, 7: claim7}
+BUILDERS = {1: claim1, 2: claim2, **{n: trained_claim(n) for n in TRAINED_CLAIMS}}
 
 
 def claim_sections(ctx: Context, chosen: list[int]) -> list[Section]:

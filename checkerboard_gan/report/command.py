@@ -2,7 +2,7 @@
 
     python -m checkerboard_gan.report [--quick] [--out report]
 
-Runs the studies behind DESIGN.md's claims as Hydra multiruns (one
+Runs the studies behind the claims of docs/design.md as Hydra multiruns (one
 `python -m checkerboard_gan -m +experiment=STUDY ...` per study, under OUT/runs/), then writes
 OUT/index.html and OUT/report.md: per claim the figures, the numbers, the rule that decides, and
 one sentence computed from the numbers saying whether they support the claim.
@@ -63,8 +63,8 @@ def intro_section(meta: dict[str, Any], setting: Setting, claims: list[Section])
         [
             *banner,
             f"Each claim of the [article]({ARTICLE}) (Odena, Dumoulin & Olah, Distill 2016), as "
-            "this project states it (DESIGN.md), checked against runs made by this command on this "
-            "machine. Every verdict is computed from the numbers by the rule stated above it.",
+            "this project states it (docs/design.md), checked against runs made by this command on "
+            "this machine. Every verdict is computed from the numbers by the rule stated above it.",
             Table(["claim", "verdict", "the numbers it was decided on"], verdicts),
             Table(["", ""], facts),
         ],

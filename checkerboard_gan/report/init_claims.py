@@ -7,6 +7,7 @@ import math
 import torch
 
 from checkerboard_gan.analysis import measures
+from checkerboard_gan.analysis.catalogue import CHECKERBOARD, SPECTRAL_PEAK
 from checkerboard_gan.config import DeconvConfig
 from checkerboard_gan.models.upsampling import build_upsample
 from checkerboard_gan.pictures import plots
@@ -73,8 +74,8 @@ def claim2(ctx: Context) -> tuple[list[Block], list[Check]]:
     table, cb, top, bottom, links = [], {}, [], [], []
     for kind in INIT_KINDS:
         label, runs = kind[0], ctx.pick(kind)
-        cb[label] = mean_std([probe(r, "checkerboard", 0) for r in runs])
-        peak = mean_std([probe(r, "spectral_peak_db", 0) for r in runs])
+        cb[label] = mean_std([probe(r, CHECKERBOARD.key(), 0) for r in runs])
+        peak = mean_std([probe(r, SPECTRAL_PEAK.key(), 0) for r in runs])
         uneven = (
             float((runs[0].metrics or {}).get("overlap_unevenness", "nan")) if runs else math.nan
         )
@@ -107,7 +108,7 @@ def claim2(ctx: Context) -> tuple[list[Block], list[Check]]:
             "phase-energy map E_P / max, white = even (bottom).",
             links,
         ),
-        f"ICNR init (the sub-pixel part of DESIGN.md's claim 3): sub-pixel's CB at init is "
+        f"ICNR init (the sub-pixel part of claim 3 in docs/design.md): sub-pixel's CB at init is "
         f"{fmt(plain)} without it and {fmt(icnr)} with it ({fmt(lower, 2)} × lower).",
         rule(
             "supported when the mean CB at init of deconv k3 is at least 3 × that of nearest "

@@ -19,7 +19,7 @@ import numpy as np
 import torch
 
 from checkerboard_gan.config import ConfigError
-from checkerboard_gan.rundir.record import atomic_write_bytes
+from checkerboard_gan.rundir.folder import atomic_write_bytes
 
 log = logging.getLogger(__name__)
 

@@ -1,21 +1,37 @@
-"""A run's status as its metrics.json tells it, readable without torch (for CLI and summaries)."""
+"""metrics.json, the run's record: the only code that reads or writes that file.
+
+Schema (version 2; docs/run_folder.md lists every key with its meaning):
+
+- `schema_version` (2; a file without it is version 1, which had `checkerboard_period` and
+  `grad_period` where version 2 has `periods`), `status` (running, completed, failed, diverged,
+  interrupted), `error` and `failed_step` when it did not complete;
+- what the run was asked: `steps`, `overrides`, `torch_threads`, `environment` (provenance);
+- what it is: `periods` (`generator` and `discriminator`, each `finest` and `total`), and the
+  catalogue's run measures (`overlap_unevenness`);
+- what it saw: `probes` (one entry per probe: `step` and the catalogue's probe keys) and
+  `evaluations` (`step`, `n_fake`, `n_real`, `fake` and `real` blocks of the catalogue's
+  evaluation keys, `seconds`), both in step order;
+- how it went: `final_loss_d`, `final_loss_g`, `throughput_img_s`, `loop_s`, `probe_s`,
+  `wall_s`, `resumed_at` (the steps it was resumed from).
+
+Every change is written at once, atomically (never half a file); on a full disk the file is
+overwritten in place so that a failure can still be recorded.
+"""
 
 from __future__ import annotations
 
 import errno
-import fcntl
 import json
-import os
 import signal
-import tempfile
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-LOCK = ".lock"
-UMASK = os.umask(0o022)
-os.umask(UMASK)
+from checkerboard_gan.rundir.folder import WriteFailed, atomic_write_bytes, named_failure
+
+SCHEMA_VERSION = 2
+FILE = "metrics.json"
+# What a resumed run keeps of the record it continues besides its probes and evaluations.
+CARRIED_ON_RESUME = ("periods", "overlap_unevenness", "wall_s", "probe_s")
 
 
 class Diverged(RuntimeError):
@@ -35,151 +51,129 @@ class Interrupted(RuntimeError):
         self.step = step
 
 
-class FolderInUse(ValueError):
-    """Another live process holds the run folder; nothing of its files may be touched."""
+def error_line(err: BaseException) -> str:
+    """`Type: first line of the message`, as metrics.json's `error` and summaries show it."""
+    first = (str(err).strip().splitlines() or [""])[0]
+    return f"{type(err).__name__}: {first}" if first else type(err).__name__
 
 
-@contextmanager
-def run_lock(run_dir: Path) -> Iterator[None]:
-    """Hold `run_dir/.lock` (an exclusive flock with our PID in it) while a run writes there.
-
-    The kernel releases a flock when its process dies, so a lock file left by a killed run
-    never blocks a resume; a live holder makes this raise FolderInUse at once.
-    """
-    path = Path(run_dir) / LOCK
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+def read_record(run_dir: Path) -> dict[str, Any] | None:
+    """A run folder's metrics.json as a plain dict (for readers), or None when missing or
+    unreadable (a killed run)."""
     try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            holder = os.pread(fd, 32, 0).decode(errors="replace").strip() or "unknown"
-            raise FolderInUse(
-                f"run folder {run_dir} is in use by process {holder}; wait for it, stop it, or "
-                "choose another folder (hydra.run.dir=...)"
-            ) from None
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
-        yield
-    finally:
-        os.close(fd)
-
-
-class WriteFailed(OSError):
-    """A file of the run could not be written (disk full, read-only, quota); names the file."""
-
-    def __str__(self) -> str:
-        return f"cannot write {self.filename}: {(self.strerror or '').lower()}"
-
-
-# errnos of a file system that refuses writes: full, over quota, read-only, too large, no access
-WRITE_ERRNOS = frozenset(
-    {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EFBIG, errno.EACCES, errno.EPERM, errno.EIO}
-)
-
-
-def write_failure(err: BaseException, fallback: Path) -> WriteFailed | None:
-    """`err` as a WriteFailed naming its file (else `fallback`) if it is a refused write."""
-    if isinstance(err, WriteFailed):
-        return err
-    if isinstance(err, OSError) and err.errno in WRITE_ERRNOS:
-        return _named(err, fallback)
-    return None
-
-
-def _named(err: OSError, path: Path) -> WriteFailed:
-    return WriteFailed(err.errno, err.strerror or str(err), str(err.filename or path))
-
-
-def write_bytes(path: Path, data: bytes) -> None:
-    """Write a file; a failure names the file (a full disk's write error carries no name)."""
-    try:
-        Path(path).write_bytes(data)
-    except OSError as err:
-        raise _named(err, path) from err
-
-
-def holder_alive(run_dir: Path) -> bool | None:
-    """Whether the process named in `run_dir/.lock` still runs; None without a lock file.
-
-    Reads the PID instead of taking the lock, so that looking never stands in a run's way.
-    """
-    try:
-        pid = int((Path(run_dir) / LOCK).read_text().split()[0])
-    except (OSError, ValueError, IndexError):
+        return json.loads((Path(run_dir) / FILE).read_text())
+    except (OSError, ValueError):
         return None
+
+
+def _write(path: Path, data: dict[str, Any]) -> None:
+    encoded = json.dumps(data, indent=2, allow_nan=True).encode()
     try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
-def atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Write via a temporary file in the same folder, fsync, rename: never half a file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        os.fchmod(fd, 0o666 & ~UMASK)  # mkstemp makes 0600; give the file the usual mode
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except OSError as err:
-        Path(tmp).unlink(missing_ok=True)
-        raise _named(err, path) from err
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def write_metrics_file(run_dir: Path, metrics: dict[str, Any]) -> None:
-    """Rewrite metrics.json atomically; on a full disk (no room for the temporary copy),
-    overwrite it in place, reusing its own blocks, so a failure can still be recorded."""
-    path = Path(run_dir) / "metrics.json"
-    data = json.dumps(metrics, indent=2, allow_nan=True).encode()
-    try:
-        atomic_write_bytes(path, data)
+        atomic_write_bytes(path, encoded)
     except WriteFailed as err:
         if err.errno not in (errno.ENOSPC, errno.EDQUOT) or not path.is_file():
             raise
         try:
             with open(path, "r+b") as f:
-                f.write(data)
+                f.write(encoded)
                 f.truncate()
         except OSError as again:
-            raise _named(again, path) from again
+            raise named_failure(again, path) from again
 
 
-def read_metrics_file(run_dir: Path) -> dict[str, Any] | None:
-    """metrics.json of a run folder, or None when missing or unreadable (a killed run)."""
-    try:
-        return json.loads((Path(run_dir) / "metrics.json").read_text())
-    except (OSError, ValueError):
-        return None
+class RunRecord:
+    """One run folder's metrics.json: start it, add probes and evaluations, note run facts,
+    finish or fail it; or open an existing one (the evaluate command, a failed job)."""
 
+    def __init__(self, run_dir: Path, data: dict[str, Any]) -> None:
+        self.path = Path(run_dir) / FILE
+        self._data = data
 
-def error_line(err: BaseException) -> str:
-    first = (str(err).strip().splitlines() or [""])[0]
-    return f"{type(err).__name__}: {first}" if first else type(err).__name__
+    @classmethod
+    def start(
+        cls,
+        run_dir: Path,
+        header: dict[str, Any],
+        earlier: dict[str, Any] | None = None,
+        resume_step: int | None = None,
+    ) -> RunRecord:
+        """A new record with status `running` and `header` (steps, overrides, ...); when
+        resuming at `resume_step`, the `earlier` record's probes and evaluations up to that
+        step and its run facts are kept. Written at the first change."""
+        data = {
+            "schema_version": SCHEMA_VERSION,
+            "status": "running",
+            **header,
+            "probes": [],
+            "evaluations": [],
+        }
+        if resume_step is not None:
+            before = earlier or {}
+            data.update(
+                {k: v for k, v in before.items() if k in CARRIED_ON_RESUME},
+                probes=[p for p in before.get("probes", []) if p["step"] <= resume_step],
+                evaluations=[e for e in before.get("evaluations", []) if e["step"] <= resume_step],
+                resumed_at=[*before.get("resumed_at", []), resume_step],
+            )
+        return cls(run_dir, data)
 
+    @classmethod
+    def open(cls, run_dir: Path) -> RunRecord:
+        """The record of an existing run folder; an empty one with status `missing` where the
+        folder has no readable metrics.json."""
+        data = read_record(run_dir)
+        if data is None:
+            data = {"schema_version": SCHEMA_VERSION, "status": "missing", "probes": []}
+        return cls(run_dir, data)
 
-def record_failure(run_dir: Path, overrides: list[str], err: BaseException) -> str:
-    """Make sure metrics.json says the run failed and why; keeps what the trainer recorded."""
-    message = error_line(err)
-    metrics = read_metrics_file(run_dir)
-    if metrics is None or metrics.get("status") in (None, "running"):
-        metrics = {"steps": None, "overrides": overrides, "probes": [], **(metrics or {})}
-        metrics.update(status="failed", error=message)
-        write_metrics_file(run_dir, metrics)
-    return message
+    @property
+    def data(self) -> dict[str, Any]:
+        """The record as written (a copy: change it through the methods)."""
+        return json.loads(json.dumps(self._data))
 
+    def get(self, key: str, default: Any = None) -> Any:
+        return self._data.get(key, default)
 
-def check_writable(folder: Path) -> None:
-    """Make `folder` (and its parents) and write a temporary file in it; raises OSError where
-    either fails (a read-only mount, no permission, no space)."""
-    folder.mkdir(parents=True, exist_ok=True)
-    with tempfile.NamedTemporaryFile(dir=folder, prefix=".write_test"):
-        pass
+    def save(self) -> None:
+        _write(self.path, self._data)
+
+    def add_probe(self, entry: dict[str, Any]) -> None:
+        """Append one probe's entry (`step` and the catalogue's probe keys) and write."""
+        self._data["probes"].append(entry)
+        self.save()
+
+    def add_evaluation(self, entry: dict[str, Any]) -> list[dict[str, Any]]:
+        """Add one evaluation in step order, replacing one of the same step, and write;
+        returns the evaluations."""
+        kept = [e for e in self._data.get("evaluations", []) if e["step"] != entry["step"]]
+        self._data["evaluations"] = sorted([*kept, entry], key=lambda e: e["step"])
+        self.save()
+        return self._data["evaluations"]
+
+    def note(self, **fields: Any) -> None:
+        """Run facts (periods, losses, rates, seconds): kept, written with the next change."""
+        self._data.update(fields)
+
+    def add_seconds(self, key: str, seconds: float) -> None:
+        """Add to a running total of seconds (`probe_s`)."""
+        self._data[key] = self._data.get(key, 0.0) + seconds
+
+    def finish(self, wall_s: float) -> None:
+        """Status `completed` with the run's wall time, written."""
+        self._data.update(status="completed", wall_s=wall_s)
+        self.save()
+
+    def fail(self, status: str, err: BaseException, wall_s: float | None = None, **extra: Any):
+        """Status `status` (failed, diverged, interrupted) with the error's first line, written."""
+        self._data.update(status=status, error=error_line(err), **extra)
+        if wall_s is not None:
+            self._data["wall_s"] = wall_s
+        self.save()
+
+    def fail_unless_ended(self, overrides: list[str], err: BaseException) -> str:
+        """Mark a job `failed` by `err` unless its own run already recorded how it ended (a job
+        that failed before or after its run); returns the error line."""
+        if self._data.get("status") in (None, "running", "missing"):
+            self._data = {"steps": None, "overrides": overrides, **self._data}
+            self.fail("failed", err)
+        return error_line(err)

@@ -16,8 +16,10 @@ from typing import Any
 import torch
 from omegaconf import OmegaConf
 
+from checkerboard_gan.analysis.catalogue import Periods
 from checkerboard_gan.config import sweep_overrides
-from checkerboard_gan.rundir.record import holder_alive, read_metrics_file
+from checkerboard_gan.rundir.folder import holder_alive
+from checkerboard_gan.rundir.record import read_record
 
 
 def _steps(folder: Path) -> list[int]:
@@ -48,15 +50,21 @@ class RunRow:
         return dict(o.split("=", 1) for o in self.overrides if "=" in o).get("seed", "0")
 
     @property
+    def periods(self) -> Periods | None:
+        """The periods the run's measures were read at (metrics.json `periods`, or a schema-1
+        record's equivalents); None where the run recorded none."""
+        return Periods.from_record(self.metrics or {})
+
+    @property
     def period(self) -> int | None:
-        """The generator's period P its image measures were read at (metrics.json
-        `checkerboard_period`); None where the run recorded none."""
-        return (self.metrics or {}).get("checkerboard_period")
+        """The generator's total period P its image measures were read at; None where the run
+        recorded none."""
+        return self.periods.total if self.periods else _v1(self.metrics, "checkerboard_period")
 
     @property
     def grad_period(self) -> int | None:
-        """D's period its input-gradient measures were read at (metrics.json `grad_period`)."""
-        return (self.metrics or {}).get("grad_period")
+        """D's total period its input-gradient measures were read at."""
+        return self.periods.grad_total if self.periods else _v1(self.metrics, "grad_period")
 
     @property
     def sample_steps(self) -> list[int]:
@@ -79,6 +87,11 @@ class RunRow:
         return torch.load(path, weights_only=True) if path.is_file() else None
 
 
+def _v1(metrics: dict[str, Any] | None, key: str) -> int | None:
+    """A schema-1 record's period key, for a run that got no evaluation."""
+    return (metrics or {}).get(key)
+
+
 def find_runs(sweep_dir: Path) -> list[RunRow]:
     """Every job folder (one holding .hydra/overrides.yaml) directly under `sweep_dir`, and a
     `missing` row for every job of the sweep that never started (a killed sweep)."""
@@ -86,7 +99,7 @@ def find_runs(sweep_dir: Path) -> list[RunRow]:
     for marker in sorted(Path(sweep_dir).glob("*/.hydra/overrides.yaml")):
         run_dir = marker.parent.parent
         overrides = [str(o) for o in OmegaConf.load(marker)]
-        rows.append(RunRow(run_dir, overrides, read_metrics_file(run_dir)))
+        rows.append(RunRow(run_dir, overrides, read_record(run_dir)))
     started = {frozenset(r.overrides) for r in rows}
     never = [job for job in sweep_jobs(Path(sweep_dir)) if frozenset(job) not in started]
     rows += [RunRow(Path(sweep_dir) / f"not-started-{i}", job, None) for i, job in enumerate(never)]

@@ -14,10 +14,15 @@ import torch
 from PIL import Image, ImageDraw, ImageFont
 
 from checkerboard_gan.analysis import measures
-from checkerboard_gan.analysis.evaluation import finest_period
+from checkerboard_gan.analysis.catalogue import (
+    CATALOGUE,
+    Periods,
+    compared,
+    of_stage,
+    summary_measure_columns,
+)
 from checkerboard_gan.pictures.images import grid, heatmap, stretch, to_uint8_hwc
 from checkerboard_gan.sweeps.runs import RunRow, find_runs, sort_by_swept_keys
-from checkerboard_gan.training.probes import MEASURES
 
 CELL = 170  # px per contact-sheet cell
 PICTURE = 150  # of which the picture (the rest: its caption)
@@ -25,47 +30,60 @@ LABEL_W = 330
 
 
 def row_fields(row: RunRow, swept: list[str]) -> dict[str, Any]:
+    """One run's summary.csv row: who it is, then the catalogue's compared measures
+    (`summary_measure_columns`), then losses, time and rate."""
     m = row.metrics or {}
-    probes = m.get("probes") or []
-    first, last = (probes[0], probes[-1]) if probes else ({}, {})
     fields: dict[str, Any] = {"run": row.path.name, "overrides": " ".join(row.overrides)}
     fields |= row.values | {"status": row.status, "error": m.get("error", "")}
-    for name in MEASURES:
-        fields[f"{name}_init"] = first.get(name, "")
-        fields[f"{name}_last"] = last.get(name, "")
-    fields["last_probe_step"] = last.get("step", "")
-    fields |= eval_fields(m.get("evaluations") or [])
-    for key in ("overlap_unevenness", "final_loss_d", "final_loss_g", "wall_s", "throughput_img_s"):
+    fields |= measure_fields(m, row.periods)
+    for key in ("final_loss_d", "final_loss_g", "wall_s", "throughput_img_s"):
         fields[key] = m.get(key, "")
     return fields
 
 
-def eval_fields(evaluations: list[dict[str, Any]]) -> dict[str, Any]:
-    """content_p and fingerprint_p at the finest period p: first evaluation (`_init`), last
-    (`_last`) and the real images' (`_real`, the floor)."""
-    if not evaluations:
-        return {}
-    first, last = evaluations[0], evaluations[-1]
-    p = finest_period(first["fake"])
+def measure_fields(m: dict[str, Any], periods: Periods | None) -> dict[str, Any]:
+    """The compared measures of one run's record, keyed as `summary_measure_columns` names
+    them: probe measures at the first (`_init`) and last probe (`_last`); evaluation measures
+    at the first and last evaluation and on the real images (`_real`, the floor)."""
+    probes, evaluations = m.get("probes") or [], m.get("evaluations") or []
+    first, last = (probes[0], probes[-1]) if probes else ({}, {})
     fields: dict[str, Any] = {}
-    for key in (f"content_{p}", f"fingerprint_{p}"):
-        fields[f"{key}_init"] = first["fake"].get(key, "")
-        fields[f"{key}_last"] = last["fake"].get(key, "")
-        fields[f"{key}_real"] = last["real"].get(key, "")
-    fields["eval_samples"] = last.get("n_fake", "")
-    return fields
+    for stage, measure in compared(periods):
+        key = periods.compared_key(stage, measure) if periods else measure.key()
+        if stage == "probe":
+            fields |= {f"{key}_init": first.get(key, ""), f"{key}_last": last.get(key, "")}
+        elif evaluations:
+            ev0, ev1 = evaluations[0], evaluations[-1]
+            fields[f"{key}_init"] = ev0["fake"].get(key, "")
+            fields[f"{key}_last"] = ev1["fake"].get(key, "")
+            fields[f"{key}_real"] = ev1["real"].get(key, "")
+    fields["last_probe_step"] = last.get("step", "")
+    if evaluations:
+        fields["eval_samples"] = evaluations[-1].get("n_fake", "")
+    for measure in of_stage("run"):
+        fields[measure.key()] = m.get(measure.key(), "")
+    columns = summary_measure_columns(periods if evaluations else None)
+    return {c: fields[c] for c in columns if c in fields}
 
 
-HEADLINE = ("checkerboard", "grad_checkerboard")  # probe measures the Markdown table shows
+def headline_columns(columns: list[str]) -> list[str]:
+    """The measure stems the narrow table shows, in column order: every headline measure of
+    the catalogue that has `_init`/`_last` columns (at whatever period the runs recorded)."""
+    stems = dict.fromkeys(c.rsplit("_", 1)[0] for c in columns if c.endswith(("_init", "_last")))
+    headline = [m for m in CATALOGUE if m.headline]
+    return [
+        stem
+        for m in headline
+        for stem in stems
+        if stem == m.name or (m.per_period and stem.startswith(m.name + "_"))
+    ]
 
 
 def markdown_columns(columns: list[str], swept: list[str]) -> list[str]:
     """The narrow table's columns: swept keys, status, one column per headline measure (the
     probe's, then the evaluation's finest-period content and fingerprint), images/s. A
     measure column `m` shows `m_init -> m_last`, and `(m_real)` where the run has the floor."""
-    evaluated = [c.rsplit("_", 1)[0] for c in columns if c.startswith(("content_", "fingerprint_"))]
-    measures = [m for m in (*HEADLINE, *evaluated) if {f"{m}_init", f"{m}_last"} & set(columns)]
-    return [*swept, "status", *dict.fromkeys(measures), "throughput_img_s"]
+    return [*swept, "status", *headline_columns(columns), "throughput_img_s"]
 
 
 def _md(value: Any) -> str:
@@ -149,22 +167,34 @@ def _run_cells(row: RunRow, columns: int) -> list[Image.Image]:
     return cells
 
 
+def headline_lines(row: RunRow) -> list[str]:
+    """The contact sheet's numbers for one run: each headline measure at init (and last), with
+    the real images' floor for the evaluation's, under the catalogue's short labels."""
+    m, periods = row.metrics or {}, row.periods
+    probes, evaluations = m.get("probes") or [], m.get("evaluations") or []
+    fields = measure_fields(m, periods)
+    lines = []
+    for stage, measure in compared(periods):
+        key = periods.compared_key(stage, measure) if periods else measure.key()
+        if not measure.headline or f"{key}_init" not in fields:
+            continue
+        label = measure.label + key[len(measure.name) :]
+        if stage == "probe" and probes:
+            trend = f" -> {fields[key + '_last']:.3f}" if len(probes) > 1 else ""
+            lines.append(f"{label} {fields[key + '_init']:.3f}{trend}")
+        elif stage == "evaluation":
+            trend = f" -> {fields[key + '_last']:.2g}" if len(evaluations) > 1 else ""
+            real = fields[key + "_real"]
+            lines.append(f"{label} {fields[key + '_init']:.2g}{trend} (real {real:.1g})")
+    return lines
+
+
 def _label(row: RunRow, height: int) -> Image.Image:
     panel = Image.new("RGB", (LABEL_W, height), "white")
     draw = ImageDraw.Draw(panel)
     font = ImageFont.load_default(size=14)
     lines = [f"{k}={v}" for k, v in row.values.items()] or [" ".join(row.overrides)[:40]]
-    probes = (row.metrics or {}).get("probes") or []
-    if probes:
-        for key, short in (("checkerboard", "CB"), ("grad_checkerboard", "grad CB")):
-            trend = f" -> {probes[-1][key]:.3f}" if len(probes) > 1 else ""
-            lines.append(f"{short} {probes[0][key]:.3f}{trend}")
-    evaluations = (row.metrics or {}).get("evaluations") or []
-    ev = eval_fields(evaluations)
-    for key in [k[: -len("_init")] for k in ev if k.endswith("_init")]:
-        short = key.replace("content", "cont").replace("fingerprint", "FP")
-        trend = f" -> {ev[key + '_last']:.2g}" if len(evaluations) > 1 else ""
-        lines.append(f"{short} {ev[key + '_init']:.2g}{trend} (real {ev[key + '_real']:.1g})")
+    lines += headline_lines(row)
     lines.append(
         row.status
         + (f": {row.metrics.get('error', '')}" if row.status != "completed" and row.metrics else "")

@@ -14,14 +14,19 @@ import torch
 from torch import nn
 
 from checkerboard_gan.analysis import measures
+from checkerboard_gan.analysis.catalogue import (
+    CHECKERBOARD,
+    GRAD_CHECKERBOARD,
+    GRAD_CONTENT,
+    SPECTRAL_DISTANCE,
+    SPECTRAL_PEAK,
+)
 from checkerboard_gan.config import Config
 from checkerboard_gan.models.networks import batch_statistics
 
 NUM_REAL = 256  # real images for the spectral distance
 NUM_GRAD = 64  # of those, images whose input gradient is measured
 NUM_GRAD_SHOWN = 8
-# The scores every probe records (metrics.json `probes`), in the order tables show them.
-MEASURES = ("checkerboard", "spectral_peak_db", "spectral_distance", "grad_checkerboard")
 
 
 @dataclass
@@ -36,6 +41,8 @@ class Observation:
     radial: torch.Tensor  # (R,) dB, of the samples
     d_input_grad: torch.Tensor  # (NUM_GRAD, C, H, W): dD(x)/dx on the fixed real images
     overlap: torch.Tensor | None = None  # (P, P) kernel-tap paths, at step 0 only
+    real: torch.Tensor | None = None  # (NUM_REAL, C, H, W) the fixed real images, step 0 only
+    real_radial: torch.Tensor | None = None  # (R,) dB, their radial spectrum, step 0 only
 
 
 class Probe:
@@ -69,14 +76,14 @@ class Probe:
         log_spectrum = measures.log_power(spectrum)
         radial = measures.radial_mean(log_spectrum)
         scores = {
-            "checkerboard": measures.checkerboard_score(x, self.g_period),
-            "spectral_peak_db": measures.peak_db(spectrum, self.g_period),
-            "spectral_distance": measures.radial_distance(radial, self.real_radial),
-            "grad_checkerboard": measures.checkerboard_score(grad, self.d_period),
+            CHECKERBOARD.key(): measures.checkerboard_score(x, self.g_period),
+            SPECTRAL_PEAK.key(): measures.peak_db(spectrum, self.g_period),
+            SPECTRAL_DISTANCE.key(): measures.radial_distance(radial, self.real_radial),
+            GRAD_CHECKERBOARD.key(): measures.checkerboard_score(grad, self.d_period),
         }
         # the gradient's finest checkerboard alone (content at D's stride, CB_1 = 0)
         fine = self.d_stride
-        scores[f"grad_content_{fine}"] = measures.period_content(grad, [fine], fine)[fine]
+        scores[GRAD_CONTENT.key(fine)] = measures.period_content(grad, [fine], fine)[fine]
         return Observation(
             step=step,
             samples=x,
@@ -88,4 +95,6 @@ class Probe:
             overlap=measures.overlap_map(generator.geometries(), self.g_period)
             if step == 0
             else None,
+            real=self.real if step == 0 else None,
+            real_radial=self.real_radial if step == 0 else None,
         )

@@ -13,20 +13,20 @@ from typing import Any
 
 import torch
 
+from checkerboard_gan.analysis.catalogue import CHECKERBOARD, GRAD_CHECKERBOARD, Periods
 from checkerboard_gan.analysis.evaluation import headline
 from checkerboard_gan.config import Config, ConfigError, flat_config, with_defaults
 from checkerboard_gan.devices import cuda_default, resolve_device
 from checkerboard_gan.rundir.checkpoint import CheckpointError, find_checkpoint, load_latest
+from checkerboard_gan.rundir.folder import check_writable, run_lock, write_failure
 from checkerboard_gan.rundir.provenance import environment
 from checkerboard_gan.rundir.record import (
     Diverged,
     Interrupted,
-    check_writable,
-    error_line,
-    read_metrics_file,
-    run_lock,
-    write_failure,
+    RunRecord,
+    read_record,
 )
+from checkerboard_gan.rundir.tensorboard import event_file
 from checkerboard_gan.training.logger import RunLogger
 from checkerboard_gan.training.memory import check_memory
 from checkerboard_gan.training.trainer import build, training_loop
@@ -160,52 +160,48 @@ def _train(
     device = resolve_device(cfg.device)
     check_memory(cfg, device)
     state, source = resume_point(cfg, run_dir)
-    summary = {
+    earlier_dir = None if source is None else source.parent.parent
+    header = {
         "steps": cfg.train.steps,
         "overrides": list(overrides or []),
         "torch_threads": torch.get_num_threads(),
         "environment": environment(device),
     }
-    logger = RunLogger(
-        run_dir,
-        summary,
-        None if state is None else state["step"],
-        None if source is None else read_metrics_file(source.parent.parent),
-        None if source is None else source.parent.parent,
-        cuda_default(cfg.log.background, device),
-    )
+    resume_step = None if state is None else state["step"]
+    earlier = None if earlier_dir is None else read_record(earlier_dir)
+    record = RunRecord.start(run_dir, header, earlier, resume_step)
+    wall_before = float(record.get("wall_s", 0.0))
+    background = cuda_default(cfg.log.background, device)
+    logger = RunLogger(run_dir, record, resume_step, earlier_dir, background)
     try:
         setup = build(cfg, device)
-        if state is None:
-            varied = _config_keys(swept or [])
-            logger.hparams(cfg, varied or _config_keys(overrides or []), set(varied))
-        else:
+        if state is not None:
             setup.load(state)
-        logger.periods(setup.generator.period, setup.discriminator.period)
+        varied = _config_keys(swept or [])
+        first = varied or _config_keys(overrides or [])
+        logger.declare(cfg, setup.periods, first, set(varied), fresh=state is None)
         log.info("run folder %s, device %s, %d steps", run_dir, device, cfg.train.steps)
         with stop_requests() as stops:
             training_loop(cfg, setup, logger, run_dir / "checkpoints", state, stops)
-        logger.write_metrics(
-            status="completed", wall_s=logger.wall_before + time.perf_counter() - start
-        )
+        record.finish(wall_s=wall_before + time.perf_counter() - start)
         logger.close()
     except BaseException as err:
-        _record_failure(err, logger, logger.wall_before + time.perf_counter() - start)
-    log.info(final_block(logger.metrics, run_dir))
-    return logger.metrics
+        _record_failure(err, record, logger, wall_before + time.perf_counter() - start)
+    log.info(final_block(record.data, run_dir))
+    return record.data
 
 
-def _record_failure(err: BaseException, logger: RunLogger, wall_s: float) -> None:
+def _record_failure(
+    err: BaseException, record: RunRecord, logger: RunLogger, wall_s: float
+) -> None:
     """Write the failed run's status and first error line where the disk still takes it, close
     the logger, and raise: the error, or a one-line WriteFailed for a file that could not be
     written."""
-    failure = write_failure(err, logger.event_file)
+    failure = write_failure(err, event_file(record.path.parent))
     status = {Diverged: "diverged", Interrupted: "interrupted"}.get(type(err), "failed")
     extra = {"failed_step": err.step} if isinstance(err, Diverged | Interrupted) else {}
     with suppress(OSError):
-        logger.write_metrics(
-            status=status, error=error_line(failure or err), wall_s=wall_s, **extra
-        )
+        record.fail(status, failure or err, wall_s, **extra)
     with suppress(OSError):
         logger.close()
     if failure is not None and failure is not err:
@@ -222,18 +218,16 @@ def final_block(m: dict[str, Any], run_dir: Path) -> str:
         f"img/s (probes and evaluations {100 * m.get('probe_s', 0) / max(m['wall_s'], 1e-9):.0f}%)",
         f"  run folder: {run_dir}",
     ]
-    if probes:
-        p = m.get("checkerboard_period", "P")
+    periods = Periods.from_record(m)
+    if probes and periods:
         first, last = probes[0], probes[-1]
+        cb, grad = CHECKERBOARD.key(), GRAD_CHECKERBOARD.key()
         lines.append(
-            f"  CB_{p} at init {first['checkerboard']:.3g} -> step {last['step']} "
-            f"{last['checkerboard']:.3g}; grad CB {first['grad_checkerboard']:.3g} -> "
-            f"{last['grad_checkerboard']:.3g}"
+            f"  CB_{periods.total} at init {first[cb]:.3g} -> step {last['step']} "
+            f"{last[cb]:.3g}; grad CB {first[grad]:.3g} -> {last[grad]:.3g}"
         )
-    if evals:
-        lines.append(
-            f"  evaluation at init: {headline(evals[0]['fake'], evals[0]['real'])}; "
-            f"step {evals[-1]['step']}: {headline(evals[-1]['fake'], evals[-1]['real'])}"
-        )
+    if evals and periods:
+        init, now = (headline(e["fake"], e["real"], periods.finest) for e in (evals[0], evals[-1]))
+        lines.append(f"  evaluation at init: {init}; step {evals[-1]['step']}: {now}")
     lines.append(f"  look: tensorboard --logdir {run_dir} --samples_per_plugin images=1000")
     return "\n".join(lines)

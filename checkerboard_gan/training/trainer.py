@@ -18,13 +18,14 @@ import torch
 from omegaconf import OmegaConf
 from tqdm import tqdm
 
+from checkerboard_gan.analysis.catalogue import CHECKERBOARD, GRAD_CHECKERBOARD, Periods
 from checkerboard_gan.analysis.evaluation import Evaluator, headline
 from checkerboard_gan.config import Config
 from checkerboard_gan.data.datasets import InMemoryBatches, StreamingBatches, build_batches
 from checkerboard_gan.models.networks import Discriminator, Generator
 from checkerboard_gan.rundir.checkpoint import rng_states, save_checkpoint, set_rng_states
 from checkerboard_gan.rundir.record import Diverged, Interrupted
-from checkerboard_gan.training.logger import RunLogger, hparam_measures
+from checkerboard_gan.training.logger import RunLogger
 from checkerboard_gan.training.losses import build_loss
 from checkerboard_gan.training.probes import NUM_REAL, Probe
 
@@ -45,6 +46,7 @@ class Setup:
     probe: Probe
     evaluator: Evaluator
     noise: torch.Generator
+    periods: Periods
 
     @property
     def device(self) -> torch.device:
@@ -98,6 +100,9 @@ def build(cfg: Config, device: torch.device) -> Setup:
         probe=Probe(cfg, data.fixed(NUM_REAL), generator.period, discriminator.period),
         evaluator=Evaluator.for_run(cfg, data, generator.period),
         noise=torch.Generator(device=device).manual_seed(cfg.seed + 2_000),
+        periods=Periods(
+            cfg.upsample.stride, generator.period, cfg.disc.stride, discriminator.period
+        ),
     )
 
 
@@ -143,45 +148,40 @@ def is_eval_step(step: int, cfg: Config) -> bool:
     return step in (0, cfg.train.steps) or bool(every and step % every == 0)
 
 
-def probe(step: int, cfg: Config, s: Setup, logger: RunLogger) -> None:
+def probe(
+    step: int, cfg: Config, s: Setup, logger: RunLogger, losses: tuple[float, float] | None
+) -> None:
     """Look at the models: fixed-noise samples, D's input gradient and their measures; at step 0
     also the overlap map and real images; at evaluation steps the evaluation over many samples.
-    Its seconds count as probe time."""
+    `losses`: the latest averaged (d, g) losses, for the log line. Its seconds count as probe
+    time."""
     began = time.perf_counter()
     obs = s.probe.observe(step, s.generator, s.discriminator)  # the plain (uncompiled) modules
     if not torch.isfinite(obs.samples).all():
         raise Diverged(step, "the generator's output")
-    if step == 0:
-        logger.run_start(obs, s.probe.real_radial, s.probe.real)
-    logger.observation(obs)
-    sc = obs.scores
+    sc, p = obs.scores, s.periods
     log.info(
         "step %d/%d%s: CB_%d %.3g, grad CB_%d %.3g%s",
         step,
         cfg.train.steps,
         " (random init)" if step == 0 else "",
-        s.generator.period,
-        sc["checkerboard"],
-        s.discriminator.period,
-        sc["grad_checkerboard"],
-        "" if step == 0 else ", loss_d {:.4f} loss_g {:.4f}".format(*logger.last_losses),
+        p.total,
+        sc[CHECKERBOARD.key()],
+        p.grad_total,
+        sc[GRAD_CHECKERBOARD.key()],
+        "" if step == 0 else ", loss_d {:.4f} loss_g {:.4f}".format(*(losses or (math.nan,) * 2)),
     )
-    if is_eval_step(step, cfg):
-        logger.maps(obs, s.generator.period)
-        evaluation = s.evaluator.evaluate(step, s.generator)
-        logger.evaluation(evaluation)
-        if step == 0:  # HParams shows each measure at init beside its last value
-            now = {f"artifacts/{k}": v for k, v in obs.scores.items()}
-            now |= {f"eval/fake/{k}": v for k, v in evaluation.fake.items()}
-            logger.init_values(0, {k: now[k] for k in hparam_measures(cfg) if k in now})
+    evaluation = s.evaluator.evaluate(step, s.generator) if is_eval_step(step, cfg) else None
+    logger.probe(obs, evaluation)
+    if evaluation is not None:
         log.info(
             "step %d: evaluation over %d samples in %.1f s: %s",
             step,
             evaluation.n_fake,
             evaluation.seconds,
-            headline(evaluation.fake, evaluation.real),
+            headline(evaluation.fake, evaluation.real, p.finest),
         )
-    logger.probe_time(time.perf_counter() - began)
+    logger.timing(probe_s=time.perf_counter() - began)
 
 
 class Progress:
@@ -243,7 +243,7 @@ def save(
     good one."""
     if not torch.isfinite(losses).all():
         raise Diverged(step, "the loss")
-    logger.flush_pictures()
+    logger.checkpoint()
     save_checkpoint(checkpoints, s.state(step, cfg, losses))
 
 
@@ -262,8 +262,9 @@ def training_loop(
     first = 0 if state is None else state["step"]
     # (d, g) losses summed on the device since the last read
     losses = torch.zeros(2, device=s.device) if state is None else state["losses"].to(s.device)
+    last: tuple[float, float] | None = None  # the latest averaged losses, for the log
     if first == 0:
-        probe(0, cfg, s, logger)
+        probe(0, cfg, s, logger, last)
     step_fn = make_step(cfg, s)
     clock = Progress(first, t.steps, t.batch_size)
     for step in range(first + 1, t.steps + 1):
@@ -273,19 +274,20 @@ def training_loop(
         losses[0] += loss_d
         losses[1] += loss_g
         if step % cfg.log.loss_every == 0 or step == t.steps:
-            d, g = read_losses(step, losses, cfg)
-            logger.losses(step, d, g)
-            clock.losses(step, d, g)
+            last = read_losses(step, losses, cfg)
+            logger.losses(step, *last)
+            clock.losses(step, *last)
         if is_probe_step(step, cfg) or is_eval_step(step, cfg):
-            probe(step, cfg, s, logger)
+            probe(step, cfg, s, logger, last)
         clock.update(step)
         if stops:
             save(checkpoints, step, cfg, s, logger, losses)
-            logger.rate(clock.rate(step))
+            logger.timing(images_per_s=clock.rate(step))
             raise Interrupted(step, stops[0])
         if t.checkpoint_every and step % t.checkpoint_every == 0 and step < t.steps:
             save(checkpoints, step, cfg, s, logger, losses)
     loop_s = clock.close()
     if first < t.steps or state is None:
         save(checkpoints, t.steps, cfg, s, logger, losses)
-    logger.rate((t.steps - first) * t.batch_size / loop_s if t.steps > first else 0.0, loop_s)
+    rate = (t.steps - first) * t.batch_size / loop_s if t.steps > first else 0.0
+    logger.timing(images_per_s=rate, loop_s=loop_s)

@@ -1,0 +1,285 @@
+"""The catalogue of measures: every number the tool records is named here, once.
+
+Each `Measure` says its key (with `_p` appended for a per-period measure), the stages that
+compute it, its short label, whether it is a headline, and a one-line definition (the full
+definitions are docs/design.md, "Artifact measures" and "Evaluation over many samples"). The
+keys of metrics.json, the TensorBoard tags, the sweep summary's columns, the HParams metrics, the
+closing block and the report's lookups are all derived from the functions below, so a reader
+never types a measure's name and never guesses its period: a run records its periods
+(`metrics.json` `periods`), and `Periods` turns them into keys.
+
+Stages: `probe` (each probe's fixed-noise batch, `metrics.json` `probes[]`, TensorBoard
+`artifacts/KEY`), `evaluation` (the evaluation over many samples, `evaluations[].fake` and
+`.real`, TensorBoard `eval/fake/KEY` and `eval/real/KEY`), `run` (once per run, top level of
+metrics.json). A new measure is its function (analysis/measures.py), one entry here and one
+line where its stage computes it (training/probes.py or analysis/evaluation.py).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Literal
+
+Stage = Literal["probe", "evaluation", "run"]
+Source = Literal["samples", "gradient"]
+
+
+@dataclass(frozen=True)
+class Measure:
+    """One measure of the catalogue.
+
+    Attributes:
+        name: the key, or its stem for a per-period measure (`content` -> `content_2`).
+        label: the short label tables and figures use (`_p` appended per period).
+        definition: one line; the exact one is in docs/design.md.
+        stages: where it is computed (see the module docstring).
+        per_period: read at every nested period p = s, s^2, ..., P (evaluation) or at the
+            finest period s only (probe); otherwise at the total period P or none.
+        source: `samples` (the generator's images) or `gradient` (dD/dx on real images, whose
+            periods are the discriminator's).
+        headline: shown in the sweep's Markdown table and the closing block.
+        of_real: also computed on the real images in an evaluation (the floor).
+    """
+
+    name: str
+    label: str
+    definition: str
+    stages: tuple[Stage, ...]
+    per_period: bool = False
+    source: Source = "samples"
+    headline: bool = False
+    of_real: bool = True
+
+    def key(self, period: int | None = None) -> str:
+        """metrics.json's key: `name`, or `name_p` for a per-period measure at period p.
+
+        Raises:
+            ValueError: a per-period measure without a period, or a period given to one that
+                has none.
+        """
+        if self.per_period != (period is not None):
+            need = "needs a period" if self.per_period else "takes no period"
+            raise ValueError(f"measure {self.name!r} {need} (got {period!r})")
+        return f"{self.name}_{period}" if self.per_period else self.name
+
+
+CHECKERBOARD = Measure(
+    "checkerboard",
+    "CB",
+    "std / mean of the phase energies E_P over the P x P phases at the total period P",
+    ("probe",),
+    headline=True,
+)
+SPECTRAL_PEAK = Measure(
+    "spectral_peak_db",
+    "peak dB",
+    "mean power at the period-P frequencies over the median of their neighbouring ring, in dB",
+    ("probe",),
+)
+SPECTRAL_DISTANCE = Measure(
+    "spectral_distance",
+    "spectral distance dB",
+    "mean |difference| of generated and real radial log spectra over the upper half of radii",
+    ("probe", "evaluation"),
+    of_real=False,
+)
+GRAD_CHECKERBOARD = Measure(
+    "grad_checkerboard",
+    "grad CB",
+    "CB at D's total period of dD(x)/dx on the probe's fixed real images",
+    ("probe",),
+    source="gradient",
+    headline=True,
+)
+GRAD_CONTENT = Measure(
+    "grad_content",
+    "grad content",
+    "period content of dD(x)/dx at D's finest period s (CB_s, since CB_1 = 0)",
+    ("probe",),
+    per_period=True,
+    source="gradient",
+)
+CB = Measure(
+    "cb",
+    "CB",
+    "CB at period p over the evaluation's N images",
+    ("evaluation",),
+    per_period=True,
+)
+CONTENT = Measure(
+    "content",
+    "cont",
+    "sqrt(max(0, CB_p^2 - CB_{p/s}^2)): the phase-energy variation at p the finer period lacks",
+    ("evaluation",),
+    per_period=True,
+    headline=True,
+)
+PEAK_DB = Measure(
+    "peak_db",
+    "peak dB",
+    "spectral peak at period p of the evaluation's mean power spectrum, in dB",
+    ("evaluation",),
+    per_period=True,
+)
+FINGERPRINT = Measure(
+    "fingerprint",
+    "FP",
+    "energy of the mean high-pass residual folded to one period p, over the pixel variance",
+    ("evaluation",),
+    per_period=True,
+    headline=True,
+)
+OVERLAP_UNEVENNESS = Measure(
+    "overlap_unevenness",
+    "overlap max/min",
+    "max / min of the generator's composed overlap map over one period (inf with holes)",
+    ("run",),
+)
+
+# Every measure, in the order tables show them.
+CATALOGUE: tuple[Measure, ...] = (
+    CHECKERBOARD,
+    SPECTRAL_PEAK,
+    SPECTRAL_DISTANCE,
+    GRAD_CHECKERBOARD,
+    GRAD_CONTENT,
+    CB,
+    CONTENT,
+    PEAK_DB,
+    FINGERPRINT,
+    OVERLAP_UNEVENNESS,
+)
+BY_NAME: dict[str, Measure] = {m.name: m for m in CATALOGUE}
+
+
+def of_stage(stage: Stage) -> list[Measure]:
+    """The catalogue's measures computed at `stage`, in catalogue order."""
+    return [m for m in CATALOGUE if stage in m.stages]
+
+
+def nested_periods(stride: int, total: int) -> list[int]:
+    """p = s, s^2, ..., P: the periods of a stack of stride-s stages with total period P.
+
+    Raises:
+        ValueError: P is not a power of s (s >= 2).
+    """
+    if stride < 2:
+        raise ValueError(f"a stride >= 2 is needed for nested periods, got {stride}")
+    periods = [stride]
+    while periods[-1] < total:
+        periods.append(periods[-1] * stride)
+    if periods[-1] != total:
+        raise ValueError(f"period {total} is not a power of the stride {stride}")
+    return periods
+
+
+@dataclass(frozen=True)
+class Periods:
+    """The periods a run's measures are read at: the generator's finest (its stride s) and
+    total (P = s^n), and the discriminator's (its stride and total stride), as metrics.json
+    `periods` records them."""
+
+    finest: int
+    total: int
+    grad_finest: int
+    grad_total: int
+
+    def record(self) -> dict[str, dict[str, int]]:
+        """The `periods` block of metrics.json."""
+        return {
+            "generator": {"finest": self.finest, "total": self.total},
+            "discriminator": {"finest": self.grad_finest, "total": self.grad_total},
+        }
+
+    @classmethod
+    def from_record(cls, metrics: Mapping[str, Any]) -> Periods | None:
+        """The periods a run recorded; for a run made before `periods` existed (schema 1), read
+        from `checkerboard_period`, `grad_period` and its evaluations' keys. None where the run
+        recorded too little to say."""
+        block = metrics.get("periods")
+        if block:
+            g, d = block["generator"], block["discriminator"]
+            return cls(g["finest"], g["total"], d["finest"], d["total"])
+        total, grad_total = metrics.get("checkerboard_period"), metrics.get("grad_period")
+        evaluations = metrics.get("evaluations") or []
+        if total is None or grad_total is None or not evaluations:
+            return None
+        stem = CONTENT.name + "_"
+        finest = min(int(k[len(stem) :]) for k in evaluations[0]["fake"] if k.startswith(stem))
+        probes = metrics.get("probes") or [{}]
+        stem = GRAD_CONTENT.name + "_"
+        grad = [int(k[len(stem) :]) for k in probes[0] if k.startswith(stem)]
+        return cls(finest, total, grad[0] if grad else finest, grad_total)
+
+    @property
+    def generator(self) -> list[int]:
+        """The generator's nested periods s, s^2, ..., P."""
+        return nested_periods(self.finest, self.total)
+
+    def probe_keys(self) -> list[str]:
+        """The keys of each `probes[]` entry besides `step`, in table order."""
+        return [m.key(self.grad_finest if m.per_period else None) for m in of_stage("probe")]
+
+    def evaluation_keys(self, side: str = "fake") -> list[str]:
+        """The keys of an evaluation's `fake` (or `real`) block, period by period."""
+        per_period = [m for m in of_stage("evaluation") if m.per_period]
+        keys = [m.key(p) for p in self.generator for m in per_period]
+        once = [m for m in of_stage("evaluation") if not m.per_period]
+        return keys + [m.key() for m in once if side == "fake" or m.of_real]
+
+    def finest_key(self, measure: Measure) -> str:
+        """`measure`'s key at its source's finest period (content_s, grad_content_s)."""
+        return measure.key(self.grad_finest if measure.source == "gradient" else self.finest)
+
+    def compared(self) -> list[tuple[str, Measure]]:
+        """(stage, measure) pairs a sweep compares across runs (summary.csv, HParams): every
+        probe measure read at a total period, and the evaluation's headline measures at the
+        finest period."""
+        probe = [("probe", m) for m in of_stage("probe") if not m.per_period]
+        evaluation = [("evaluation", m) for m in of_stage("evaluation") if m.headline]
+        return probe + evaluation
+
+    def compared_key(self, stage: str, measure: Measure) -> str:
+        """The key a compared measure has in its stage's entries."""
+        return self.finest_key(measure) if measure.per_period else measure.key()
+
+    def tensorboard_tags(self) -> list[str]:
+        """Every measure's scalar tag a run writes (besides losses and timings)."""
+        tags = [f"artifacts/{k}" for k in self.probe_keys()]
+        return tags + [
+            f"eval/{side}/{k}" for side in ("fake", "real") for k in self.evaluation_keys(side)
+        ]
+
+    def hparam_tags(self) -> list[str]:
+        """The scalar tags the HParams tab compares (each also logged at init as `init/TAG`)."""
+        return [_tag(stage, self.compared_key(stage, m)) for stage, m in self.compared()]
+
+
+def _tag(stage: str, key: str) -> str:
+    return f"artifacts/{key}" if stage == "probe" else f"eval/fake/{key}"
+
+
+def compared(periods: Periods | None) -> list[tuple[str, Measure]]:
+    """What a sweep compares across runs (`Periods.compared`); without recorded periods (a run
+    that never got that far) only the probe measures read at a total period."""
+    if periods is not None:
+        return periods.compared()
+    return [("probe", m) for m in of_stage("probe") if not m.per_period]
+
+
+def summary_measure_columns(periods: Periods | None) -> list[str]:
+    """summary.csv's measure columns for a run with `periods` (None: a run without an
+    evaluation): each compared probe measure at the first and last probe (`_init`, `_last`),
+    `last_probe_step`; each compared evaluation measure at the first and last evaluation and on
+    the real images (`_real`, the floor), `eval_samples`; then the run measures."""
+    columns: list[str] = []
+    for _, m in [c for c in compared(periods) if c[0] == "probe"]:
+        columns += [f"{m.key()}_init", f"{m.key()}_last"]
+    columns.append("last_probe_step")
+    if periods is not None:
+        for stage, m in [c for c in compared(periods) if c[0] == "evaluation"]:
+            key = periods.compared_key(stage, m)
+            columns += [f"{key}_init", f"{key}_last", f"{key}_real"]
+        columns.append("eval_samples")
+    return columns + [m.key() for m in of_stage("run")]
