@@ -122,7 +122,7 @@ class BlurPoolConfig(DiscConfig):
 
 @dataclass
 class DatasetConfig:
-    """Training images: `name` is a key of `data.DATASETS`."""
+    """Training images: `name` is a key of `data.sources.SOURCES`."""
 
     name: str = MISSING
     image_size: int = 32
@@ -256,7 +256,7 @@ class LogConfig:
 
 @dataclass
 class EvalConfig:
-    """The evaluation over many samples (DESIGN.md): at step 0, the last step and every `every`
+    """The evaluation over many samples (docs/design.md): at step 0, the last step and every `every`
     steps (0 = only those two), `num_samples` generated and as many real images."""
 
     every: int = 0

@@ -1,4 +1,4 @@
-"""Evaluate any run folder again from its last checkpoint (DESIGN.md, "Evaluation over many
+"""Evaluate any run folder again from its last checkpoint (docs/design.md, "Evaluation over many
 samples"), so older runs and runs cut short get the same numbers as a finished one.
 
     python -m checkerboard_gan.evaluate RUN_DIR [--num-samples N] [--device cpu]

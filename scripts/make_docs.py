@@ -31,6 +31,7 @@ if str(ROOT) not in sys.path:  # run from a checkout without installing
 from omegaconf import MISSING, OmegaConf  # noqa: E402
 
 from checkerboard_gan import config as schema  # noqa: E402
+from checkerboard_gan.analysis import catalogue  # noqa: E402
 
 CONFIGS = ROOT / "configs"
 GROUPS = ("upsample", "disc", "dataset")  # groups whose options are schemas
@@ -49,19 +50,11 @@ def page(path: str) -> Callable[[Callable[[], str]], Callable[[], str]]:
     return register
 
 
-# Stale names in the docstrings the pages quote, until the code says it itself: the design text
-# is docs/design.md, and datasets are registered in `sources.SOURCES`.
-CITATIONS = {
-    "(DESIGN.md)": "([design](design.md))",
-    "DESIGN.md": "[design](design.md)",
-    "`data.DATASETS`": "`sources.SOURCES`",
-}
-
-
 def cited(text: str) -> str:
-    for old, new in CITATIONS.items():
-        text = text.replace(old, new)
-    return text
+    """A docstring as the page quotes it: docs/ paths made relative to the page."""
+    return text.replace("(docs/design.md)", "([design](design.md))").replace(
+        "docs/design.md", "[design](design.md)"
+    )
 
 
 def generated_note(sources: str) -> str:
@@ -440,6 +433,67 @@ def stale_pages() -> list[str]:
         if not target.is_file() or target.read_text() != build():
             stale.append(path)
     return stale
+
+
+# The measures catalogue -----------------------------------------------------------------------
+
+STAGE_WHERE = {
+    "probe": "each probe (`probes[]`, `artifacts/KEY`)",
+    "evaluation": "each evaluation (`evaluations[].fake` and `.real`, `eval/fake/KEY`, "
+    "`eval/real/KEY`)",
+    "run": "once per run (top level of metrics.json)",
+}
+
+
+def _measure_key(m: catalogue.Measure) -> str:
+    if not m.per_period:
+        return f"`{m.key()}`"
+    return f"`{m.name}_p` (p = D's stride)" if m.source == "gradient" else f"`{m.name}_p`"
+
+
+@page("docs/measures.md")
+def measures_page() -> str:
+    example = catalogue.Periods(2, 16, 2, 16)
+    lines = [
+        generated_note("checkerboard_gan/analysis/catalogue.py"),
+        "",
+        "# Measures",
+        "",
+        "Every number the tool records, as the catalogue (`checkerboard_gan/analysis/"
+        "catalogue.py`) names it; the exact definitions are in [design](design.md#artifact-"
+        "measures) and [the evaluation over many samples](design.md#evaluation-over-many-"
+        "samples-trained-artifacts). metrics.json keys, TensorBoard tags, the sweep summary's "
+        "columns, the HParams metrics and the report's lookups are all derived from this list "
+        "and from the periods each run records (`periods` in [metrics.json](run_folder.md)).",
+        "",
+        "| key | label | computed | per period | of | headline | definition |",
+        "| --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    for m in catalogue.CATALOGUE:
+        where = "; ".join(STAGE_WHERE[s] for s in m.stages)
+        real = "" if m.of_real else " (generated images only)"
+        lines.append(
+            f"| {_measure_key(m)} | {m.label} | {where}{real} | {'yes' if m.per_period else ''} "
+            f"| {m.source} | {'yes' if m.headline else ''} | {m.definition} |"
+        )
+    lines += [
+        "",
+        "Per-period measures of the evaluation are read at p = s, s², ..., P (s the upsampling "
+        "stride, P the generator's total period); the probe's gradient content at D's stride "
+        "only. A run at stride 2 and 32 px (P = 16) records these keys:",
+        "",
+        "- each probe: " + ", ".join(f"`{k}`" for k in example.probe_keys()),
+        "- each evaluation, generated images: "
+        + ", ".join(f"`{k}`" for k in example.evaluation_keys("fake")),
+        "- compared across a sweep (summary.csv, HParams): "
+        + ", ".join(f"`{t}`" for t in example.hparam_tags()),
+        "",
+        "A new measure is its function (`analysis/measures.py`), one entry in the catalogue and "
+        "one line where its stage computes it (`training/probes.py` or "
+        "`analysis/evaluation.py`); see [extending](extending.md#a-new-measure).",
+        "",
+    ]
+    return "\n".join(lines)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,4 +1,4 @@
-"""Artifact measures against values worked out by hand from DESIGN.md's definitions."""
+"""Artifact measures against values worked out by hand from the definitions of docs/design.md."""
 
 from __future__ import annotations
 

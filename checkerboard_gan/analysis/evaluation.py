@@ -1,4 +1,4 @@
-"""The evaluation over many samples (DESIGN.md, "Evaluation over many samples").
+"""The evaluation over many samples (docs/design.md, "Evaluation over many samples").
 
 After training, image content dominates the phase energy at the generator's full period, so a
 trained checkerboard is read at every nested period p = s, s^2, ..., P, over thousands of

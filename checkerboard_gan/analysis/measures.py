@@ -1,4 +1,4 @@
-"""Artifact measures of DESIGN.md ("Artifact measures"), as pure, batched tensor functions.
+"""Artifact measures of docs/design.md ("Artifact measures"), as pure, batched tensor functions.
 
 x is a batch (N, C, H, W); every measure first removes each image-channel's own mean. P is a
 period: an upsampling stride or a product of strides. Plotting and logging live elsewhere.

@@ -1,6 +1,6 @@
 """Upsampling stages of the generator, one class per kind, found by name in `UPSAMPLERS`.
 
-Every stage maps (N, C_in, H, W) -> (N, C_out, stride*H, stride*W) exactly (DESIGN.md,
+Every stage maps (N, C_in, H, W) -> (N, C_out, stride*H, stride*W) exactly (docs/design.md,
 "Upsampling geometry"). A new kind is one subclass registered here with the config schema it
 reads, and one YAML file in configs/upsample/ whose `name` is the registry key and whose
 defaults select that schema.

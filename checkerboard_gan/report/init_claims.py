@@ -7,7 +7,7 @@ import math
 import torch
 
 from checkerboard_gan.analysis import measures
-from checkerboard_gan.analysis.catalogue import CHECKERBOARD, SPECTRAL_PEAK
+from checkerboard_gan.analysis.catalogue import CHECKERBOARD, OVERLAP_UNEVENNESS, SPECTRAL_PEAK
 from checkerboard_gan.config import DeconvConfig
 from checkerboard_gan.models.upsampling import build_upsample
 from checkerboard_gan.pictures import plots
@@ -77,7 +77,9 @@ def claim2(ctx: Context) -> tuple[list[Block], list[Check]]:
         cb[label] = mean_std([probe(r, CHECKERBOARD.key(), 0) for r in runs])
         peak = mean_std([probe(r, SPECTRAL_PEAK.key(), 0) for r in runs])
         uneven = (
-            float((runs[0].metrics or {}).get("overlap_unevenness", "nan")) if runs else math.nan
+            float((runs[0].metrics or {}).get(OVERLAP_UNEVENNESS.key(), "nan"))
+            if runs
+            else math.nan
         )
         seeds = " ".join(ctx.link(r, r.values.get("seed", r.path.name)) for r in runs)
         table.append([label, fmt(uneven), f"{fmt(cb[label][0])} ± {fmt(cb[label][1], 2)}"])

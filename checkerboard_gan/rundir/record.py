@@ -26,12 +26,13 @@ import signal
 from pathlib import Path
 from typing import Any
 
+from checkerboard_gan.analysis.catalogue import of_stage
 from checkerboard_gan.rundir.folder import WriteFailed, atomic_write_bytes, named_failure
 
 SCHEMA_VERSION = 2
 FILE = "metrics.json"
 # What a resumed run keeps of the record it continues besides its probes and evaluations.
-CARRIED_ON_RESUME = ("periods", "overlap_unevenness", "wall_s", "probe_s")
+CARRIED_ON_RESUME = ("periods", *(m.key() for m in of_stage("run")), "wall_s", "probe_s")
 
 
 class Diverged(RuntimeError):

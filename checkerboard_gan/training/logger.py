@@ -21,7 +21,7 @@ from PIL import Image
 from torch.utils.tensorboard import SummaryWriter
 
 from checkerboard_gan.analysis import measures
-from checkerboard_gan.analysis.catalogue import OVERLAP_UNEVENNESS, Periods
+from checkerboard_gan.analysis.catalogue import CHECKERBOARD, OVERLAP_UNEVENNESS, Periods
 from checkerboard_gan.analysis.evaluation import Evaluation
 from checkerboard_gan.config import Config, flat_config
 from checkerboard_gan.pictures.images import (
@@ -277,7 +277,7 @@ class RunLogger:
     def _maps(self, obs: Observation, period: int) -> None:
         run, step = self.run_dir.name, obs.step
         energy = obs.phase_energy / obs.phase_energy.mean().clamp_min(1e-30)
-        cb = obs.scores["checkerboard"]
+        cb = obs.scores[CHECKERBOARD.key()]
         title = f"phase energy E_{period} / mean (1 = even), CB {cb:.3g}\n{run}, step {step}"
         self.figure(
             f"phase_energy_step_{step:07d}", map_figure(energy, title, "E / mean", True), step
