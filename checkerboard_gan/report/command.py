@@ -105,22 +105,27 @@ def cut_note(setting: Setting) -> str | None:
 def together(ctx: Context, wall_s: float) -> str:
     """The trained runs' speed together: the sum of each run's own images/s (its metrics.json
     `throughput_img_s`, over its training loop) and all their trained images over the wall
-    time of all the runs (start-up of every process included)."""
-    rates, images = [], 0
-    for rows in ctx.rows.values():
+    time of all the runs (start-up of every process included). Only completed runs count (a
+    stopped one has not trained its `steps`); how many were left out is said."""
+    rates, images, left_out = [], 0, 0
+    for study, rows in ctx.rows.items():
+        if not Study.load(study).trained:
+            continue
         for row in rows:
             m = row.metrics or {}
             config = row.path / ".hydra" / "config.yaml"
-            if not m.get("steps") or "throughput_img_s" not in m or not config.is_file():
+            if row.status != "completed" or "throughput_img_s" not in m or not config.is_file():
+                left_out += 1
                 continue
             rates.append(float(m["throughput_img_s"]))
             images += int(m["steps"]) * int(OmegaConf.load(config).train.batch_size)
     if not rates:
-        return ""
+        return f"no trained run completed ({left_out} did not)" if left_out else ""
     return (
         f"{len(rates)} trained runs, {wall_s:.0f} s of wall time for all the runs; "
         f"{sum(rates):,.0f} images/s summed over the runs' own rates; {images:,} images "
         f"trained / {wall_s:.0f} s = {images / wall_s:,.0f} images/s including start-up"
+        + (f" ({left_out} trained runs that did not complete left out)" if left_out else "")
     )
 
 
@@ -218,7 +223,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         "--time-limit",
         type=_positive,
         metavar="SECONDS",
-        help="stop the runs (SIGTERM, then SIGKILL 30 s later) this many seconds after they "
+        help="stop the runs (SIGTERM, then SIGKILL 20 s later) this many seconds after they "
         "start and render what finished; the page says so",
     )
     p.add_argument("--claims", type=_claims, default=list(CLAIMS), help="e.g. 1,2,5 (all)")

@@ -57,7 +57,7 @@ SETTINGS = {  # name -> (init seeds, trained seeds, steps, overrides for every r
 # whose 14 concurrent runs of claims 3 and 7 share 16 CPU cores; the claims read only the first
 # and last probe, so 10 instead of the default 50 lose nothing the report shows.
 PROBES = {"gpu": 10}
-STOP_GRACE_S = 30  # after SIGTERM at the time limit, seconds before the runs are killed
+STOP_GRACE_S = 20  # after SIGTERM at the time limit, seconds before the runs are killed
 
 
 @dataclass(frozen=True)
@@ -163,12 +163,27 @@ def run_study(
 
 
 def _stop_group(proc: subprocess.Popen) -> None:
-    """SIGTERM to the multirun's process group, SIGKILL if it has not ended STOP_GRACE_S later."""
-    for sig, grace in ((signal.SIGTERM, STOP_GRACE_S), (signal.SIGKILL, None)):
-        with suppress(ProcessLookupError):
-            os.killpg(proc.pid, sig)
-        try:
-            proc.wait(grace)
-            return
-        except subprocess.TimeoutExpired:
-            continue
+    """SIGTERM to the multirun's process group, then SIGKILL to what is left of it once the
+    group is gone or STOP_GRACE_S have passed. The multirun's own process dies at once, but the
+    joblib launcher's workers first finish their step, save a checkpoint and write their
+    `interrupted` metrics.json, and then idle on (loky keeps workers for reuse, with the GPU
+    memory they hold): the SIGKILL ends them."""
+    with suppress(ProcessLookupError):
+        os.killpg(proc.pid, signal.SIGTERM)
+    end = time.monotonic() + STOP_GRACE_S
+    while time.monotonic() < end and _group_alive(proc):
+        time.sleep(0.5)
+    with suppress(ProcessLookupError):
+        os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+
+
+def _group_alive(proc: subprocess.Popen) -> bool:
+    """Whether any process of the multirun's group is left (idle loky workers count too, so
+    a stopped multirun with workers waits the whole grace time: time for them to write)."""
+    proc.poll()  # reap the multirun's own process once it has ended
+    try:
+        os.killpg(proc.pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
