@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import ast
 import json
+import math
 import re
 import subprocess
 import sys
+import tarfile
 from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import unquote
@@ -18,11 +20,12 @@ from checkerboard_gan.config import config_dir
 from checkerboard_gan.report.claims import CLAIMS, claim_sections
 from checkerboard_gan.report.command import studies_for
 from checkerboard_gan.report.document import Table
-from checkerboard_gan.report.reading import Context
+from checkerboard_gan.report.reading import Context, ev
 from checkerboard_gan.report.studies import SETTINGS, Setting, Study
 from checkerboard_gan.report.trained_claims import trained_claim
 from checkerboard_gan.report.verdicts import Check, compare, verdict
-from checkerboard_gan.sweeps.runs import find_runs
+from checkerboard_gan.rundir.provenance import ROOT
+from checkerboard_gan.sweeps.runs import RunRow, find_runs
 
 from .conftest import run_module
 
@@ -259,3 +262,127 @@ def test_the_source_is_recorded_where_the_runs_start_and_a_change_during_them_is
     )
     monkeypatch.setattr(command, "revision", lambda: "aaa1111")
     assert command.run_all(args, [], tmp_path)["environment"]["source"] == "aaa1111"
+
+
+TINY_GPU = [  # the GPU setting shrunk to a CPU check, unchanged but for device and size
+    "--setting",
+    "gpu",
+    "--device",
+    "cpu",
+    "--train-seeds",
+    "1",
+    "--steps",
+    "4",
+    "dataset.image_size=16",
+    "dataset.num_images=256",
+    "model.g_channels=8",
+    "model.d_channels=8",
+    "eval.num_samples=64",
+]
+
+
+def test_the_gpu_setting_is_chosen_by_name_whatever_the_device():
+    from checkerboard_gan.report.command import choose_setting, parse_args
+
+    setting = choose_setting(parse_args(["--setting", "gpu", "--device", "cpu", "--steps", "40"]))
+    assert setting.name == "gpu" and setting.steps == 40 and setting.train_seeds == 2
+    assert setting.overrides[:3] == ("dataset=photos", "dataset.image_size=64", "device=cpu")
+    assert setting.log_every == 4  # ten probes per run; the claims read the first and last
+    assert choose_setting(parse_args(["--device", "cuda:1"])).log_every == 500
+    assert choose_setting(parse_args(["--device", "cuda"])).name == "gpu"
+    assert choose_setting(parse_args(["--quick"])).log_every == 20
+    assert choose_setting(parse_args([])).log_every is None
+
+
+def test_concurrent_studies_launch_every_run_at_once_with_few_threads():
+    gpu = Setting("gpu", 5, 5000, SETTINGS["gpu"][3], 500, 2)
+    resize, disc = Study.load("train_resize"), Study.load("train_disc")
+    assert (resize.runs(gpu), disc.runs(gpu)) == (6, 8)  # claims 3 and 7: 14 runs
+    args = disc.command(gpu, threads=1)
+    assert args[4:7] == ["hydra/launcher=joblib", "hydra.launcher.n_jobs=8", "threads=1"]
+    assert "hydra/launcher=joblib" not in disc.command(gpu)
+    assert Study.load("init_deconv").runs(gpu) == 5 * Study.load("init_deconv").per_seed
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--quick", "--setting", "gpu"], "--quick and --setting gpu: give one"),
+        (["--jobs", "2", "--concurrent"], "--jobs and --concurrent: give one"),
+        (["--setting", "tpu"], "invalid choice: 'tpu'"),
+        (["--time-limit", "0"], "'0' is not an integer >= 1"),
+    ],
+)
+def test_bad_setting_options_are_one_error_line_and_exit_2(tmp_path, args, message):
+    done = _report(tmp_path, *args, "--out", str(tmp_path / "report"))
+    assert done.returncode == 2 and message in done.stderr.splitlines()[-1], done.stderr
+    assert "Traceback" not in done.stderr and not (tmp_path / "report").exists()
+
+
+@pytest.mark.slow
+def test_the_gpu_setting_runs_concurrently_records_its_speed_and_packs(tmp_path):
+    """Claim 3's study in the GPU setting at a tiny size, all its runs at once through the
+    joblib launcher: the page records the runs' speed together and the cut; the packed
+    archive holds the page, the figures and every run's metrics.json, and no tensors."""
+    out = tmp_path / "report"
+    done = _report(tmp_path, "--claims", "3", "--concurrent", *TINY_GPU, "--out", str(out))
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    assert "1 studies, all 3 runs at once (1 CPU thread(s) each), setting gpu" in done.stdout
+    meta = json.loads((out / "runs" / "report.json").read_text())
+    assert meta["concurrent"] and meta["threads"] == 1
+    log = (out / "runs" / "train_resize.log").read_text()
+    assert "Joblib.Parallel(n_jobs=3" in log
+    runs = sorted((out / "runs" / "train_resize").glob("*/metrics.json"))
+    metrics = [json.loads(p.read_text()) for p in runs]
+    assert len(runs) == 3 and {m["status"] for m in metrics} == {"completed"}
+    assert {m["torch_threads"] for m in metrics} == {1}
+    md = (out / "report.md").read_text()
+    rates = sum(m["throughput_img_s"] for m in metrics)
+    assert f"3 trained runs, {meta['run_seconds']:.0f} s of wall time for all the runs" in md
+    assert f"{rates:,.0f} images/s summed over the runs' own rates" in md
+    assert f"{3 * 4 * 64:,} images trained" in md  # 3 runs x 4 steps x batch 64
+    assert "**Cut to fit:** this run trained 4 steps instead of 5000 and 1 seed(s) per " in md
+    claim3 = md.split("## Claim 3")[1].split("## Claim 4")[0]
+    assert re.search(r"\*\*Verdict \((supported|partly supported|not supported)\)", claim3)
+
+    archive = tmp_path / "report.tar.gz"
+    packed = subprocess.run(
+        [sys.executable, str(ROOT / "scripts" / "pack_report.py"), str(out), str(archive)],
+        capture_output=True,
+        text=True,
+    )
+    assert packed.returncode == 0, packed.stderr
+    with tarfile.open(archive) as tar:
+        names = tar.getnames()
+    assert {"report/index.html", "report/report.md", "report/PACKED.txt"} <= set(names)
+    figures = [n for n in names if n.startswith("report/figures/")]
+    assert figures and all(f"report/{n}" in names for n in re.findall(r"\((figures/[^)]+)\)", md))
+    assert sum(n.endswith("/metrics.json") for n in names) == 3
+    assert not [n for n in names if n.endswith(".pt") or "/checkpoints/" in n]
+
+
+def test_runs_stopped_at_the_time_limit_are_said_and_not_judged(tmp_path):
+    """A limit shorter than the runs' start-up: the multirun is stopped, the page is still
+    written, says so, and the claim is undecided rather than judged on step-0 numbers."""
+    out = tmp_path / "report"
+    args = ["--claims", "3", "--concurrent", "--time-limit", "1", *TINY_GPU, "--out", str(out)]
+    done = _report(tmp_path, *args)
+    assert done.returncode == 1, done.stderr[-2000:]
+    assert "train_resize: exit" in done.stdout and "(stopped at the time limit)" in done.stdout
+    md = (out / "report.md").read_text()
+    assert "**Stopped at the time limit (1 s):** the runs of train_resize were stopped" in md
+    assert "**Verdict (undecided).**" in md.split("## Claim 3")[1]
+    assert "images trained" not in md  # no speed is claimed from runs that did not finish
+    assert "could not be built" not in md  # figures without numbers are still drawn
+
+
+def test_a_run_without_an_evaluation_at_its_last_step_has_no_trained_numbers(tmp_path):
+    _fake_run(tmp_path / "stopped", ["upsample=deconv", "seed=0"], 0.01)
+    metrics = json.loads((tmp_path / "stopped" / "metrics.json").read_text())
+    done = RunRow(tmp_path / "stopped", [], metrics | {"steps": 1200})
+    assert ev(done, "content_2") == 0.01 and ev(done, "content_2", 0) == 0.5
+    metrics["evaluations"] = metrics["evaluations"][:1]  # stopped before its last step
+    stopped = RunRow(tmp_path / "stopped", [], metrics | {"steps": 1200, "status": "interrupted"})
+    assert math.isnan(ev(stopped, "content_2")) and ev(stopped, "content_2", 0) == 0.5
+    init_only = RunRow(tmp_path / "stopped", [], metrics | {"steps": 0})
+    assert ev(init_only, "content_2") == 0.5  # a study read at init: its last is step 0

@@ -22,13 +22,15 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from omegaconf import OmegaConf
+
 from checkerboard_gan.rundir.provenance import environment, revision
 from checkerboard_gan.sweeps.runs import read_sweep
 
 from .claims import CLAIMS, claim_sections
 from .document import Block, Code, Section, Table, fmt, to_html, to_markdown
 from .reading import Context
-from .studies import SETTINGS, Setting, Study, run_study
+from .studies import PROBES, SETTINGS, Setting, Study, run_study
 
 ARTICLE = "https://distill.pub/2016/deconv-checkerboard/"
 
@@ -49,8 +51,20 @@ def intro_section(meta: dict[str, Any], setting: Setting, claims: list[Section])
     times = f"{meta['run_seconds']:.0f} s of runs + {meta['render_seconds']:.0f} s of figures"
     facts = [["command", f"`{meta['command']}`"], ["started", meta["started"]]]
     facts += [["running time", times], ["setting", size]]
+    if meta.get("together"):
+        facts.append(["trained runs together", meta["together"]])
     facts += [[k, v] for k, v in meta["environment"].items()]
     banner: list[Block] = []
+    if cut := cut_note(setting):
+        banner.append(cut)
+    stopped = [st["name"] for st in meta["studies"] if st.get("stopped_at_limit")]
+    if stopped:
+        banner.append(
+            f"**Stopped at the time limit ({meta['time_limit']} s):** the runs of "
+            f"{', '.join(stopped)} were stopped before they finished; a run without its "
+            "evaluation at the last step has no trained numbers (n/a), and the claims that "
+            "need them are undecided."
+        )
     if not setting.judged:
         banner.append(
             "**Quick run: a check of the machinery, not a result.** Its runs are too small and "
@@ -68,6 +82,51 @@ def intro_section(meta: dict[str, Any], setting: Setting, claims: list[Section])
             Table(["claim", "verdict", "the numbers it was decided on"], verdicts),
             Table(["", ""], facts),
         ],
+    )
+
+
+def cut_note(setting: Setting) -> str | None:
+    """What this report trained less than its setting asks (fewer steps or seeds per trained
+    kind), said on the page; None when nothing was cut."""
+    if setting.name not in SETTINGS:
+        return None
+    _, seeds, steps, _ = SETTINGS[setting.name]
+    cuts = [f"{setting.steps} steps instead of {steps}"] * (setting.steps < steps)
+    cuts += [f"{setting.train_seeds} seed(s) per trained kind instead of {seeds}"] * (
+        setting.train_seeds < seeds
+    )
+    if not cuts:
+        return None
+    return (
+        f"**Cut to fit:** this run trained {' and '.join(cuts)} of the {setting.name} setting "
+        "(`--steps`, `--train-seeds`); the rules that decide the claims are unchanged."
+    )
+
+
+def together(ctx: Context, wall_s: float) -> str:
+    """The trained runs' speed together: the sum of each run's own images/s (its metrics.json
+    `throughput_img_s`, over its training loop) and all their trained images over the wall
+    time of all the runs (start-up of every process included). Only completed runs count (a
+    stopped one has not trained its `steps`); how many were left out is said."""
+    rates, images, left_out = [], 0, 0
+    for study, rows in ctx.rows.items():
+        if not Study.load(study).trained:
+            continue
+        for row in rows:
+            m = row.metrics or {}
+            config = row.path / ".hydra" / "config.yaml"
+            if row.status != "completed" or "throughput_img_s" not in m or not config.is_file():
+                left_out += 1
+                continue
+            rates.append(float(m["throughput_img_s"]))
+            images += int(m["steps"]) * int(OmegaConf.load(config).train.batch_size)
+    if not rates:
+        return f"no trained run completed ({left_out} did not)" if left_out else ""
+    return (
+        f"{len(rates)} trained runs, {wall_s:.0f} s of wall time for all the runs; "
+        f"{sum(rates):,.0f} images/s summed over the runs' own rates; {images:,} images "
+        f"trained / {wall_s:.0f} s = {images / wall_s:,.0f} images/s including start-up"
+        + (f" ({left_out} trained runs that did not complete left out)" if left_out else "")
     )
 
 
@@ -131,16 +190,28 @@ def _positive(text: str) -> int:
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
+    """The command line; contradicting options end in one usage error (exit 2)."""
     p = argparse.ArgumentParser(
         prog="python -m checkerboard_gan.report", description=__doc__.splitlines()[0]
     )
+    size_options(p)
+    run_options(p)
+    args = p.parse_args(argv)
+    if args.quick and args.setting not in (None, "quick"):
+        p.error(f"--quick and --setting {args.setting}: give one")
+    if args.concurrent and args.jobs:
+        p.error("--jobs and --concurrent: give one (--concurrent runs everything at once)")
+    return args
+
+
+def size_options(p: argparse.ArgumentParser) -> None:
+    """What runs: the setting, its seeds and steps, the claims, the device."""
     p.add_argument(
         "--quick",
         action="store_true",
         help="a check of the machinery, trained claims not judged: small runs (16 px, widths "
         "8, 512 images, 2 seeds at init, 40 steps), about 2 minutes on a 2-core CPU",
     )
-    p.add_argument("--out", type=Path, default=Path("report"), help="output folder (report)")
     p.add_argument("--seeds", type=_positive, help="seeds at init (5; quick 2)")
     p.add_argument(
         "--train-seeds", type=_positive, help="seeds per trained kind (cpu 2, gpu 2, quick 1)"
@@ -148,18 +219,42 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p.add_argument(
         "--steps", type=_positive, help="steps when trained (cpu 1200, gpu 5000, quick 40)"
     )
-    p.add_argument(
-        "--jobs",
-        type=_positive,
-        default=1,
-        help="studies run at once, each as its own process with cores/N CPU threads (1); on a "
-        "GPU 4-8 fill the card, one small GAN leaves most of it idle",
-    )
     p.add_argument("--claims", type=_claims, default=list(CLAIMS), help="e.g. 1,2,5 (all)")
     p.add_argument(
         "--device",
         help="device= for every run (default: the project's auto); cuda or cuda:N selects the "
         "GPU setting (photos at 64 px, 5000 steps, 2 seeds per trained kind)",
+    )
+    p.add_argument(
+        "--setting",
+        choices=sorted(SETTINGS),
+        help="the setting whatever the device (default: quick with --quick, gpu with a cuda "
+        "--device, else cpu); e.g. --setting gpu --device cpu rehearses the GPU setting",
+    )
+
+
+def run_options(p: argparse.ArgumentParser) -> None:
+    """How they run and where the report goes."""
+    p.add_argument("--out", type=Path, default=Path("report"), help="output folder (report)")
+    p.add_argument(
+        "--jobs",
+        type=_positive,
+        help="studies run at once, each as its own process with cores/N CPU threads (1); on a "
+        "GPU 4-8 fill the card, one small GAN leaves most of it idle",
+    )
+    p.add_argument(
+        "--concurrent",
+        action="store_true",
+        help="every run of every study at once (each study a multirun with Hydra's joblib "
+        "launcher, the studies side by side), each run with cores/runs CPU threads (at least "
+        "1): the GPU setting's way to fill one GPU",
+    )
+    p.add_argument(
+        "--time-limit",
+        type=_positive,
+        metavar="SECONDS",
+        help="stop the runs (SIGTERM, then SIGKILL 20 s later) this many seconds after they "
+        "start and render what finished; the page says so",
     )
     p.add_argument(
         "--force",
@@ -176,22 +271,25 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         nargs="*",
         help="Hydra overrides for every run, e.g. dataset=mnist (not the keys a study sweeps)",
     )
-    return p.parse_args(argv)
 
 
 def choose_setting(args: argparse.Namespace) -> Setting:
-    """quick, gpu (a cuda device) or cpu, with --seeds, --train-seeds and --steps applied."""
+    """--setting, else quick (--quick), gpu (a cuda device) or cpu, with --seeds,
+    --train-seeds and --steps applied."""
     gpu = bool(args.device) and args.device.startswith("cuda")
-    name = "quick" if args.quick else "gpu" if gpu else "cpu"
+    name = args.setting or ("quick" if args.quick else "gpu" if gpu else "cpu")
     seeds, train_seeds, steps, overrides = SETTINGS[name]
     steps = args.steps or steps
     device = (f"device={args.device}",) * bool(args.device)
+    log_every = max(1, steps // 2) if name == "quick" else None
+    if name in PROBES:
+        log_every = max(1, steps // PROBES[name])
     return Setting(
         name,
         args.seeds or seeds,
         steps,
         overrides + device + tuple(args.overrides),
-        max(1, steps // 2) if args.quick else None,
+        log_every,
         args.train_seeds or train_seeds,
     )
 
@@ -201,18 +299,33 @@ def run_all(args: argparse.Namespace, argv: list[str], runs_dir: Path) -> dict[s
     records about them."""
     setting = choose_setting(args)
     started = datetime.now().astimezone()
-    needed = studies_for(args.claims)
-    threads = max(1, (os.cpu_count() or 1) // args.jobs) if args.jobs > 1 else None
-    print(f"{len(needed)} studies, {args.jobs} at a time, setting {setting.name}", flush=True)
+    needed = [Study.load(name) for name in studies_for(args.claims)]
+    cores = os.cpu_count() or 1
+    if args.concurrent:
+        jobs = max(1, len(needed))
+        runs = sum(study.runs(setting) for study in needed)
+        threads: int | None = max(1, cores // max(1, runs))
+        print(
+            f"{len(needed)} studies, all {runs} runs at once ({threads} CPU thread(s) each), "
+            f"setting {setting.name}",
+            flush=True,
+        )
+    else:
+        jobs = args.jobs or 1
+        threads = max(1, cores // jobs) if jobs > 1 else None
+        print(f"{len(needed)} studies, {jobs} at a time, setting {setting.name}", flush=True)
+    deadline = time.monotonic() + args.time_limit if args.time_limit else None
 
-    def one(name: str) -> dict[str, Any]:
-        done = run_study(Study.load(name), setting, runs_dir, threads)
-        print(f"{name}: exit {done['returncode']}, {done['seconds']:.0f} s", flush=True)
+    def one(study: Study) -> dict[str, Any]:
+        done = run_study(study, setting, runs_dir, threads, args.concurrent, deadline)
+        stopped = " (stopped at the time limit)" * done["stopped_at_limit"]
+        took = f"exit {done['returncode']}, {done['seconds']:.0f} s{stopped}"
+        print(f"{study.name}: {took}", flush=True)
         return done
 
     env = environment(args.device)  # the source the runs start from
     began = time.perf_counter()
-    with ThreadPoolExecutor(max_workers=args.jobs) as pool:
+    with ThreadPoolExecutor(max_workers=jobs) as pool:
         studies = list(pool.map(one, needed))
     if (now := revision()) != env["source"]:
         env["source"] += f" at the start, {now} at the end (the checkout changed during the runs)"
@@ -223,7 +336,10 @@ def run_all(args: argparse.Namespace, argv: list[str], runs_dir: Path) -> dict[s
         "claims": args.claims,
         "environment": env,
         "studies": studies,
-        "jobs": args.jobs,
+        "jobs": jobs,
+        "concurrent": args.concurrent,
+        "threads": threads,
+        "time_limit": args.time_limit,
         "run_seconds": time.perf_counter() - began,
     }
 
@@ -276,11 +392,17 @@ def main(argv: list[str] | None = None) -> int:
     began = time.perf_counter()
     claims = claim_sections(ctx, meta["claims"])
     meta["render_seconds"] = time.perf_counter() - began
+    meta["together"] = together(ctx, meta["run_seconds"])
     sections = [intro_section(meta, setting, claims), *claims, runs_section(ctx, meta)]
     title = "Deconvolution and checkerboard artifacts, reproduced"
     (out / "report.md").write_text(to_markdown(sections, title))
     (out / "index.html").write_text(to_html(sections, title))
     print(f"wrote {out / 'index.html'} and {out / 'report.md'}")
+    for section in claims:
+        if section.verdict:
+            print(f"{section.title}: {section.verdict.status}")
+    if meta["together"]:
+        print(f"trained runs together: {meta['together']}")
     failed = [st["name"] for st in meta["studies"] if st["returncode"] != 0]
     if failed:
         print(f"runs that did not complete, in: {', '.join(failed)} (see the report)")

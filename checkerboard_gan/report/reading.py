@@ -78,9 +78,16 @@ def probe(row: RunRow | None, key: str, which: int) -> float:
 
 
 def ev(row: RunRow | None, key: str, which: int = -1, side: str = "fake") -> float:
-    """A measure of a run's first (0) or last (-1) evaluation; NaN when missing."""
-    evals = (row.metrics or {}).get("evaluations") if row else None
-    return float(evals[which].get(side, {}).get(key, math.nan)) if evals else math.nan
+    """A measure of a run's first (0) or last (-1) evaluation; NaN when missing. The last is
+    the one at the run's final step (metrics.json `steps`): a run stopped early (at the
+    report's time limit, say) has none, and its step-0 numbers must not pass for trained."""
+    metrics = (row.metrics or {}) if row else {}
+    evals = metrics.get("evaluations")
+    if not evals:
+        return math.nan
+    if which == -1 and evals[-1].get("step") != metrics.get("steps", evals[-1].get("step")):
+        return math.nan
+    return float(evals[which].get(side, {}).get(key, math.nan))
 
 
 def eval_size(rows: list[RunRow | None]) -> str:

@@ -4,6 +4,8 @@ that `trained.render` calls."""
 
 from __future__ import annotations
 
+import math
+
 import torch
 
 from checkerboard_gan.analysis.catalogue import (
@@ -45,11 +47,14 @@ def content_bars(ctx: Context, runs: Runs, name: str, key: str) -> Fig:
         for when, got in zip(("at init", "trained"), pairs, strict=True)
     }
     floor = real_floor([r for by in runs.values() for r in by.values()], key)
-    fig = plots.bar_figure(list(runs), series, key, log=True, line=(floor, "real images"))
+    # log scale needs a positive number: runs stopped before any evaluation have none
+    log = any(v > 0 for means, _ in series.values() for v in means if not math.isnan(v))
+    fig = plots.bar_figure(list(runs), series, key, log=log, line=(floor, "real images"))
     return Fig(
         ctx.save(fig, f"{name}_{key}"),
-        f"{key} at step 0 and after training (mean ± std over seeds, log scale); the dashed "
-        "line is the real images' value.",
+        f"{key} at step 0 and after training (mean ± std over seeds"
+        + (", log scale" if log else ", no numbers")
+        + "); the dashed line is the real images' value.",
     )
 
 
