@@ -39,7 +39,7 @@ def evaluate_run(
 
 
 def _evaluate(run_dir: Path, path: Path, num_samples: int | None, device: str | None) -> Evaluation:
-    extra = [f"eval.num_samples={num_samples}"] * bool(num_samples)
+    extra = [f"eval.num_samples={num_samples}"] * (num_samples is not None)
     extra += [f"device={device}"] * bool(device)
     cfg, generator, step = load_run(path, extra)
     dev = next(generator.parameters()).device

@@ -129,6 +129,10 @@ def test_evaluate_command_reproduces_and_replaces_the_last_evaluation(tmp_path):
     assert [(e["step"], e["n_fake"]) for e in replaced] == [(0, 64), (3, 32)]
     assert read_metrics(tmp_path)["status"] == "completed"
 
+    done = run_module("checkerboard_gan.evaluate", str(tmp_path), "--num-samples", "0")
+    assert done.returncode == 2 and "eval.num_samples=0 is invalid" in done.stderr
+    assert read_metrics(tmp_path)["evaluations"] == replaced  # a refused command changes nothing
+
     empty = tmp_path / "empty"
     empty.mkdir()
     done = run_module("checkerboard_gan.evaluate", str(empty), timeout=300)

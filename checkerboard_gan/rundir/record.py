@@ -31,8 +31,18 @@ from checkerboard_gan.rundir.folder import WriteFailed, atomic_write_bytes, name
 
 SCHEMA_VERSION = 2
 FILE = "metrics.json"
-# What a resumed run keeps of the record it continues besides its probes and evaluations.
-CARRIED_ON_RESUME = ("periods", *(m.key() for m in of_stage("run")), "wall_s", "probe_s")
+# What a resumed run keeps of the record it continues besides its probes and evaluations; the
+# losses and rates stand until the resumed part trains (a run resumed at its last step keeps them).
+CARRIED_ON_RESUME = (
+    "periods",
+    *(m.key() for m in of_stage("run")),
+    "wall_s",
+    "probe_s",
+    "final_loss_d",
+    "final_loss_g",
+    "throughput_img_s",
+    "loop_s",
+)
 
 
 class Diverged(RuntimeError):

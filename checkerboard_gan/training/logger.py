@@ -209,37 +209,37 @@ class RunLogger:
             return
         self._init_grid = grid(stretch(samples))
         if earlier_dir.resolve() != self.run_dir.resolve():
-            self.image("samples/init", grid(to_unit(samples)), 0)
-            self.image("samples/init_contrast", self._init_grid, 0)
+            self._image("samples/init", grid(to_unit(samples)), 0)
+            self._image("samples/init_contrast", self._init_grid, 0)
 
     def _scalars(self, step: int, values: dict[str, float]) -> None:
         for tag, value in values.items():
             self.writer.add_scalar(tag, value, step)
 
-    def image(self, tag: str, img: torch.Tensor, step: int, png: bytes | None = None) -> bytes:
+    def _image(self, tag: str, img: torch.Tensor, step: int, png: bytes | None = None) -> bytes:
         return log_image(self.writer, tag, img, step, png)
 
-    def samples(self, step: int, samples: torch.Tensor) -> None:
+    def _samples(self, step: int, samples: torch.Tensor) -> None:
         """Write one probe's fixed-noise samples: raw tensor, raw and stretched grids, TB images."""
         stem = self.samples_dir / f"step_{step:07d}"
         buffer = io.BytesIO()
         torch.save(samples.detach().cpu(), buffer)
         write_bytes(stem.with_suffix(".pt"), buffer.getvalue())
         raw, contrast = grid(to_unit(samples)), grid(stretch(samples))
-        raw_png = self.image("samples/fixed", raw, step)
-        contrast_png = self.image("samples/fixed_contrast", contrast, step)
+        raw_png = self._image("samples/fixed", raw, step)
+        contrast_png = self._image("samples/fixed_contrast", contrast, step)
         write_bytes(stem.with_suffix(".png"), raw_png)
         write_bytes(stem.parent / f"{stem.name}_contrast.png", contrast_png)
         if self._log_init:
             # Logged once, so TensorBoard's reservoir of 10 images per tag always keeps step 0.
             self._log_init = False
             self._init_grid = contrast
-            self.image("samples/init", raw, step, raw_png)
-            self.image("samples/init_contrast", contrast, step, contrast_png)
+            self._image("samples/init", raw, step, raw_png)
+            self._image("samples/init_contrast", contrast, step, contrast_png)
         if self._init_grid is not None:
-            self.image("samples/init_vs_current", side_by_side(self._init_grid, contrast), step)
+            self._image("samples/init_vs_current", side_by_side(self._init_grid, contrast), step)
 
-    def input_gradient(self, step: int, grad: torch.Tensor) -> None:
+    def _input_gradient(self, step: int, grad: torch.Tensor) -> None:
         """Write one probe's dD(x)/dx on the fixed real images as `gradients/step_XXXXXXX.pt`
         (what the report draws), and the first few as a TensorBoard image."""
         folder = self.run_dir / "gradients"
@@ -247,14 +247,14 @@ class RunLogger:
         buffer = io.BytesIO()
         torch.save(grad.detach().cpu(), buffer)
         write_bytes(folder / f"step_{step:07d}.pt", buffer.getvalue())
-        self.image("gradients/d_input", gradient_grid(grad[:NUM_GRAD_SHOWN]), step)
+        self._image("gradients/d_input", gradient_grid(grad[:NUM_GRAD_SHOWN]), step)
 
     def _pictures(self, obs: Observation) -> None:
-        self.samples(obs.step, obs.samples)
-        self.image("artifacts/phase_energy", heatmap(obs.phase_energy), obs.step)
+        self._samples(obs.step, obs.samples)
+        self._image("artifacts/phase_energy", heatmap(obs.phase_energy), obs.step)
         spectrum = without_zero_frequency(obs.log_spectrum)
-        self.image("artifacts/spectrum", heatmap(spectrum, relative_to_max=False), obs.step)
-        self.input_gradient(obs.step, obs.d_input_grad)
+        self._image("artifacts/spectrum", heatmap(spectrum, relative_to_max=False), obs.step)
+        self._input_gradient(obs.step, obs.d_input_grad)
 
     def _evaluation(self, ev: Evaluation) -> None:
         """One evaluation over many samples: metrics.json, TensorBoard, fingerprint PNG."""
@@ -262,7 +262,7 @@ class RunLogger:
         log_evaluation(self.writer, self.run_dir, ev, evaluations)
         self.writer.flush()
 
-    def figure(self, name: str, fig: Any, step: int) -> None:
+    def _figure(self, name: str, fig: Any, step: int) -> None:
         """A titled matplotlib figure as `figures/NAME.png` in the run folder and in TensorBoard
         (`figures/NAME`)."""
         buffer = io.BytesIO()
@@ -279,12 +279,12 @@ class RunLogger:
         energy = obs.phase_energy / obs.phase_energy.mean().clamp_min(1e-30)
         cb = obs.scores[CHECKERBOARD.key()]
         title = f"phase energy E_{period} / mean (1 = even), CB {cb:.3g}\n{run}, step {step}"
-        self.figure(
+        self._figure(
             f"phase_energy_step_{step:07d}", map_figure(energy, title, "E / mean", True), step
         )
         spectrum = without_zero_frequency(obs.log_spectrum)
         title = f"mean log power spectrum (zero frequency centred)\n{run}, step {step}"
-        self.figure(f"spectrum_step_{step:07d}", map_figure(spectrum, title, "dB", False), step)
+        self._figure(f"spectrum_step_{step:07d}", map_figure(spectrum, title, "dB", False), step)
 
     def _run_start(self, obs: Observation) -> None:
         """Step-0 pictures: the probe's composed overlap map and its unevenness, generated vs
@@ -305,11 +305,11 @@ class RunLogger:
         real_radial: torch.Tensor,
         real: torch.Tensor,
     ) -> None:
-        self.image("artifacts/overlap", heatmap(overlap), obs.step)
+        self._image("artifacts/overlap", heatmap(overlap), obs.step)
         flat = " (flat)" if unevenness == 1 else ""
         title = f"overlap map, max/min {unevenness:.3g}{flat}\n{self.run_dir.name}, step {obs.step}"
-        self.figure("overlap", map_figure(overlap, title, "kernel-tap paths", True), obs.step)
-        png = self.image("samples/real", grid(to_unit(real)), obs.step)
+        self._figure("overlap", map_figure(overlap, title, "kernel-tap paths", True), obs.step)
+        png = self._image("samples/real", grid(to_unit(real)), obs.step)
         write_bytes(self.samples_dir / "real.png", png)
         figure = radial_spectrum_figure(obs.radial, real_radial, f"step {obs.step}")
         self.writer.add_figure("artifacts/radial_spectrum", figure, obs.step)

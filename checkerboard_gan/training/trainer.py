@@ -289,5 +289,5 @@ def training_loop(
     loop_s = clock.close()
     if first < t.steps or state is None:
         save(checkpoints, t.steps, cfg, s, logger, losses)
-    rate = (t.steps - first) * t.batch_size / loop_s if t.steps > first else 0.0
-    logger.timing(images_per_s=rate, loop_s=loop_s)
+    if t.steps > first:  # a run resumed at its last step keeps the rate it trained at
+        logger.timing(images_per_s=(t.steps - first) * t.batch_size / loop_s, loop_s=loop_s)
