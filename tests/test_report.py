@@ -85,6 +85,7 @@ def test_quick_report_has_seven_claims_with_numbers_and_images(tmp_path):
     md = (out / "report.md").read_text()
     assert "python -m checkerboard_gan.report --quick --seeds 1 --steps 10" in md
     assert "**Quick run: a check of the machinery, not a result.**" in md.split("## Claim 1")[0]
+    assert "trained runs together" not in md  # runs one after another: no sum of their rates
 
 
 def check_report(out: Path) -> None:

@@ -392,7 +392,8 @@ def main(argv: list[str] | None = None) -> int:
     began = time.perf_counter()
     claims = claim_sections(ctx, meta["claims"])
     meta["render_seconds"] = time.perf_counter() - began
-    meta["together"] = together(ctx, meta["run_seconds"])
+    # a sum of rates means something only for runs that trained at the same time
+    meta["together"] = together(ctx, meta["run_seconds"]) if meta.get("concurrent") else ""
     sections = [intro_section(meta, setting, claims), *claims, runs_section(ctx, meta)]
     title = "Deconvolution and checkerboard artifacts, reproduced"
     (out / "report.md").write_text(to_markdown(sections, title))
