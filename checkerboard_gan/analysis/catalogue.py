@@ -232,18 +232,6 @@ class Periods:
         """`measure`'s key at its source's finest period (content_s, grad_content_s)."""
         return measure.key(self.grad_finest if measure.source == "gradient" else self.finest)
 
-    def compared(self) -> list[tuple[str, Measure]]:
-        """(stage, measure) pairs a sweep compares across runs (summary.csv, HParams): every
-        probe measure read at a total period, and the evaluation's headline measures at the
-        finest period."""
-        probe = [("probe", m) for m in of_stage("probe") if not m.per_period]
-        evaluation = [("evaluation", m) for m in of_stage("evaluation") if m.headline]
-        return probe + evaluation
-
-    def compared_key(self, stage: str, measure: Measure) -> str:
-        """The key a compared measure has in its stage's entries."""
-        return self.finest_key(measure) if measure.per_period else measure.key()
-
     def tensorboard_tags(self) -> list[str]:
         """Every measure's scalar tag a run writes (besides losses and timings)."""
         tags = [f"artifacts/{k}" for k in self.probe_keys()]
@@ -253,19 +241,24 @@ class Periods:
 
     def hparam_tags(self) -> list[str]:
         """The scalar tags the HParams tab compares (each also logged at init as `init/TAG`)."""
-        return [_tag(stage, self.compared_key(stage, m)) for stage, m in self.compared()]
+        return [_tag(stage, key) for stage, _, key in compared(self)]
 
 
 def _tag(stage: str, key: str) -> str:
     return f"artifacts/{key}" if stage == "probe" else f"eval/fake/{key}"
 
 
-def compared(periods: Periods | None) -> list[tuple[str, Measure]]:
-    """What a sweep compares across runs (`Periods.compared`); without recorded periods (a run
-    that never got that far) only the probe measures read at a total period."""
+def compared(periods: Periods | None) -> list[tuple[Stage, Measure, str]]:
+    """(stage, measure, key) of what a sweep compares across runs (summary.csv, HParams): every
+    probe measure read at a total period, and the evaluation's headline measures at the finest
+    period; without recorded periods (a run that never got that far) the probe's only."""
+    found: list[tuple[Stage, Measure, str]] = [
+        ("probe", m, m.key()) for m in of_stage("probe") if not m.per_period
+    ]
     if periods is not None:
-        return periods.compared()
-    return [("probe", m) for m in of_stage("probe") if not m.per_period]
+        headline = [m for m in of_stage("evaluation") if m.headline]
+        found += [("evaluation", m, periods.finest_key(m)) for m in headline]
+    return found
 
 
 def summary_measure_columns(periods: Periods | None) -> list[str]:
@@ -274,12 +267,13 @@ def summary_measure_columns(periods: Periods | None) -> list[str]:
     `last_probe_step`; each compared evaluation measure at the first and last evaluation and on
     the real images (`_real`, the floor), `eval_samples`; then the run measures."""
     columns: list[str] = []
-    for _, m in [c for c in compared(periods) if c[0] == "probe"]:
-        columns += [f"{m.key()}_init", f"{m.key()}_last"]
+    for stage, _, key in compared(periods):
+        if stage == "probe":
+            columns += [f"{key}_init", f"{key}_last"]
     columns.append("last_probe_step")
     if periods is not None:
-        for stage, m in [c for c in compared(periods) if c[0] == "evaluation"]:
-            key = periods.compared_key(stage, m)
-            columns += [f"{key}_init", f"{key}_last", f"{key}_real"]
+        for stage, _, key in compared(periods):
+            if stage == "evaluation":
+                columns += [f"{key}_init", f"{key}_last", f"{key}_real"]
         columns.append("eval_samples")
     return columns + [m.key() for m in of_stage("run")]

@@ -281,9 +281,7 @@ def choose_setting(args: argparse.Namespace) -> Setting:
     seeds, train_seeds, steps, overrides = SETTINGS[name]
     steps = args.steps or steps
     device = (f"device={args.device}",) * bool(args.device)
-    log_every = max(1, steps // 2) if name == "quick" else None
-    if name in PROBES:
-        log_every = max(1, steps // PROBES[name])
+    log_every = max(1, steps // PROBES[name]) if name in PROBES else None
     return Setting(
         name,
         args.seeds or seeds,

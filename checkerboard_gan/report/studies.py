@@ -5,7 +5,6 @@ overrides of a Setting."""
 
 from __future__ import annotations
 
-import math
 import os
 import shlex
 import shutil
@@ -22,6 +21,7 @@ from omegaconf import OmegaConf
 
 from checkerboard_gan.config import config_dir
 from checkerboard_gan.rundir.provenance import ROOT
+from checkerboard_gan.sweeps.runs import expand_sweep
 
 QUICK = (  # --quick: every run this small
     "dataset.image_size=16",
@@ -53,10 +53,10 @@ SETTINGS = {  # name -> (init seeds, trained seeds, steps, overrides for every r
     "cpu": (5, 2, 1200, ()),
     "gpu": (5, 2, 5000, ("dataset=photos", "dataset.image_size=64")),
 }
-# Probes per trained run where the setting fixes log.every (steps // PROBES): the GPU setting,
-# whose 14 concurrent runs of claims 3 and 7 share 16 CPU cores; the claims read only the first
-# and last probe, so 10 instead of the default 50 lose nothing the report shows.
-PROBES = {"gpu": 10}
+# Probes per trained run where the setting fixes log.every (steps // PROBES): the quick run's
+# two; the GPU setting's ten, whose 14 concurrent runs of claims 3 and 7 share 16 CPU cores (the
+# claims read only the first and last probe, so 10 instead of the default 50 lose nothing).
+PROBES = {"quick": 2, "gpu": 10}
 STOP_GRACE_S = 20  # after SIGTERM at the time limit, seconds before the runs are killed
 
 
@@ -77,7 +77,8 @@ class Study:
             raise FileNotFoundError(f"study {name}: no experiment config {path}")
         cfg = OmegaConf.load(path)
         params = OmegaConf.select(cfg, "hydra.sweeper.params") or {}
-        per_seed = math.prod(len(str(v).split(",")) for v in params.values())
+        swept = [f"{k}={v}" for k, v in params.items() if k != "seed"]  # the setting gives seeds
+        per_seed = len(expand_sweep(swept))
         return cls(name, OmegaConf.select(cfg, "train.steps") != 0, per_seed)
 
     def runs(self, s: Setting) -> int:

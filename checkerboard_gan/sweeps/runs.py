@@ -109,15 +109,24 @@ def find_runs(sweep_dir: Path) -> list[RunRow]:
 def sweep_jobs(sweep_dir: Path) -> list[list[str]]:
     """Each job's overrides as Hydra's basic sweeper expands the sweep in multirun.yaml; none
     for another sweeper or without the file."""
-    from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
-
     path = sweep_dir / "multirun.yaml"
     if not path.is_file():
         return []
     cfg = OmegaConf.load(path).hydra
     if not str(cfg.sweeper.get("_target_", "")).endswith("BasicSweeper"):
         return []
-    batches = BasicSweeper.split_arguments(sweep_overrides(cfg), None)
+    return expand_sweep(sweep_overrides(cfg))
+
+
+def expand_sweep(overrides: list[Any]) -> list[list[str]]:
+    """Each job's overrides as Hydra's basic sweeper expands `overrides` (parsed Override
+    objects, or `key=a,b` strings), e.g. ["k=1,2"] -> [["k=1"], ["k=2"]]."""
+    from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+
+    if overrides and isinstance(overrides[0], str):
+        overrides = OverridesParser.create().parse_overrides(overrides)
+    batches = BasicSweeper.split_arguments(overrides, None)
     return [job for batch in batches for job in batch]
 
 

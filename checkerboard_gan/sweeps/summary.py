@@ -48,8 +48,7 @@ def measure_fields(m: dict[str, Any], periods: Periods | None) -> dict[str, Any]
     probes, evaluations = m.get("probes") or [], m.get("evaluations") or []
     first, last = (probes[0], probes[-1]) if probes else ({}, {})
     fields: dict[str, Any] = {}
-    for stage, measure in compared(periods):
-        key = periods.compared_key(stage, measure) if periods else measure.key()
+    for stage, _, key in compared(periods):
         if stage == "probe":
             fields |= {f"{key}_init": first.get(key, ""), f"{key}_last": last.get(key, "")}
         elif evaluations:
@@ -174,8 +173,7 @@ def headline_lines(row: RunRow) -> list[str]:
     probes, evaluations = m.get("probes") or [], m.get("evaluations") or []
     fields = measure_fields(m, periods)
     lines = []
-    for stage, measure in compared(periods):
-        key = periods.compared_key(stage, measure) if periods else measure.key()
+    for stage, measure, key in compared(periods):
         if not measure.headline or f"{key}_init" not in fields:
             continue
         label = measure.label + key[len(measure.name) :]
