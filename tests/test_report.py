@@ -15,6 +15,7 @@ from pathlib import Path
 from urllib.parse import unquote
 
 import pytest
+import torch
 
 from checkerboard_gan.config import config_dir
 from checkerboard_gan.report.claims import CLAIMS, claim_sections
@@ -210,6 +211,13 @@ def test_out_naming_a_file_is_refused(tmp_path):
     done = _report(tmp_path, "--claims", "1", "--out", str(tmp_path / "taken"))
     assert done.returncode == 2 and "is a file, not a folder" in done.stderr
     assert "Traceback" not in done.stderr and (tmp_path / "taken").read_text() == "keep me"
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="needs a machine without a CUDA GPU")
+def test_a_device_the_machine_lacks_is_refused_before_any_folder(tmp_path):
+    done = _report(tmp_path, "--device", "cuda", "--claims", "1", "--out", str(tmp_path / "r"))
+    assert done.returncode == 2 and "no CUDA GPU" in done.stderr
+    assert "Traceback" not in done.stderr and not (tmp_path / "r").exists()
 
 
 def test_studies_are_the_experiment_configs_the_report_runs():

@@ -24,6 +24,8 @@ from typing import Any
 
 from omegaconf import OmegaConf
 
+from checkerboard_gan.config import ConfigError
+from checkerboard_gan.devices import resolve_device
 from checkerboard_gan.rundir.provenance import environment, revision
 from checkerboard_gan.sweeps.runs import read_sweep
 
@@ -348,12 +350,18 @@ def studies_for(claims: list[int]) -> list[str]:
 
 
 def check_out(args: argparse.Namespace) -> str | None:
-    """Why --out cannot be used as asked, or None: a file in the way, nothing to render, or
-    earlier results that running again would replace (only with --force)."""
+    """Why the command cannot run as asked, or None: a device this machine lacks, a file in the
+    way of --out, nothing to render, or earlier results that running again would replace (only
+    with --force)."""
     out, runs_dir = args.out, args.out / "runs"
     for path in (out, runs_dir):
         if path.exists() and not path.is_dir():
             return f"--out {out}: {path} is a file, not a folder; give a folder"
+    if args.device and not args.render_only:
+        try:
+            resolve_device(args.device)
+        except ConfigError as err:  # before any folder is made or run started
+            return f"--device {args.device}: {err}"
     if args.render_only:
         if not (runs_dir / "report.json").is_file():
             return f"--render-only: {runs_dir / 'report.json'} not found; run the report first"
