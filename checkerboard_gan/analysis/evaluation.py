@@ -80,6 +80,9 @@ class Evaluation:
     seconds: float
     tile: torch.Tensor  # (C, P, P): the generated images' fingerprint tile at the full period
     finest: int  # the finest period s its per-period measures start at
+    real_tile: torch.Tensor | None = None  # (C, P, P): the real images' tile, None without any
+    fake_variance: float = 0.0  # the pixel variance FP_p divides the fake tile's energy by
+    real_variance: float | None = None  # the same for the real images
 
     def entry(self) -> dict[str, Any]:
         return {
@@ -134,6 +137,13 @@ class Evaluator:
         return batch_measures(self._real_images, self.stride, self.period)
 
     @functools.cached_property
+    def real_tile(self) -> tuple[torch.Tensor, float]:
+        """The real images' fingerprint tile at the full period and their pixel variance."""
+        x = self._real_images
+        tile = measures.fingerprint_tile(x, self.period).float().cpu()
+        return tile, measures.pixel_variance(x).item()
+
+    @functools.cached_property
     def real_radial(self) -> torch.Tensor:
         return measures.radial_spectrum(self._real_images)
 
@@ -166,8 +176,19 @@ class Evaluator:
         fake[SPECTRAL_DISTANCE.key()] = measures.radial_distance(radial, self.real_radial)
         tile = measures.tile_of(shared.residual, self.period).float().cpu()
         seconds = time.perf_counter() - began
+        real_tile, real_variance = self.real_tile
         return Evaluation(
-            step, x.shape[0], self.n_real, fake, self.real, seconds, tile, self.stride
+            step,
+            x.shape[0],
+            self.n_real,
+            fake,
+            self.real,
+            seconds,
+            tile,
+            self.stride,
+            real_tile,
+            shared.variance.item(),
+            real_variance,
         )
 
 
