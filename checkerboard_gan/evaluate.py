@@ -1,11 +1,14 @@
-"""Evaluate any run folder again from its last checkpoint (docs/design.md, "Evaluation over many
-samples"), so older runs and runs cut short get the same numbers as a finished one.
+"""Measure the checkerboard artifacts of any images, against real ones (docs/evaluate.md).
 
-    python -m checkerboard_gan.evaluate RUN_DIR [--num-samples N] [--device cpu]
+    python -m checkerboard_gan.evaluate SOURCE [--real SOURCE ...] [--out DIR] [--stride S]
 
-Writes the `evaluations` entry for the checkpoint's step into RUN_DIR/metrics.json (replacing
-one of the same step), its `eval/` scalars and fingerprint tile to TensorBoard, and
-`eval/fingerprint_step_XXXXXXX.png`.
+SOURCE is a run folder of this tool (its last checkpoint draws the images; the result goes into
+the run's metrics.json, TensorBoard and eval/ as a training evaluation's does), an image folder
+(recursive, decoded as `dataset=folder` decodes), a .npz (`arr_0` or its only array), a .npy or
+a .pt tensor. `--real` takes the same kinds of path, or dataset overrides (`--real dataset=photos
+dataset.image_size=64`); without it there is no real floor and the output says so. Images from
+elsewhere are measured at p = s, s^2, ... while an image holds 4 periods, and written into DIR
+(default: a new folder beside SOURCE): evaluation.json, evaluation.md and the pictures.
 """
 
 from __future__ import annotations
@@ -13,12 +16,19 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+import time
+from collections.abc import Iterator
 from pathlib import Path
 
-from checkerboard_gan.analysis.evaluation import Evaluation, Evaluator, headline
+import torch
+
+from checkerboard_gan.analysis.evaluation import Evaluation, Evaluator, Side, statistics
+from checkerboard_gan.analysis.streaming import evaluation_periods
 from checkerboard_gan.config import ConfigError
 from checkerboard_gan.data.datasets import build_batches
+from checkerboard_gan.data.image_sets import ImageSet, ImageSetError, open_image_set
 from checkerboard_gan.rundir.checkpoint import CheckpointError
+from checkerboard_gan.rundir.evaluation_folder import FILE, default_folder, write_folder
 from checkerboard_gan.rundir.folder import FolderInUse, run_lock
 from checkerboard_gan.rundir.record import RunRecord
 from checkerboard_gan.rundir.restore import load_run, run_checkpoint
@@ -26,6 +36,15 @@ from checkerboard_gan.rundir.tensorboard import open_writer
 from checkerboard_gan.training.logger import log_evaluation
 
 log = logging.getLogger("checkerboard_gan.evaluate")
+CHUNK = 64
+PROGRESS_S = 5.0
+
+
+def is_run_folder(path: Path) -> bool:
+    """A folder this tool's trainer wrote (metrics.json, checkpoints/ or .hydra/)."""
+    return path.is_dir() and any(
+        (path / name).exists() for name in ("metrics.json", "checkpoints", ".hydra")
+    )
 
 
 def evaluate_run(
@@ -55,25 +74,124 @@ def _evaluate(run_dir: Path, path: Path, num_samples: int | None, device: str | 
     return evaluation
 
 
-def main(argv: list[str] | None = None) -> int:
+def _with_progress(images: ImageSet, side: str) -> Iterator[torch.Tensor]:
+    began = last = time.perf_counter()
+    done = 0
+    for chunk in images.chunks(CHUNK):
+        yield chunk
+        done += chunk.shape[0]
+        now = time.perf_counter()
+        if now - last >= PROGRESS_S:
+            last = now
+            log.info("%s: %d / %d images, %.0f s", side, done, images.count, now - began)
+
+
+def evaluate_images(
+    fake: ImageSet, real: ImageSet | None, stride: int, seed: int = 0
+) -> Evaluation:
+    """Measure `fake` against `real` (None: no floor) at p = s, s^2, ... (docs/evaluate.md).
+
+    Raises:
+        ImageSetError: the two sets differ in height and width, or the images are too small to
+            hold 4 periods of the stride.
+    """
+    c, h, w = fake.shape
+    if real is not None and real.shape[1:] != (h, w):
+        rh, rw = real.shape[1:]
+        raise ImageSetError(
+            f"the real images are {rw} x {rh}, the generated {w} x {h}: give real images of the "
+            f"same size (for a dataset, dataset.image_size={h})"
+        )
+    try:
+        periods = evaluation_periods(stride, h, w)
+    except ValueError as err:
+        raise ImageSetError(f"--stride {stride}: {err}") from err
+    began = time.perf_counter()
+    sides = {}
+    for name, images in (("generated", fake), ("real", real)):
+        if images is not None:
+            stats = statistics(_with_progress(images, name), stride, periods, images.shape, seed)
+            sides[name] = Side.of(stats)
+    seconds = time.perf_counter() - began
+    return Evaluation(None, sides["generated"], sides.get("real"), seconds, stride, periods)
+
+
+def _print_verdicts(ev: Evaluation) -> None:
+    for p, measure, verdict in ev.verdicts():
+        key = f"{measure}_{p}"
+        interval = ev.intervals()["fake"][key]
+        real = f", real {ev.real[key]:.3g}" if ev.real else ""
+        print(
+            f"  p={p:<4} {measure:<12} {ev.fake[key]:.3g} "
+            f"[{interval[0]:.3g}, {interval[1]:.3g}]{real}: {verdict}"
+        )
+
+
+def _images_main(args: argparse.Namespace) -> int:
+    fake = open_image_set([args.source], args.num_samples)
+    real = open_image_set(args.real, args.num_samples) if args.real else None
+    out = Path(args.out) if args.out else default_folder(Path(args.source))
+    if (out / FILE).exists():
+        raise ImageSetError(f"--out {out} already holds an evaluation; give another folder")
+    log.info("generated: %s", fake.description)
+    log.info("real: %s", real.description if real else "none given (no floor; use --real)")
+    ev = evaluate_images(fake, real, args.stride or 2, args.seed)
+    sources = {"fake": fake.description, "real": real.description if real else None}
+    write_folder(out, ev, sources)
+    print(f"{args.source}: {ev.n_fake} generated / {ev.n_real} real images in {ev.seconds:.1f} s")
+    _print_verdicts(ev)
+    print(f"written to {out} (evaluation.json, evaluation.md, pictures)")
+    return 0
+
+
+def _run_main(args: argparse.Namespace) -> int:
+    if args.real or args.stride or args.out:
+        raise ConfigError(
+            f"{args.source} is a run folder: its real images are the run's dataset, its periods "
+            "its generator's, and the result goes into its metrics.json; --real, --stride and "
+            "--out apply to images from elsewhere"
+        )
+    ev = evaluate_run(Path(args.source), args.num_samples, args.device)
+    print(
+        f"{args.source}: step {ev.step}, {ev.n_fake} generated / {ev.n_real} real images in "
+        f"{ev.seconds:.1f} s; written to metrics.json"
+    )
+    _print_verdicts(ev)
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="python -m checkerboard_gan.evaluate", description=__doc__.splitlines()[0]
     )
-    p.add_argument("run_dir", type=Path, help="a run folder (holding checkpoints/last.pt)")
-    p.add_argument("--num-samples", type=int, help="generated images (the run's eval.num_samples)")
-    p.add_argument("--device", help="cpu, cuda, cuda:N, mps or auto (the run's device)")
-    args = p.parse_args(sys.argv[1:] if argv is None else argv)
+    p.add_argument("source", help="a run folder, an image folder, or a .npz, .npy or .pt file")
+    p.add_argument(
+        "--real", nargs="+", metavar="SOURCE", help="real images: a path, or dataset=NAME ..."
+    )
+    p.add_argument("--out", help="the output folder (default: SOURCE_evaluation beside it)")
+    p.add_argument("--stride", type=int, help="the finest period s (images; default 2)")
+    p.add_argument(
+        "--num-samples", type=int, help="a run's generated images; at most N of each image set"
+    )
+    p.add_argument("--seed", type=int, default=0, help="the bootstrap's seed (default 0)")
+    p.add_argument("--device", help="cpu, cuda, cuda:N, mps or auto (a run's device)")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(sys.argv[1:] if argv is None else argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     try:
-        ev = evaluate_run(args.run_dir, args.num_samples, args.device)
+        if args.num_samples is not None and args.num_samples < 1:
+            raise ConfigError(f"--num-samples {args.num_samples}: give 1 or more")
+        if args.stride is not None and args.stride < 2:
+            raise ConfigError(f"--stride {args.stride}: give 2 or more")
+        if is_run_folder(Path(args.source)):
+            return _run_main(args)
+        return _images_main(args)
     except (ConfigError, CheckpointError, FolderInUse) as err:
         print(f"checkerboard_gan.evaluate: error: {err}", file=sys.stderr)
         return 2
-    print(
-        f"{args.run_dir}: step {ev.step}, {ev.n_fake} generated / {ev.n_real} real images in "
-        f"{ev.seconds:.1f} s: {headline(ev.fake, ev.real, ev.finest)}; written to metrics.json"
-    )
-    return 0
 
 
 if __name__ == "__main__":

@@ -11,7 +11,8 @@ from tensorboard.plugins.hparams.plugin_data_pb2 import HParamsPluginData
 from torch import nn
 
 from checkerboard_gan.analysis import measures
-from checkerboard_gan.analysis.evaluation import Evaluator, Shared, batch_measures
+from checkerboard_gan.analysis.evaluation import Evaluator, batch_measures
+from checkerboard_gan.analysis.streaming import ImageStatistics
 from checkerboard_gan.models.networks import batch_statistics
 from checkerboard_gan.training.run import train
 from checkerboard_gan.training.trainer import build
@@ -43,7 +44,7 @@ def test_a_constant_generator_has_no_content_and_no_fingerprint():
 def test_real_measures_use_the_same_definitions():
     real = torch.rand(64, 3, 16, 16, generator=torch.Generator().manual_seed(0)) * 2 - 1
     ev = Evaluator(real, 16, 16, 8, 0, 2, 4)
-    assert ev.real == batch_measures(real, 2, 4)
+    assert ev.real == pytest.approx(batch_measures(real, 2, 4), rel=1e-9, abs=1e-4)
     assert ev.real["content_2"] == pytest.approx(ev.real["cb_2"])
 
 
@@ -164,23 +165,25 @@ def test_d_at_init_does_not_depend_on_g_nor_g_on_d():
     assert not _same(ds[0], _weights(other_seed))
 
 
-def test_shared_quantities_give_exactly_each_measures_own_value():
-    """The evaluation computes the spectrum, residual and variance once for all periods; the
-    values are those of the measures computed one by one from the batch."""
+@pytest.mark.parametrize("shape", [(3, 16, 16), (1, 20, 24), (3, 17, 15)])
+def test_streamed_chunks_give_each_measures_own_value_on_the_whole_batch(shape):
+    """The evaluation streams chunks and keeps sums; the values are those of the measures
+    computed one by one from the whole batch, whether or not the periods share one crop."""
     g = torch.Generator().manual_seed(3)
-    x = torch.randn(40, 3, 16, 16, generator=g) + 0.3 * torch.rand(1, 3, 16, 16, generator=g)
-    periods = [2, 4, 8]
+    x = torch.randn(40, *shape, generator=g) + 0.3 * torch.rand(1, *shape, generator=g)
+    periods = [2, 4] if min(shape[1:]) < 16 else [2, 4, 8]
     content = measures.period_content(x, periods, 2)
-    expected = {}
+    stats = ImageStatistics(2, periods, shape, replicates=20)
+    for chunk in x.split(7):
+        stats.add(chunk)
+    values = stats.values()
     for p in periods:
-        expected |= {
-            f"cb_{p}": measures.checkerboard_score(x, p),
-            f"content_{p}": content[p],
-            f"peak_db_{p}": measures.spectral_peak_db(x, p),
-            f"fingerprint_{p}": measures.coherent_fingerprint(x, p),
-        }
-    assert batch_measures(x, 2, 8) == expected
-    shared = Shared.of(x)
-    assert torch.equal(measures.tile_of(shared.residual, 8), measures.fingerprint_tile(x, 8))
-    radial = measures.radial_mean(measures.log_power(shared.spectrum))
-    assert torch.equal(radial, measures.radial_spectrum(x))
+        assert values[f"cb_{p}"] == pytest.approx(measures.checkerboard_score(x, p), rel=1e-9)
+        assert values[f"content_{p}"] == pytest.approx(content[p], rel=1e-9)
+        assert values[f"peak_db_{p}"] == pytest.approx(measures.spectral_peak_db(x, p), abs=1e-4)
+        fp = measures.coherent_fingerprint(x, p)
+        assert values[f"fingerprint_{p}"] == pytest.approx(fp, rel=1e-9)
+        assert torch.allclose(stats.tile(p), measures.fingerprint_tile(x, p), atol=1e-12)
+    assert stats.variance() == pytest.approx(measures.pixel_variance(x).item(), rel=1e-12)
+    assert torch.allclose(stats.radial(), measures.radial_spectrum(x), atol=1e-4)
+    assert batch_measures(x, 2, periods[-1]) == pytest.approx(values, rel=1e-9, abs=1e-4)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import logging
 import time
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,13 +19,12 @@ from torch import nn
 
 from checkerboard_gan.analysis import measures
 from checkerboard_gan.analysis.catalogue import (
-    CB,
     CONTENT,
     FINGERPRINT,
-    PEAK_DB,
     SPECTRAL_DISTANCE,
     of_stage,
 )
+from checkerboard_gan.analysis.streaming import ImageStatistics, Interval
 from checkerboard_gan.config import Config
 from checkerboard_gan.models.networks import batch_statistics
 
@@ -34,55 +34,98 @@ NOISE_STREAM = 3_000  # the evaluation's latents: seed + this, apart from probes
 
 
 @dataclass
-class Shared:
-    """What every period's measures of one batch share, computed once: the mean power spectrum,
-    the mean high-pass residual and the per-pixel variance (the same values as each measure
-    computes from the batch itself)."""
+class Side:
+    """One image set's evaluation: its catalogue values, their 95% bootstrap intervals, its
+    fingerprint tile at the largest period, pixel variance and spectra (for the pictures)."""
 
-    spectrum: torch.Tensor
-    residual: torch.Tensor
-    variance: torch.Tensor
+    n: int
+    values: dict[str, float]
+    intervals: dict[str, Interval]
+    tile: torch.Tensor  # (C, P, P) float32, P the largest period measured
+    variance: float
+    log_spectrum: torch.Tensor  # (H, W) dB, zero frequency in the middle
+    radial: torch.Tensor  # (R,) dB
 
     @classmethod
-    def of(cls, x: torch.Tensor) -> Shared:
+    def of(cls, stats: ImageStatistics) -> Side:
+        spectrum = stats.power_spectrum()
         return cls(
-            measures.power_spectrum(x), measures.mean_residual(x), measures.pixel_variance(x)
+            stats.n,
+            stats.values(),
+            stats.intervals(),
+            stats.tile(stats.periods[-1]).float(),
+            stats.variance(),
+            measures.log_power(spectrum).float(),
+            measures.radial_mean(measures.log_power(spectrum)).float(),
         )
 
 
 def batch_measures(
-    x: torch.Tensor, stride: int, period: int, shared: Shared | None = None
+    x: torch.Tensor, stride: int, period: int, replicates: int = 0
 ) -> dict[str, float]:
-    """cb_p, content_p, peak_db_p and fingerprint_p for p = s, s^2, ..., P (period last)."""
-    shared = shared or Shared.of(x)
-    periods = measures.periods_of(stride, period)
-    cb = {p: measures.checkerboard_score(x, p) for p in periods}
-    content = measures.content_of(cb, periods, stride)
-    out: dict[str, float] = {}
-    for p in periods:
-        out[CB.key(p)] = cb[p]
-        out[CONTENT.key(p)] = content[p]
-        out[PEAK_DB.key(p)] = measures.peak_db(shared.spectrum, p)
-        tile = measures.tile_of(shared.residual, p)
-        out[FINGERPRINT.key(p)] = measures.fingerprint_ratio(tile, shared.variance)
-    return out
+    """cb_p, content_p, peak_db_p and fingerprint_p for p = s, s^2, ..., P of one batch
+    (N, C, H, W) in [-1, 1], computed as the evaluation computes them (`ImageStatistics`)."""
+    stats = ImageStatistics(stride, measures.periods_of(stride, period), x.shape[1:], 0, replicates)
+    stats.add(x)
+    return stats.values()
 
 
 @dataclass
 class Evaluation:
-    """One evaluation: the block metrics.json keeps, and the fingerprint tile for the pictures."""
+    """One evaluation: the block metrics.json keeps, and what the pictures draw."""
 
-    step: int
-    n_fake: int
-    n_real: int
-    fake: dict[str, float]
-    real: dict[str, float]
+    step: int | None  # None for images from elsewhere
+    fake_side: Side
+    real_side: Side | None  # None without real images (no floor)
     seconds: float
-    tile: torch.Tensor  # (C, P, P): the generated images' fingerprint tile at the full period
     finest: int  # the finest period s its per-period measures start at
-    real_tile: torch.Tensor | None = None  # (C, P, P): the real images' tile, None without any
-    fake_variance: float = 0.0  # the pixel variance FP_p divides the fake tile's energy by
-    real_variance: float | None = None  # the same for the real images
+    periods: list[int]
+
+    @property
+    def n_fake(self) -> int:
+        return self.fake_side.n
+
+    @property
+    def n_real(self) -> int:
+        return self.real_side.n if self.real_side else 0
+
+    @property
+    def fake(self) -> dict[str, float]:
+        """The generated images' values, with the spectral distance where there is a floor."""
+        if self.real_side is None:
+            return dict(self.fake_side.values)
+        distance = measures.radial_distance(self.fake_side.radial, self.real_side.radial)
+        return self.fake_side.values | {SPECTRAL_DISTANCE.key(): distance}
+
+    @property
+    def real(self) -> dict[str, float]:
+        return dict(self.real_side.values) if self.real_side else {}
+
+    @property
+    def tile(self) -> torch.Tensor:
+        """The generated images' fingerprint tile at the largest period: (C, P, P)."""
+        return self.fake_side.tile
+
+    @property
+    def real_tile(self) -> torch.Tensor | None:
+        return self.real_side.tile if self.real_side else None
+
+    @property
+    def fake_variance(self) -> float:
+        return self.fake_side.variance
+
+    @property
+    def real_variance(self) -> float | None:
+        return self.real_side.variance if self.real_side else None
+
+    def intervals(self) -> dict[str, dict[str, list[float]]]:
+        """{"fake": {key: [low, high]}, "real": {...}}: the 95% bootstrap intervals."""
+        sides = {"fake": self.fake_side, "real": self.real_side}
+        return {
+            name: {k: i.pair() for k, i in side.intervals.items()}
+            for name, side in sides.items()
+            if side is not None
+        }
 
     def entry(self) -> dict[str, Any]:
         return {
@@ -91,8 +134,54 @@ class Evaluation:
             "n_real": self.n_real,
             "fake": self.fake,
             "real": self.real,
+            "intervals": self.intervals(),
             "seconds": self.seconds,
         }
+
+    def verdicts(self) -> list[tuple[int, str, str]]:
+        """(period, measure label, verdict) for content and fingerprint at every period."""
+        found = []
+        for p in self.periods:
+            for measure in (CONTENT, FINGERPRINT):
+                key = measure.key(p)
+                real = self.real_side.intervals.get(key) if self.real_side else None
+                found.append((p, measure.name, floor_verdict(self.fake_side.intervals[key], real)))
+        return found
+
+
+ABOVE, WITHIN, UNDECIDED, NO_FLOOR = (
+    "above the real floor",
+    "within the floor",
+    "undecided at this N, use more images",
+    "no real floor (give --real)",
+)
+
+
+def floor_verdict(fake: Interval, real: Interval | None) -> str:
+    """How a generated value's 95% interval stands against the real images' (docs/measures.md):
+    above the floor only when the intervals are apart with the generated one higher; within it
+    when the generated interval reaches no higher than the real one; otherwise undecided."""
+    if real is None:
+        return NO_FLOOR
+    if fake.low > real.high:
+        return ABOVE
+    if fake.high <= real.high:
+        return WITHIN
+    return UNDECIDED
+
+
+def statistics(
+    chunks: Iterable[torch.Tensor],
+    stride: int,
+    periods: list[int],
+    shape: tuple[int, int, int],
+    seed: int,
+) -> ImageStatistics:
+    """An image set's `ImageStatistics`, its chunks (n, C, H, W) in [-1, 1] streamed in."""
+    stats = ImageStatistics(stride, periods, shape, seed)
+    for chunk in chunks:
+        stats.add(chunk)
+    return stats
 
 
 class Evaluator:
@@ -119,7 +208,8 @@ class Evaluator:
     ) -> None:
         g = torch.Generator().manual_seed(seed + NOISE_STREAM)
         self.z = torch.randn(num_samples, z_dim, generator=g).to(real.device)
-        self.chunk, self.stride, self.period = chunk, stride, period
+        self.chunk, self.stride, self.period, self.seed = chunk, stride, period, seed
+        self.periods = measures.periods_of(stride, period)
         self.n_real = real.shape[0]
         if self.n_real < num_samples:
             log.warning(
@@ -132,26 +222,27 @@ class Evaluator:
         self._real_images = real
 
     @functools.cached_property
-    def real(self) -> dict[str, float]:
-        """The measures of the real batch, the floor every evaluation is read against."""
-        return batch_measures(self._real_images, self.stride, self.period)
-
-    @functools.cached_property
-    def real_tile(self) -> tuple[torch.Tensor, float]:
-        """The real images' fingerprint tile at the full period and their pixel variance."""
+    def real_side(self) -> Side:
+        """The real batch's evaluation, the floor every evaluation is read against."""
         x = self._real_images
-        tile = measures.fingerprint_tile(x, self.period).float().cpu()
-        return tile, measures.pixel_variance(x).item()
+        return Side.of(
+            statistics(x.split(self.chunk), self.stride, self.periods, x.shape[1:], self.seed)
+        )
 
-    @functools.cached_property
-    def real_radial(self) -> torch.Tensor:
-        return measures.radial_spectrum(self._real_images)
+    @property
+    def real(self) -> dict[str, float]:
+        return self.real_side.values
 
     @torch.no_grad()
-    def draw(self, generator: nn.Module) -> torch.Tensor:
-        """All generated images (N, C, H, W), drawn in chunks as the probes draw theirs."""
+    def chunks(self, generator: nn.Module) -> Iterator[torch.Tensor]:
+        """The generated images in chunks (n, C, H, W), drawn as the probes draw theirs."""
         with batch_statistics(generator):
-            return torch.cat([generator(z) for z in self.z.split(self.chunk)])
+            for z in self.z.split(self.chunk):
+                yield generator(z)
+
+    def draw(self, generator: nn.Module) -> torch.Tensor:
+        """All generated images (N, C, H, W) at once (for pictures and tests)."""
+        return torch.cat(list(self.chunks(generator)))
 
     @classmethod
     def for_run(cls, cfg: Config, data: Any, period: int) -> Evaluator:
@@ -169,27 +260,11 @@ class Evaluator:
 
     def evaluate(self, step: int, generator: nn.Module) -> Evaluation:
         began = time.perf_counter()
-        x = self.draw(generator)
-        shared = Shared.of(x)
-        fake = batch_measures(x, self.stride, self.period, shared)
-        radial = measures.radial_mean(measures.log_power(shared.spectrum))
-        fake[SPECTRAL_DISTANCE.key()] = measures.radial_distance(radial, self.real_radial)
-        tile = measures.tile_of(shared.residual, self.period).float().cpu()
+        shape = self._real_images.shape[1:]
+        stats = statistics(self.chunks(generator), self.stride, self.periods, shape, self.seed)
+        real = self.real_side
         seconds = time.perf_counter() - began
-        real_tile, real_variance = self.real_tile
-        return Evaluation(
-            step,
-            x.shape[0],
-            self.n_real,
-            fake,
-            self.real,
-            seconds,
-            tile,
-            self.stride,
-            real_tile,
-            shared.variance.item(),
-            real_variance,
-        )
+        return Evaluation(step, Side.of(stats), real, seconds, self.stride, self.periods)
 
 
 def headline(fake: dict[str, float], real: dict[str, float], finest: int) -> str:

@@ -15,12 +15,15 @@ from checkerboard_gan.analysis import measures  # noqa: E402
 from checkerboard_gan.pictures.images import gradient_grid, without_zero_frequency  # noqa: E402
 
 
-def radial_spectrum_figure(fake: torch.Tensor, real: torch.Tensor, title: str = "") -> Figure:
-    """Generated vs real radial log power spectrum; the shaded half is what spectral distance
-    averages over."""
+def radial_spectrum_figure(
+    fake: torch.Tensor, real: torch.Tensor | None, title: str = ""
+) -> Figure:
+    """Generated vs real radial log power spectrum (R,) in dB (real None: generated only); the
+    shaded half is what spectral distance averages over."""
     fig, ax = plt.subplots(figsize=(5, 3.2), dpi=100)
     radius = torch.arange(len(fake)) / (2 * (len(fake) - 1))  # cycles per pixel, 0..0.5
-    ax.plot(radius[1:], real[1:].cpu(), label="real", color="black")  # radius 0: removed mean
+    if real is not None:  # radius 0 is the removed mean
+        ax.plot(radius[1:], real[1:].cpu(), label="real", color="black")
     ax.plot(radius[1:], fake[1:].cpu(), label="generated", color="tab:red")
     ax.axvspan(radius[len(fake) // 2].item(), 0.5, color="0.9", zorder=0)
     ax.set_xlabel("spatial frequency (cycles / pixel)")
@@ -43,6 +46,37 @@ def map_figure(values: torch.Tensor, title: str, colorbar: str, from_zero: bool)
     ax.set_title(title, fontsize=8)
     ax.set_xticks([])
     ax.set_yticks([])
+    fig.tight_layout()
+    return fig
+
+
+def spectra_figure(fake: torch.Tensor, real: torch.Tensor | None) -> Figure:
+    """Mean log power spectra (H, W) in dB, zero frequency in the middle: generated, real and
+    generated minus real (a diverging scale around 0 dB), the zero frequency left out. Real
+    None: the generated one alone."""
+    fake = without_zero_frequency(fake.double().cpu())
+    panels = [("generated", fake)]
+    if real is not None:
+        real = without_zero_frequency(real.double().cpu())
+        panels += [("real", real), ("generated - real", fake - real)]
+    fig, axes = plt.subplots(1, len(panels), figsize=(3.6 * len(panels), 3.3), dpi=100)
+    low = min(float(v.nan_to_num(nan=math.inf).min()) for _, v in panels[:2])
+    high = max(float(v.nan_to_num(nan=-math.inf).max()) for _, v in panels[:2])
+    for ax, (label, values) in zip(list(axes) if len(panels) > 1 else [axes], panels, strict=True):
+        diverging = label == "generated - real"
+        bound = float(values.nan_to_num().abs().max()) or 1.0
+        image = ax.imshow(
+            values.numpy(),
+            cmap="RdBu_r" if diverging else "magma",
+            vmin=-bound if diverging else low,
+            vmax=bound if diverging else high,
+            interpolation="nearest",
+        )
+        fig.colorbar(image, ax=ax, label="dB", shrink=0.8)
+        ax.set_title(label, fontsize=9)
+        ax.set_xticks([])
+        ax.set_yticks([])
+    fig.suptitle("mean log power spectrum (zero frequency in the middle, left out)", fontsize=9)
     fig.tight_layout()
     return fig
 
@@ -168,4 +202,13 @@ def bar_figure(
         ax.legend(fontsize=8)
     ax.grid(axis="y", alpha=0.3)
     fig.tight_layout()
+    return fig
+
+
+def fingerprint_figure(panels: list, title: str) -> Figure:  # TEMPORARY until pics23 merges
+    fig, axes = plt.subplots(1, len(panels), squeeze=False)
+    for ax, (label, tile, variance) in zip(axes[0], panels, strict=True):
+        ax.imshow((tile.mean(0) / max(variance, 1e-30) ** 0.5).numpy(), cmap="RdBu_r")
+        ax.set_title(label)
+    fig.suptitle(title)
     return fig

@@ -1,0 +1,312 @@
+"""The evaluation's measures of an image set streamed in chunks, with bootstrap intervals, in
+memory that does not grow with the number of images (docs/design.md, "Evaluation over many
+samples"; docs/measures.md).
+
+`ImageStatistics.add` takes chunks (n, C, H, W) and keeps only sums: per phase of every period
+the phase energies, the folded high-pass residual, the power spectrum, per-pixel means and
+variances (Chan et al.'s pairwise update of Welford's), and the same phase sums once per bootstrap
+replicate. The values equal `measures`' functions on the whole set at once (checkerboard_score,
+period_content, coherent_fingerprint, peak_db of power_spectrum, radial_spectrum), to rounding.
+
+Intervals: a Poisson bootstrap over images (Hanley & MacGibbon 2006; Chamandy et al. 2012,
+"Estimating uncertainty for massive data streams"): replicate b weights image n by
+w_bn ~ Poisson(1), which is the multinomial resample of the classic bootstrap in the limit of
+many images and can be accumulated as the images stream past. CB_p, content_p and FP_p are
+recomputed from each replicate's weighted phase sums; the 95% interval is the 2.5th to 97.5th
+percentile over the replicates, moved by the bootstrap's bias estimate (replicate mean minus the
+value: a resample repeats images, which raises CB and FP as fewer images would) and kept >= 0.
+FP_p's denominator, the pixel variance, is taken from all images in every replicate (its
+relative error, about sqrt(2 / N), is far below the tile's).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+
+from checkerboard_gan.analysis import measures
+from checkerboard_gan.analysis.catalogue import CB, CONTENT, FINGERPRINT, PEAK_DB
+
+REPLICATES = 200  # bootstrap replicates: percentiles at 2.5 and 97.5 fall between ranks
+LEVEL = 0.95
+
+_BLUR = torch.tensor([1.0, 2.0, 1.0], dtype=torch.float64) / 4
+
+
+def evaluation_periods(stride: int, height: int, width: int) -> list[int]:
+    """p = s, s^2, ... while an image holds at least 4 whole periods ((H // p) (W // p) >= 4).
+
+    Raises:
+        ValueError: stride < 2, or an image too small to hold 4 periods of s.
+    """
+    if stride < 2:
+        raise ValueError(f"the stride must be >= 2, got {stride}")
+    found, p = [], stride
+    while (height // p) * (width // p) >= 4:
+        found.append(p)
+        p *= stride
+    if not found:
+        raise ValueError(
+            f"images of {height} x {width} hold fewer than 4 periods of {stride}: "
+            "nothing to measure"
+        )
+    return found
+
+
+def _reflect(index: torch.Tensor, size: int) -> torch.Tensor:
+    index = index.abs()
+    return torch.where(index > size - 1, 2 * (size - 1) - index, index)
+
+
+def _halo_index(period: int, size: int) -> torch.Tensor:
+    """Rows period*i + k for whole periods i and k = -1..period, reflected at the borders as the
+    high-pass filter's padding is: (size // period * (period + 2),)."""
+    k = torch.arange(-1, period + 1)
+    starts = torch.arange(size // period) * period
+    return _reflect((starts[:, None] + k[None, :]).flatten(), size)
+
+
+def _fold(grid: torch.Tensor, period: int) -> torch.Tensor:
+    """Sum a (..., Q, Q) phase grid onto the (..., p, p) phases of a period p dividing Q."""
+    q = grid.shape[-1]
+    shape = (*grid.shape[:-2], q // period, period, q // period, period)
+    return grid.reshape(shape).sum(dim=(-4, -2))
+
+
+def _bases(periods: list[int], height: int, width: int) -> dict[int, int]:
+    """Each period's base: the largest period Q it divides whose whole-period crop is the same,
+    so its phase sums are Q's folded. Powers of 2 on images of 2^k share one base."""
+
+    def crop(p: int) -> tuple[int, int]:
+        return height // p * p, width // p * p
+
+    largest_first = sorted(periods, reverse=True)
+    return {p: next(q for q in largest_first if q % p == 0 and crop(q) == crop(p)) for p in periods}
+
+
+@dataclass
+class Interval:
+    """A 95% bootstrap interval [low, high]."""
+
+    low: float
+    high: float
+
+    def pair(self) -> list[float]:
+        return [self.low, self.high]
+
+
+class ImageStatistics:
+    """The evaluation's sums over an image set, chunk by chunk.
+
+    Args:
+        stride: s, the finest period; `periods` are s, s^2, ... (each a multiple of s).
+        periods: the periods to measure at.
+        shape: (C, H, W) of every image.
+        seed: the bootstrap's weights depend only on it and the order of the images.
+        replicates: bootstrap replicates (0: no intervals).
+
+    Raises:
+        ValueError: a chunk of another shape than `shape`.
+    """
+
+    def __init__(
+        self,
+        stride: int,
+        periods: list[int],
+        shape: tuple[int, int, int],
+        seed: int = 0,
+        replicates: int = REPLICATES,
+    ) -> None:
+        self.stride, self.periods, self.shape = stride, list(periods), tuple(shape)
+        c, h, w = self.shape
+        self.base = _bases(self.periods, h, w)
+        self.n = 0
+        self.replicates = replicates
+        self._weights = torch.Generator().manual_seed(seed)
+        self._energy: dict[int, torch.Tensor] = {}  # base -> (Q, Q) sums over n, c, i, j
+        self._tile: dict[int, torch.Tensor] = {}  # base -> (C, Q, Q) residual sums over n, i, j
+        self._boot_energy: dict[int, torch.Tensor] = {}  # base -> (B, Q*Q)
+        self._boot_tile: dict[int, torch.Tensor] = {}  # base -> (B, C*Q*Q)
+        self._boot_count = torch.zeros(replicates, dtype=torch.float64)
+        self._power = torch.zeros(h, w // 2 + 1, dtype=torch.float64)
+        self._mean = torch.zeros(c, h, w, dtype=torch.float64)
+        self._m2 = torch.zeros(c, h, w, dtype=torch.float64)
+
+    @torch.no_grad()
+    def add(self, x: torch.Tensor) -> None:
+        """Accumulate a chunk (n, C, H, W), float in [-1, 1] (any device; sums stay on the CPU)."""
+        if tuple(x.shape[1:]) != self.shape:
+            raise ValueError(f"images of shape {tuple(x.shape[1:])}, expected {self.shape}")
+        if x.shape[0] == 0:
+            return
+        c = measures.centered(x.detach().cpu().double())
+        n = c.shape[0]
+        weights = self._draw_weights(n)
+        for q in sorted(set(self.base.values())):
+            energy, tile = self._phase_sums(c, q)
+            self._accumulate(q, energy, tile, weights)
+        self._boot_count += weights.sum(dim=1)
+        self._power += torch.view_as_real(torch.fft.rfft2(c.float())).pow(2).sum((0, 1, -1))
+        self._update_moments(c)
+        self.n += n
+
+    def _draw_weights(self, n: int) -> torch.Tensor:
+        rates = torch.ones(n, self.replicates, dtype=torch.float64)
+        return torch.poisson(rates, generator=self._weights).T.contiguous()  # (B, n)
+
+    def _phase_sums(self, c: torch.Tensor, q: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """Per image: the phase energies summed over channels and periods (n, Q, Q) and the
+        high-pass residual summed over periods (n, C, Q, Q), from one gather of the whole periods
+        with a one-pixel halo (the residual of a pixel needs its 8 neighbours)."""
+        n, ch, h, w = c.shape
+        rows, cols = _halo_index(q, h), _halo_index(q, w)
+        g = c[:, :, rows][..., cols].reshape(n, ch, h // q, q + 2, w // q, q + 2)
+        energy = g[:, :, :, 1:-1, :, 1:-1].pow(2).sum(dim=(1, 2, 4))
+        halo = g.sum(dim=(2, 4))  # (n, C, Q + 2, Q + 2)
+        taps = _BLUR.to(c.dtype)
+        blurred = sum(taps[i] * halo[:, :, i : i + q] for i in range(3))
+        blurred = sum(taps[j] * blurred[..., j : j + q] for j in range(3))
+        return energy, halo[:, :, 1:-1, 1:-1] - blurred
+
+    def _accumulate(
+        self, q: int, energy: torch.Tensor, tile: torch.Tensor, weights: torch.Tensor
+    ) -> None:
+        n = energy.shape[0]
+        if q not in self._energy:
+            self._energy[q] = torch.zeros_like(energy[0])
+            self._tile[q] = torch.zeros_like(tile[0])
+            self._boot_energy[q] = weights.new_zeros(self.replicates, energy[0].numel())
+            self._boot_tile[q] = weights.new_zeros(self.replicates, tile[0].numel())
+        self._energy[q] += energy.sum(0)
+        self._tile[q] += tile.sum(0)
+        if self.replicates:
+            w = weights.float()
+            self._boot_energy[q] += (w @ energy.reshape(n, -1).float()).double()
+            self._boot_tile[q] += (w @ tile.reshape(n, -1).float()).double()
+
+    def _update_moments(self, c: torch.Tensor) -> None:
+        n = c.shape[0]
+        mean = c.mean(0)
+        m2 = (c - mean).pow(2).sum(0)
+        total = self.n + n
+        delta = mean - self._mean
+        self._m2 += m2 + delta.pow(2) * (self.n * n / total)
+        self._mean += delta * (n / total)
+
+    # Results --------------------------------------------------------------------------------
+
+    def _require(self) -> None:
+        if self.n == 0:
+            raise ValueError("no images were added")
+
+    def variance(self) -> float:
+        """The mean per-pixel variance over the images (population): FP_p's denominator."""
+        self._require()
+        return (self._m2 / self.n).mean().item()
+
+    def energy(self, p: int) -> torch.Tensor:
+        """E_p: (p, p), the mean phase energies over images, channels and whole periods."""
+        self._require()
+        c, h, w = self.shape
+        return _fold(self._energy[self.base[p]], p) / (self.n * c * (h // p) * (w // p))
+
+    def tile(self, p: int) -> torch.Tensor:
+        """The fingerprint tile at period p: (C, p, p), float64, each channel zero-mean."""
+        self._require()
+        _, h, w = self.shape
+        t = _fold(self._tile[self.base[p]], p) / (self.n * (h // p) * (w // p))
+        return t - t.mean(dim=(1, 2), keepdim=True)
+
+    def power_spectrum(self) -> torch.Tensor:
+        """The mean power spectrum over images and channels: (H, W), float64, unshifted; the
+        transform runs in float32 (relative error about 1e-6, far below any dB shown)."""
+        self._require()
+        c, h, w = self.shape
+        full = self._hermitian(self._power / (self.n * c))
+        full[0, 0] = 0.0  # centred images: what the float32 transform leaves there is rounding
+        return full
+
+    def _hermitian(self, half: torch.Tensor) -> torch.Tensor:
+        h, w = self.shape[1:]
+        u = (-torch.arange(h)) % h
+        v = (-torch.arange(w)) % w
+        full = torch.empty(h, w, dtype=half.dtype)
+        full[:, : half.shape[1]] = half
+        rest = torch.arange(half.shape[1], w)
+        full[:, rest] = half[u][:, v[rest]]
+        return full
+
+    def radial(self) -> torch.Tensor:
+        """The radial spectrum (`measures.radial_spectrum`): (min(H, W) // 2 + 1,), dB."""
+        return measures.radial_mean(measures.log_power(self.power_spectrum()))
+
+    def values(self) -> dict[str, float]:
+        """cb_p, content_p, peak_db_p and fingerprint_p for every period (catalogue keys)."""
+        spectrum = self.power_spectrum()
+        variance = torch.tensor(self.variance(), dtype=torch.float64)
+        cb = {p: _cb(self.energy(p)) for p in self.periods}
+        content = measures.content_of(cb, self.periods, self.stride)
+        out: dict[str, float] = {}
+        for p in self.periods:
+            out[CB.key(p)] = cb[p]
+            out[CONTENT.key(p)] = content[p]
+            out[PEAK_DB.key(p)] = measures.peak_db(spectrum, p)
+            out[FINGERPRINT.key(p)] = measures.fingerprint_ratio(self.tile(p), variance)
+        return out
+
+    def intervals(self) -> dict[str, Interval]:
+        """95% bootstrap intervals of cb_p, content_p and fingerprint_p (empty without
+        replicates)."""
+        if not self.replicates:
+            return {}
+        self._require()
+        c, h, w = self.shape
+        count = self._boot_count.clamp(min=1)[:, None, None]
+        cb, fp = {}, {}
+        variance = self.variance()
+        for p in self.periods:
+            q = self.base[p]
+            energy = _fold(self._boot_energy[q].reshape(-1, q, q), p)
+            cb[p] = _cb_rows(energy.flatten(1))
+            tiles = _fold(self._boot_tile[q].reshape(-1, c, q, q), p) / (h // p * (w // p))
+            tiles = tiles / count[..., None]
+            tiles = tiles - tiles.mean(dim=(-2, -1), keepdim=True)
+            energy_of_tiles = tiles.pow(2).mean(dim=(1, 2, 3))
+            fp[p] = energy_of_tiles / variance if variance > 0 else energy_of_tiles * 0
+        out: dict[str, Interval] = {}
+        points = self.values()
+        for p in self.periods:
+            finer = cb.get(p // self.stride, torch.zeros_like(cb[p]))
+            content = (cb[p].pow(2) - finer.pow(2)).clamp(min=0).sqrt()
+            out[CB.key(p)] = _interval(cb[p], points[CB.key(p)])
+            out[CONTENT.key(p)] = _interval(content, points[CONTENT.key(p)])
+            out[FINGERPRINT.key(p)] = _interval(fp[p], points[FINGERPRINT.key(p)])
+        return out
+
+
+def _cb(energy: torch.Tensor) -> float:
+    mean = energy.mean()
+    return (energy.std(correction=0) / mean).item() if mean > 0 else 0.0
+
+
+def _cb_rows(energy: torch.Tensor) -> torch.Tensor:
+    mean = energy.mean(dim=1)
+    std = energy.std(dim=1, correction=0)
+    return torch.where(mean > 0, std / mean.clamp(min=1e-300), torch.zeros_like(mean))
+
+
+def _interval(replicates: torch.Tensor, point: float) -> Interval:
+    """The replicates' 2.5th and 97.5th percentiles, moved by the bootstrap's estimate of the
+    bias (their mean minus the point value) and kept at or above 0: a resample repeats images,
+    which adds to CB and FP as fewer distinct images would, so plain percentiles sit above the
+    value they are to bracket."""
+    tail = (1 - LEVEL) / 2
+    low, high = torch.quantile(replicates, torch.tensor([tail, 1 - tail], dtype=replicates.dtype))
+    bias = replicates.mean().item() - point
+    return Interval(_finite(max(low.item() - bias, 0.0)), _finite(max(high.item() - bias, 0.0)))
+
+
+def _finite(value: float) -> float:
+    return value if math.isfinite(value) else math.nan

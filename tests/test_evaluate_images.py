@@ -1,0 +1,248 @@
+"""`python -m checkerboard_gan.evaluate` on images from anywhere: planted patterns with
+hand-worked answers, every source format, a stride-3 source, and bad inputs (one message, exit 2,
+no file written)."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from checkerboard_gan.analysis import measures
+from checkerboard_gan.analysis.streaming import ImageStatistics, evaluation_periods
+from checkerboard_gan.data.image_sets import open_image_set
+from checkerboard_gan.data.sources import photos_source
+from checkerboard_gan.evaluate import evaluate_images, main
+from checkerboard_gan.evaluate import parser as evaluate_parser
+
+from .conftest import compose_config
+
+
+def photo_crops(n: int, size: int = 32, seed: int = 0) -> torch.Tensor:
+    """n crops of scikit-image's photographs: uint8 (n, 3, size, size)."""
+    cfg = compose_config("dataset=photos", f"dataset.image_size={size}", f"dataset.num_images={n}")
+    cfg.dataset.seed = seed
+    return photos_source(cfg.dataset)
+
+
+def unit(images: torch.Tensor) -> torch.Tensor:
+    return images.float() / 127.5 - 1
+
+
+def save_pngs(images: torch.Tensor, folder, mode: str = "RGB") -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    for i, img in enumerate(images):
+        Image.fromarray(img.permute(1, 2, 0).numpy()).convert(mode).save(folder / f"{i:04d}.png")
+
+
+def test_periods_run_while_an_image_holds_four_of_them():
+    assert evaluation_periods(2, 256, 256) == [2, 4, 8, 16, 32, 64, 128]
+    assert evaluation_periods(3, 27, 27) == [3, 9]
+    assert evaluation_periods(2, 16, 40) == [2, 4, 8]
+    with pytest.raises(ValueError, match="fewer than 4 periods"):
+        evaluation_periods(4, 6, 6)
+
+
+def test_a_period_2_energy_modulation_gives_its_hand_worked_cb():
+    """Pixels at phases (0, 0) and (1, 1) times (1 + d), the others times (1 - d): the phase
+    energies become E (1 +- d)^2 on crops whose energies are about equal per phase, so
+    CB_2 = std / mean of {(1+d)^2, (1-d)^2, (1-d)^2, (1+d)^2} = 2d / (1 + d^2)."""
+    d = 0.2
+    crops = unit(photo_crops(256))
+    crops = 0.4 * (crops - crops.mean(dim=(-2, -1), keepdim=True))  # |x| < 0.8: room for 1 + d
+    sign = torch.tensor([[1.0, -1.0], [-1.0, 1.0]]).repeat(16, 16)
+    planted = crops * (1 + d * sign)
+    real, fake = _sets(crops), _sets(planted)
+    ev = evaluate_images(fake, real, 2)
+    assert ev.fake["cb_2"] == pytest.approx(2 * d / (1 + d * d), abs=0.03)
+    assert ev.fake["content_2"] == pytest.approx(ev.fake["cb_2"])
+    assert ev.real["cb_2"] < 0.05
+    verdicts = {(p, m): v for p, m, v in ev.verdicts()}
+    assert verdicts[(2, "content")] == "above the real floor"
+    low, high = ev.intervals()["fake"]["cb_2"]
+    assert low <= ev.fake["cb_2"] <= high
+
+
+def test_an_additive_tile_is_found_at_its_planted_value_as_n_grows():
+    """x + a t, t the +-1 checkerboard, on crops with sensor-like noise: the high-pass filter
+    passes t whole and the images' own residual averages out as 1 / N, so FP_2 tends to
+    a^2 / (pixel variance) and its interval narrows about as 1 / sqrt(N)."""
+    a = 0.005
+    crops = 0.6 * unit(photo_crops(640))
+    noise = 0.1 * torch.randn(crops.shape, generator=torch.Generator().manual_seed(1))
+    x_all = (
+        crops + noise.clamp(-0.3, 0.3) + a * torch.tensor([[1.0, -1.0], [-1.0, 1.0]]).repeat(16, 16)
+    )
+    widths, errors = [], []
+    for n in (40, 640):
+        x = x_all[:n]
+        ev = evaluate_images(_sets(x), None, 2)
+        planted = a * a / measures.pixel_variance(x).item()
+        low, high = ev.intervals()["fake"]["fingerprint_2"]
+        assert low <= ev.fake["fingerprint_2"] <= high
+        widths.append(high - low)
+        errors.append(abs(ev.fake["fingerprint_2"] / planted - 1))
+    assert low <= planted <= high
+    assert errors[1] < 0.02 and errors[1] < errors[0]
+    assert widths[1] < widths[0] / 2
+    assert {v for _, _, v in ev.verdicts()} == {"no real floor (give --real)"}
+
+
+def _sets(x: torch.Tensor):
+    """An image set of x (float in [-1, 1]) through the .pt reader, from a file of its own (the
+    reader maps the file: it must not be overwritten while read)."""
+    import tempfile
+
+    path = f"{tempfile.mkdtemp()}/images.pt"
+    torch.save(x.contiguous(), path)
+    return open_image_set([path])
+
+
+def _reference(x: torch.Tensor, stride: int = 2) -> dict[str, float]:
+    periods = evaluation_periods(stride, *x.shape[-2:])
+    stats = ImageStatistics(stride, periods, tuple(x.shape[1:]), replicates=0)
+    stats.add(x)
+    return stats.values()
+
+
+@pytest.fixture(scope="module")
+def crops() -> torch.Tensor:
+    return photo_crops(48, size=16)
+
+
+def test_every_array_format_gives_the_values_of_the_images_themselves(crops, tmp_path):
+    expected = _reference(unit(crops))
+    nhwc = crops.permute(0, 2, 3, 1).numpy()
+    np.savez(tmp_path / "samples.npz", nhwc)  # arr_0, as StyleGAN's and ADM's
+    np.savez_compressed(tmp_path / "named.npz", images=nhwc)
+    np.save(tmp_path / "nchw_float.npy", unit(crops).numpy())
+    np.save(tmp_path / "nhwc.npy", nhwc)
+    torch.save(crops.clone(), tmp_path / "uint8.pt")
+    torch.save({"seeds": torch.arange(48), "images": unit(crops)}, tmp_path / "generated.pt")
+    for name in ("samples.npz", "named.npz", "nchw_float.npy", "nhwc.npy", "uint8.pt"):
+        images = open_image_set([str(tmp_path / name)])
+        assert images.count == 48 and images.shape == (3, 16, 16), name
+        got = evaluate_images(images, None, 2).fake
+        assert got == pytest.approx(expected, rel=1e-6, abs=1e-4), name
+    got = evaluate_images(open_image_set([str(tmp_path / "generated.pt")]), None, 2).fake
+    assert got == pytest.approx(expected, rel=1e-6, abs=1e-4)
+    assert open_image_set([str(tmp_path / "samples.npz")], limit=10).count == 10
+
+
+def test_a_mixed_folder_is_decoded_as_dataset_folder_decodes(crops, tmp_path):
+    """PNG, greyscale PNG, RGBA PNG and a lossless WebP in nested folders: each decoded to RGB
+    (greyscale repeated, alpha dropped), as `dataset=folder` reads them."""
+    save_pngs(crops[:12], tmp_path / "a")
+    save_pngs(crops[12:24], tmp_path / "b" / "grey", mode="L")
+    save_pngs(crops[24:36], tmp_path / "c", mode="RGBA")
+    for i, img in enumerate(crops[36:]):
+        Image.fromarray(img.permute(1, 2, 0).numpy()).save(tmp_path / f"w{i}.webp", lossless=True)
+    images = open_image_set([str(tmp_path)])
+    assert images.count == 48 and images.shape == (3, 16, 16)
+    x = torch.cat(list(images.chunks(16)))
+    grey = torch.tensor([0.299, 0.587, 0.114]) @ crops[12:24].permute(0, 2, 3, 1).float().unsqueeze(
+        -1
+    )
+    files = sorted(p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*.*"))
+    assert files[0].startswith("a/") and files[12].startswith("b/grey")
+    assert torch.equal(x[:12], unit(crops[:12]))
+    assert torch.allclose(x[12:24, 0], unit(grey.squeeze(-1).round()), atol=2 / 127.5)
+    assert torch.equal(x[12:24, 0], x[12:24, 1])
+    assert torch.equal(x[24:36], unit(crops[24:36]))
+
+
+def test_a_stride_3_source_is_read_at_periods_3_and_9(tmp_path):
+    g = torch.Generator().manual_seed(0)
+    x = torch.rand(64, 1, 27, 27, generator=g) * 0.5 - 0.25
+    tile = torch.zeros(3, 3)
+    tile[0, 0] = 0.5
+    x = x + tile.repeat(9, 9) - tile.mean()
+    np.save(tmp_path / "s3.npy", x.numpy())
+    ev = evaluate_images(open_image_set([str(tmp_path / "s3.npy")]), None, 3)
+    assert ev.periods == [3, 9]
+    assert set(ev.fake) == {
+        f"{m}_{p}" for m in ("cb", "content", "peak_db", "fingerprint") for p in (3, 9)
+    }
+    assert ev.fake["cb_3"] == pytest.approx(measures.checkerboard_score(x, 3), rel=1e-9)
+    assert ev.fake["content_9"] < 0.2 * ev.fake["content_3"]
+
+
+def test_the_command_writes_its_folder_beside_the_source(crops, tmp_path, capsys):
+    np.savez(tmp_path / "samples.npz", crops.permute(0, 2, 3, 1).numpy())
+    save_pngs(crops, tmp_path / "real")
+    assert main([str(tmp_path / "samples.npz"), "--real", str(tmp_path / "real")]) == 0
+    out = tmp_path / "samples_evaluation"
+    printed = capsys.readouterr().out
+    assert str(out) in printed and "p=2" in printed
+    record = json.loads((out / "evaluation.json").read_text())
+    assert record["n_fake"] == 48 and record["n_real"] == 48 and record["periods"] == [2, 4, 8]
+    assert set(record["fake"]) == set(record["real"]) | {"spectral_distance"}
+    assert record["fake"] == pytest.approx(record["real"] | {"spectral_distance": 0.0}, abs=1e-4)
+    assert set(record["intervals"]["fake"]) == {
+        f"{m}_{p}" for m in ("cb", "content", "fingerprint") for p in (2, 4, 8)
+    }
+    assert {v["verdict"] for v in record["verdicts"]} == {"within the floor"}
+    for name in ("evaluation.md", "fingerprint.png", "spectrum.png", "radial_spectrum.png"):
+        assert (out / name).stat().st_size > 0
+    assert main([str(tmp_path / "samples.npz")]) == 0
+    assert (tmp_path / "samples_evaluation_2" / "evaluation.json").exists()
+    text = (tmp_path / "samples_evaluation_2" / "evaluation.md").read_text()
+    assert "no floor" in text
+
+
+@pytest.mark.parametrize(
+    ("make", "args", "message"),
+    [
+        (lambda d: (d / "empty").mkdir(), ["empty"], "holds no image files"),
+        (lambda d: np.save(d / "rank2.npy", np.zeros((4, 4))), ["rank2.npy"], "valid are N x H"),
+        (lambda d: np.save(d / "big.npy", np.full((2, 3, 8, 8), 3.0)), ["big.npy"], "[-1, 1]"),
+        (lambda d: np.savez(d / "two.npz", a=np.zeros(1), b=np.zeros(1)), ["two.npz"], "arr_0"),
+        (lambda d: (d / "notes.txt").write_text("x"), ["notes.txt"], "not an image folder"),
+        (lambda d: None, ["missing.npz"], "does not exist"),
+        (
+            lambda d: np.save(d / "ok.npy", np.zeros((2, 8, 8, 3), np.uint8)),
+            ["ok.npy", "--real", "dataset.image_size=8"],
+            "dataset=NAME",
+        ),
+        (
+            lambda d: np.save(d / "ok.npy", np.zeros((2, 8, 8, 3), np.uint8)),
+            ["ok.npy", "--stride", "8"],
+            "fewer than 4 periods",
+        ),
+    ],
+)
+def test_bad_inputs_are_one_message_and_exit_2_writing_nothing(
+    make, args, message, tmp_path, capsys
+):
+    make(tmp_path)
+    before = sorted(tmp_path.rglob("*"))
+    argv = [str(tmp_path / args[0]), *args[1:]]
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("checkerboard_gan.evaluate: error:") and message in err
+    assert "Traceback" not in err and len(err.splitlines()) == 1
+    assert sorted(tmp_path.rglob("*")) == before
+
+
+def test_a_folder_of_mixed_sizes_is_refused_naming_them(crops, tmp_path, capsys):
+    save_pngs(crops[:3], tmp_path / "imgs")
+    Image.new("RGB", (20, 16)).save(tmp_path / "imgs" / "odd.png")
+    assert main([str(tmp_path / "imgs")]) == 2
+    err = capsys.readouterr().err
+    assert "16 x 16 (3 files)" in err and "20 x 16 (1 files)" in err
+
+
+def test_real_images_of_another_size_are_refused(crops, tmp_path, capsys):
+    np.save(tmp_path / "f.npy", crops.permute(0, 2, 3, 1).numpy())
+    argv = [str(tmp_path / "f.npy"), "--real", "dataset=photos", "dataset.image_size=32"]
+    assert main(argv) == 2
+    assert "dataset.image_size=16" in capsys.readouterr().err
+
+
+def test_the_help_names_every_source_kind():
+    text = evaluate_parser().format_help()
+    for kind in ("run folder", "image folder", ".npz", ".npy", ".pt", "dataset="):
+        assert kind in text
