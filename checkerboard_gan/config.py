@@ -220,12 +220,8 @@ class ModelConfig:
     g_channels: int = 32
     d_channels: int = 32
     norm: str = "batch"
-    # Your own whole generator (docs/custom.md): PKG.MODULE.CLASS, called with `z_dim`,
-    # `image_size`, `channels` and `generator_kwargs`; null = the DCGAN generator of `upsample=`
     generator: str | None = None
     generator_kwargs: dict[str, Any] = field(default_factory=dict)
-    # with `generator`: its total upsampling period, a power of `upsample.stride` (the finest
-    # period measured); null = the class's own `period` attribute
     period: int | None = None
 
     def __post_init__(self) -> None:
