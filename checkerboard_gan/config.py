@@ -344,6 +344,19 @@ def register_configs() -> None:
     cs.store(group="schema/dataset", name="photos", node=PhotosConfig)
 
 
+OPEN_DICTS = ("upsample.kwargs", "model.generator_kwargs")  # the user's classes' arguments
+
+
+def open_dicts(cfg: DictConfig) -> DictConfig:
+    """`cfg` with the keyword-argument dictionaries of the user's classes open to any key, so
+    that a saved config's entries merge into them (Hydra's struct mode refuses new keys)."""
+    for key in OPEN_DICTS:
+        node = OmegaConf.select(cfg, key)
+        if isinstance(node, DictConfig):
+            OmegaConf.set_struct(node, False)
+    return cfg
+
+
 def _unknown_keys(node: Any, obj: Any, prefix: str = "") -> list[str]:
     """Keys present in the composed config that the built dataclasses do not have."""
     if not isinstance(node, dict) or not dataclasses.is_dataclass(obj):

@@ -9,13 +9,14 @@ from pathlib import Path
 
 import pytest
 import torch
+from omegaconf import OmegaConf
 
 from checkerboard_gan.analysis import measures
 from checkerboard_gan.config import ConfigError
 from checkerboard_gan.models.custom import OverlapUnavailable
 from checkerboard_gan.models.networks import build_generator
 from checkerboard_gan.models.upsampling import CustomUpsample
-from checkerboard_gan.rundir.restore import load_run
+from checkerboard_gan.rundir.restore import load_run, saved_config
 from checkerboard_gan.training.probes import Probe
 
 from .conftest import TINY, compose_config, read_metrics, run_module
@@ -91,6 +92,15 @@ def test_a_custom_generator_with_its_period_declared_or_given():
     assert g.period == 4 and g(torch.randn(2, 16)).shape == (2, 3, 16, 16)
     with pytest.raises(OverlapUnavailable, match="is a whole generator"):
         g.geometries()
+
+
+def test_a_saved_config_keeps_the_keyword_arguments_of_custom_classes():
+    """What evaluate, generate and resume read back from a checkpoint (its config as a dict)."""
+    kwargs = ["+upsample.kwargs.mode=bilinear", "+model.generator_kwargs.width=4"]
+    cfg = compose_config("upsample=custom", GENERATOR, *kwargs)
+    again = saved_config(OmegaConf.to_container(OmegaConf.structured(cfg), resolve=True))
+    assert again.upsample.kwargs == {"mode": "bilinear"}
+    assert again.model.generator_kwargs == {"width": 4} and again == cfg
 
 
 # Bad input: one message each ----------------------------------------------------------------

@@ -10,7 +10,14 @@ from hydra import compose, initialize_config_dir
 from omegaconf import OmegaConf
 from torch import nn
 
-from checkerboard_gan.config import Config, ConfigError, config_dir, register_configs, validate
+from checkerboard_gan.config import (
+    Config,
+    ConfigError,
+    config_dir,
+    open_dicts,
+    register_configs,
+    validate,
+)
 from checkerboard_gan.devices import resolve_device
 from checkerboard_gan.models.networks import build_generator
 from checkerboard_gan.rundir.checkpoint import find_checkpoint, load_latest
@@ -23,7 +30,7 @@ def saved_config(saved: dict[str, Any], overrides: list[str] | None = None) -> C
     groups = [f"{g}={saved[g]['name']}" for g in ("upsample", "disc", "dataset")]
     with initialize_config_dir(version_base="1.3", config_dir=str(config_dir())):
         base = compose("config", overrides=groups)
-    merged = OmegaConf.merge(base, saved, OmegaConf.from_dotlist(overrides or []))
+    merged = OmegaConf.merge(open_dicts(base), saved, OmegaConf.from_dotlist(overrides or []))
     return validate(merged)
 
 
