@@ -94,6 +94,34 @@ class FilteredConfig(UpsampleConfig):
         _check_taps("upsample.filter", self.filter)
 
 
+# What a class your code defines is named by in the config (docs/custom.md).
+TARGET = re.compile(r"[A-Za-z_]\w*(\.[A-Za-z_]\w*)+")
+EXAMPLE_STAGE = "checkerboard_gan.models.examples.ResizeConvStage"
+EXAMPLE_GENERATOR = "checkerboard_gan.models.examples.ExampleGenerator"
+
+
+def _check_target(key: str, target: str, example: str) -> None:
+    """`PKG.MODULE.CLASS`: a dotted path of at least a module and a name in it."""
+    if not TARGET.fullmatch(target):
+        raise ConfigError(
+            f"{key}={target!r} is invalid: give the class as PKG.MODULE.CLASS, importable from "
+            f"the run's working folder or PYTHONPATH (e.g. {key}={example})"
+        )
+
+
+@dataclass
+class CustomUpsampleConfig(UpsampleConfig):
+    """`custom`: every stage is your class `target`, called with `in_channels`, `out_channels`,
+    `kernel`, `stride` and `kwargs` (docs/custom.md); it must multiply H and W by the stride."""
+
+    target: str = EXAMPLE_STAGE
+    kwargs: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        _check_target("upsample.target", self.target, EXAMPLE_STAGE)
+
+
 @dataclass
 class DiscConfig:
     """Discriminator downsampling: `name` is a key of `downsampling.DOWNSAMPLERS`."""
@@ -192,8 +220,15 @@ class ModelConfig:
     g_channels: int = 32
     d_channels: int = 32
     norm: str = "batch"
+    generator: str | None = None
+    generator_kwargs: dict[str, Any] = field(default_factory=dict)
+    period: int | None = None
 
     def __post_init__(self) -> None:
+        if self.generator is not None:
+            _check_target("model.generator", self.generator, EXAMPLE_GENERATOR)
+        if self.period is not None:
+            _at_least("model.period", self.period, 2)
         _at_least("model.z_dim", self.z_dim, 1)
         _at_least("model.g_channels", self.g_channels, 1)
         _at_least("model.d_channels", self.d_channels, 1)
@@ -299,6 +334,7 @@ def register_configs() -> None:
     cs.store(group="schema/upsample", name="deconv", node=DeconvConfig)
     cs.store(group="schema/upsample", name="subpixel", node=SubpixelConfig)
     cs.store(group="schema/upsample", name="filtered", node=FilteredConfig)
+    cs.store(group="schema/upsample", name="custom", node=CustomUpsampleConfig)
     cs.store(group="schema/disc", name="base", node=DiscConfig)
     cs.store(group="schema/disc", name="blurpool", node=BlurPoolConfig)
     cs.store(group="schema/dataset", name="base", node=DatasetConfig)
@@ -306,6 +342,19 @@ def register_configs() -> None:
     cs.store(group="schema/dataset", name="files", node=FileDatasetConfig)
     cs.store(group="schema/dataset", name="folder", node=FolderConfig)
     cs.store(group="schema/dataset", name="photos", node=PhotosConfig)
+
+
+OPEN_DICTS = ("upsample.kwargs", "model.generator_kwargs")  # the user's classes' arguments
+
+
+def open_dicts(cfg: DictConfig) -> DictConfig:
+    """`cfg` with the keyword-argument dictionaries of the user's classes open to any key, so
+    that a saved config's entries merge into them (Hydra's struct mode refuses new keys)."""
+    for key in OPEN_DICTS:
+        node = OmegaConf.select(cfg, key)
+        if isinstance(node, DictConfig):
+            OmegaConf.set_struct(node, False)
+    return cfg
 
 
 def _unknown_keys(node: Any, obj: Any, prefix: str = "") -> list[str]:

@@ -86,6 +86,10 @@ NOTES: dict[tuple[str, str], str] = {
     ("SubpixelConfig", "blur"): "a fixed stride x stride box mean after the pixel shuffle",
     ("FilteredConfig", "filter"): "1-D FIR taps applied along H and W (null: the stride's "
     "binomial, [1, 3, 3, 1] at stride 2)",
+    ("CustomUpsampleConfig", "target"): "your stage class as PKG.MODULE.CLASS, importable from "
+    "the run's working folder or PYTHONPATH ([custom.md](custom.md))",
+    ("CustomUpsampleConfig", "kwargs"): "extra keyword arguments for the class; add one with "
+    "`+upsample.kwargs.NAME=VALUE`",
     ("DiscConfig", "name"): "the kind, a key of `downsampling.DOWNSAMPLERS` (set by `disc=`)",
     ("DiscConfig", "kernel"): "kernel size of each stage's convolution",
     ("DiscConfig", "stride"): "every stage divides H and W by the stride, down to 4x4",
@@ -112,6 +116,13 @@ NOTES: dict[tuple[str, str], str] = {
     ("ModelConfig", "d_channels"): "DCGAN's ndf: width of the first discriminator stage; widths "
     "double towards 4x4",
     ("ModelConfig", "norm"): "`batch` (batch norm) or `none`",
+    ("ModelConfig", "generator"): "PKG.MODULE.CLASS of your own whole generator, called with "
+    "`z_dim`, `image_size`, `channels` and `generator_kwargs` ([custom.md](custom.md)); null: "
+    "the DCGAN generator built from `upsample=` stages",
+    ("ModelConfig", "generator_kwargs"): "extra keyword arguments for `model.generator`; add one "
+    "with `+model.generator_kwargs.NAME=VALUE`",
+    ("ModelConfig", "period"): "with `model.generator`: its total upsampling factor, a power of "
+    "`upsample.stride` (the finest period measured); null: the class's own `period` attribute",
     ("TrainConfig", "steps"): "training steps; 0 gives an init-only run (probes at step 0, then "
     "exit)",
     ("TrainConfig", "batch_size"): "images per step",

@@ -13,7 +13,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from checkerboard_gan.config import Config, num_stages
+from checkerboard_gan.config import Config, ConfigError, num_stages
+from checkerboard_gan.models.custom import OverlapUnavailable, check_output, instantiate
 from checkerboard_gan.models.downsampling import build_downsample
 from checkerboard_gan.models.downsampling import other_stage_config as other_downsample
 from checkerboard_gan.models.upsampling import Upsample, build_upsample
@@ -79,6 +80,70 @@ class Generator(nn.Module):
     def forward(self, z: torch.Tensor) -> torch.Tensor:
         x = self.project(z).view(z.shape[0], self.base_channels, 4, 4)  # (N, C0, 4, 4)
         return self.stages(self.base(x))
+
+
+class CustomGenerator(nn.Module):
+    """Your own whole generator (docs/custom.md): the class `model.generator`, called with the
+    keyword arguments `z_dim`, `image_size`, `channels` and `model.generator_kwargs`.
+
+    Checked at build to map (2, z_dim) to (2, channels, image_size, image_size) (eval mode, no
+    gradient); its period is `model.period`, else its own `period` attribute, and must be a
+    power of `upsample.stride` (the finest period measured). It keeps its own init. It has no
+    stages the overlap map could be built from, so `geometries` says so.
+    """
+
+    def __init__(self, cfg: Config) -> None:
+        super().__init__()
+        m, size, channels = cfg.model, cfg.dataset.image_size, cfg.dataset.channels
+        self.target = m.generator
+        key = f"model.generator={m.generator}"
+        sizes = {"z_dim": m.z_dim, "image_size": size, "channels": channels}
+        self.net = instantiate(
+            m.generator, key, sizes, m.generator_kwargs, "model.generator_kwargs"
+        )
+        self.period = generator_period(self.net, m.period, cfg.upsample.stride, key)
+        expected = (2, channels, size, size)
+        what = "map (N, model.z_dim) to (N, dataset.channels, image_size, image_size)"
+        check_output(self.net, torch.zeros(2, m.z_dim), expected, what, key)
+
+    def geometries(self) -> list[Callable[[torch.Tensor], torch.Tensor]]:
+        raise OverlapUnavailable(
+            f"model.generator={self.target} is a whole generator: the overlap map is built from "
+            "upsampling stages, and it exposes none (use upsample=custom for your own stage)"
+        )
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        return self.net(z)
+
+
+def generator_period(net: nn.Module, given: int | None, stride: int, key: str) -> int:
+    """`given` (model.period), else the generator's own `period`; a power of `stride` > 1."""
+    period = given if given is not None else getattr(net, "period", None)
+    if period is None:
+        raise ConfigError(
+            f"{key}: {type(net).__name__} declares no `period` attribute: give its total "
+            "upsampling factor as model.period=P (e.g. 8 for three stride-2 stages)"
+        )
+    p = period
+    while isinstance(p, int) and p > 1 and p % stride == 0:
+        p //= stride
+    if not isinstance(period, int) or p != 1 or period < stride:
+        raise ConfigError(
+            f"{key}: its period {period!r} must be a power of upsample.stride={stride} "
+            f"(the finest period measured): {stride}, {stride**2}, {stride**3}, ..."
+        )
+    return period
+
+
+def uses_custom_code(cfg: Config) -> bool:
+    """Whether the generator calls classes of the user's (`upsample=custom`, `model.generator`)."""
+    return cfg.model.generator is not None or "custom" in (cfg.upsample.name, cfg.upsample.other)
+
+
+def build_generator(cfg: Config) -> nn.Module:
+    """The generator a run trains: your class where `model.generator` names one, else the
+    DCGAN generator built from `upsample=` stages. Both have `period` and `geometries()`."""
+    return (Generator if cfg.model.generator is None else CustomGenerator)(cfg)
 
 
 class Discriminator(nn.Module):

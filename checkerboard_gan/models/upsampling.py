@@ -15,7 +15,14 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from checkerboard_gan.config import DeconvConfig, FilteredConfig, SubpixelConfig, UpsampleConfig
+from checkerboard_gan.config import (
+    CustomUpsampleConfig,
+    DeconvConfig,
+    FilteredConfig,
+    SubpixelConfig,
+    UpsampleConfig,
+)
+from checkerboard_gan.models.custom import all_ones_geometry, check_output, instantiate
 from checkerboard_gan.models.filters import box_taps, separable_fir, zero_insert
 from checkerboard_gan.registry import Registry
 
@@ -324,3 +331,40 @@ class BilinearAdditive(Upsample):
         the one-channel input: every output pixel counts the paths of all s*s summed channels."""
         stage = self.all_ones(self.group)
         return lambda y: stage(y.expand(-1, self.group, -1, -1))
+
+
+@register("custom", CustomUpsampleConfig)
+class CustomUpsample(Upsample):
+    """Your own stage (docs/custom.md): the class `upsample.target`, called with the keyword
+    arguments `in_channels`, `out_channels`, `kernel`, `stride` and `upsample.kwargs`.
+
+    Checked at build on a (2, in_channels, 4, 4) input of ones (eval mode, no gradient) to
+    return exactly (2, out_channels, 4 * stride, 4 * stride). It gets the DCGAN init as every
+    kind does, then its own `after_init()` if it defines one. Its overlap map comes from the
+    all-ones construction (`custom.all_ones_geometry`), or is unavailable with the reason.
+    """
+
+    def __init__(self, in_ch: int, out_ch: int, cfg: CustomUpsampleConfig) -> None:
+        super().__init__(in_ch, out_ch, cfg)
+        self.module = self.make(in_ch, out_ch)
+
+    def make(self, in_ch: int, out_ch: int) -> nn.Module:
+        """The user's stage with `in_ch` in and `out_ch` out, checked to upsample by the stride."""
+        cfg, s = self.cfg, self.stride
+        key = f"upsample.target={cfg.target}"
+        sizes = {"in_channels": in_ch, "out_channels": out_ch, "kernel": self.kernel, "stride": s}
+        module = instantiate(cfg.target, key, sizes, cfg.kwargs, "upsample.kwargs")
+        what = f"multiply height and width by exactly upsample.stride={s}"
+        check_output(module, torch.ones(2, in_ch, 4, 4), (2, out_ch, 4 * s, 4 * s), what, key)
+        return module
+
+    def after_init(self) -> None:
+        hook = getattr(self.module, "after_init", None)
+        if callable(hook):
+            hook()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.module(x)
+
+    def geometry(self) -> Callable[[torch.Tensor], torch.Tensor]:
+        return all_ones_geometry(lambda: self.make(1, 1), f"upsample.target={self.cfg.target}")

@@ -7,7 +7,8 @@ Schema (version 2; docs/run_folder.md lists every key with its meaning):
   interrupted), `error` and `failed_step` when it did not complete;
 - what the run was asked: `steps`, `overrides`, `torch_threads`, `environment` (provenance);
 - what it is: `periods` (`generator` and `discriminator`, each `finest` and `total`), and the
-  catalogue's run measures (`overlap_unevenness`);
+  catalogue's run measures (`overlap_unevenness`; null with `overlap_unavailable`, the reason,
+  where custom code allows no overlap map);
 - what it saw: `probes` (one entry per probe: `step` and the catalogue's probe keys) and
   `evaluations` (`step`, `n_fake`, `n_real`, `fake` and `real` blocks of the catalogue's
   evaluation keys, `seconds`), both in step order;
@@ -36,6 +37,7 @@ FILE = "metrics.json"
 CARRIED_ON_RESUME = (
     "periods",
     *(m.key() for m in of_stage("run")),
+    "overlap_unavailable",
     "wall_s",
     "probe_s",
     "final_loss_d",

@@ -8,10 +8,18 @@ from typing import Any
 
 from hydra import compose, initialize_config_dir
 from omegaconf import OmegaConf
+from torch import nn
 
-from checkerboard_gan.config import Config, ConfigError, config_dir, register_configs, validate
+from checkerboard_gan.config import (
+    Config,
+    ConfigError,
+    config_dir,
+    open_dicts,
+    register_configs,
+    validate,
+)
 from checkerboard_gan.devices import resolve_device
-from checkerboard_gan.models.networks import Generator
+from checkerboard_gan.models.networks import build_generator
 from checkerboard_gan.rundir.checkpoint import find_checkpoint, load_latest
 
 
@@ -22,7 +30,7 @@ def saved_config(saved: dict[str, Any], overrides: list[str] | None = None) -> C
     groups = [f"{g}={saved[g]['name']}" for g in ("upsample", "disc", "dataset")]
     with initialize_config_dir(version_base="1.3", config_dir=str(config_dir())):
         base = compose("config", overrides=groups)
-    merged = OmegaConf.merge(base, saved, OmegaConf.from_dotlist(overrides or []))
+    merged = OmegaConf.merge(open_dicts(base), saved, OmegaConf.from_dotlist(overrides or []))
     return validate(merged)
 
 
@@ -35,11 +43,11 @@ def run_checkpoint(run_dir: Path, what: str) -> Path:
     return path
 
 
-def load_run(path: Path, overrides: list[str]) -> tuple[Config, Generator, int]:
+def load_run(path: Path, overrides: list[str]) -> tuple[Config, nn.Module, int]:
     """The config, the generator with its trained weights on the config's device, and the
     step of the checkpoint at `path` (or of previous.pt where that one is corrupt)."""
     state, path = load_latest(path)
     cfg = saved_config(state["config"], overrides)
-    generator = Generator(cfg).to(resolve_device(cfg.device))
+    generator = build_generator(cfg).to(resolve_device(cfg.device))
     generator.load_state_dict(state["generator"])
     return cfg, generator, state["step"]

@@ -147,7 +147,7 @@ class RunLogger:
         background writer; at step 0 the overlap map and real images; with `evaluation` (at
         evaluation steps) the maps as titled figures and the evaluation over many samples."""
         obs = on_cpu(obs)
-        if obs.overlap is not None:
+        if obs.real is not None:  # the step-0 probe
             self._run_start(obs)
         self.later.submit(self._pictures, obs)
         self._scalars(obs.step, {f"artifacts/{k}": v for k, v in obs.scores.items()})
@@ -290,29 +290,35 @@ class RunLogger:
         """Step-0 pictures: the probe's composed overlap map and its unevenness, generated vs
         real radial spectra, and a grid of real images as the samples' grid shows them
         (`samples/real`, once)."""
-        assert obs.overlap is not None, "the step-0 probe carries the overlap map"
-        unevenness = measures.unevenness(obs.overlap)
+        unevenness = None if obs.overlap is None else measures.unevenness(obs.overlap)
         self.record.note(**{OVERLAP_UNEVENNESS.key(): unevenness})
+        if obs.overlap_unavailable is not None:
+            log.warning("overlap map not available: %s", obs.overlap_unavailable)
+            self.record.note(overlap_unavailable=obs.overlap_unavailable)
         assert obs.real is not None and obs.real_radial is not None
         real = obs.real[: obs.samples.shape[0]]
         self.later.submit(self._start_pictures, obs.overlap, unevenness, obs, obs.real_radial, real)
 
     def _start_pictures(
         self,
-        overlap: torch.Tensor,
-        unevenness: float,
+        overlap: torch.Tensor | None,
+        unevenness: float | None,
         obs: Observation,
         real_radial: torch.Tensor,
         real: torch.Tensor,
     ) -> None:
-        self._image("artifacts/overlap", heatmap(overlap), obs.step)
-        flat = " (flat)" if unevenness == 1 else ""
-        title = f"overlap map, max/min {unevenness:.3g}{flat}\n{self.run_dir.name}, step {obs.step}"
-        self._figure("overlap", map_figure(overlap, title, "kernel-tap paths", True), obs.step)
+        if overlap is not None and unevenness is not None:
+            self._overlap_pictures(overlap, unevenness, obs.step)
         png = self._image("samples/real", grid(to_unit(real)), obs.step)
         write_bytes(self.samples_dir / "real.png", png)
         figure = radial_spectrum_figure(obs.radial, real_radial, f"step {obs.step}")
         self.writer.add_figure("artifacts/radial_spectrum", figure, obs.step)
+
+    def _overlap_pictures(self, overlap: torch.Tensor, unevenness: float, step: int) -> None:
+        self._image("artifacts/overlap", heatmap(overlap), step)
+        flat = " (flat)" if unevenness == 1 else ""
+        title = f"overlap map, max/min {unevenness:.3g}{flat}\n{self.run_dir.name}, step {step}"
+        self._figure("overlap", map_figure(overlap, title, "kernel-tap paths", True), step)
 
     def _probe_entry(self, entry: dict[str, Any]) -> None:
         """Append one probe's entry to metrics.json, its init-vs-now table to TensorBoard's

@@ -69,10 +69,10 @@ def _dataset_bytes(cfg: Config) -> int:
 
 def estimate(cfg: Config) -> Estimate:
     """The memory a run of `cfg` needs on its device (models, activations, data)."""
-    from checkerboard_gan.models.networks import Discriminator, Generator
+    from checkerboard_gan.models.networks import Discriminator, build_generator
 
     with torch.device("meta"):
-        g, d = Generator(cfg), Discriminator(cfg)
+        g, d = build_generator(cfg), Discriminator(cfg)
         params = sum(p.numel() for m in (g, d) for p in m.parameters())
         b = cfg.train.batch_size
         z = torch.empty(b, cfg.model.z_dim)

@@ -22,6 +22,7 @@ from checkerboard_gan.analysis.catalogue import (
     SPECTRAL_PEAK,
 )
 from checkerboard_gan.config import Config
+from checkerboard_gan.models.custom import OverlapUnavailable
 from checkerboard_gan.models.networks import batch_statistics
 
 NUM_REAL = 256  # real images for the spectral distance
@@ -41,6 +42,7 @@ class Observation:
     radial: torch.Tensor  # (R,) dB, of the samples
     d_input_grad: torch.Tensor  # (NUM_GRAD, C, H, W): dD(x)/dx on the fixed real images
     overlap: torch.Tensor | None = None  # (P, P) kernel-tap paths, at step 0 only
+    overlap_unavailable: str | None = None  # at step 0, why there is no overlap map (custom code)
     real: torch.Tensor | None = None  # (NUM_REAL, C, H, W) the fixed real images, step 0 only
     real_radial: torch.Tensor | None = None  # (R,) dB, their radial spectrum, step 0 only
 
@@ -92,9 +94,15 @@ class Probe:
             log_spectrum=log_spectrum,
             radial=radial,
             d_input_grad=grad.detach(),
-            overlap=measures.overlap_map(generator.geometries(), self.g_period)
-            if step == 0
-            else None,
+            **(self.overlap(generator) if step == 0 else {}),
             real=self.real if step == 0 else None,
             real_radial=self.real_radial if step == 0 else None,
         )
+
+    def overlap(self, generator: nn.Module) -> dict[str, torch.Tensor | str]:
+        """The generator's composed overlap map (`overlap`), or why there is none
+        (`overlap_unavailable`: a custom stage or generator whose parameters allow none)."""
+        try:
+            return {"overlap": measures.overlap_map(generator.geometries(), self.g_period)}
+        except OverlapUnavailable as err:
+            return {"overlap_unavailable": str(err)}

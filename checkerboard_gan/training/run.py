@@ -17,6 +17,7 @@ from checkerboard_gan.analysis.catalogue import CHECKERBOARD, GRAD_CHECKERBOARD,
 from checkerboard_gan.analysis.evaluation import headline
 from checkerboard_gan.config import Config, ConfigError, flat_config, with_defaults
 from checkerboard_gan.devices import cuda_default, resolve_device
+from checkerboard_gan.models.networks import build_generator, uses_custom_code
 from checkerboard_gan.rundir.checkpoint import CheckpointError, find_checkpoint, load_latest
 from checkerboard_gan.rundir.folder import check_writable, run_lock, write_failure
 from checkerboard_gan.rundir.provenance import environment
@@ -112,6 +113,8 @@ def train(
     error line before it propagates, so a sweep summary can say what happened.
     """
     run_dir = Path(run_dir)
+    if uses_custom_code(cfg):  # import, build and check the user's classes before any file
+        build_generator(cfg)
     _check_writable(run_dir)
     with run_lock(run_dir):
         _remove_leftovers(run_dir)

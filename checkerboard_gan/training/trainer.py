@@ -16,13 +16,14 @@ from typing import Any
 
 import torch
 from omegaconf import OmegaConf
+from torch import nn
 from tqdm import tqdm
 
 from checkerboard_gan.analysis.catalogue import CHECKERBOARD, GRAD_CHECKERBOARD, Periods
 from checkerboard_gan.analysis.evaluation import Evaluator, headline
 from checkerboard_gan.config import Config
 from checkerboard_gan.data.datasets import InMemoryBatches, StreamingBatches, build_batches
-from checkerboard_gan.models.networks import Discriminator, Generator
+from checkerboard_gan.models.networks import Discriminator, build_generator
 from checkerboard_gan.rundir.checkpoint import rng_states, save_checkpoint, set_rng_states
 from checkerboard_gan.rundir.record import Diverged, Interrupted
 from checkerboard_gan.training.logger import RunLogger
@@ -37,7 +38,7 @@ PROGRESS_EVERY_S = 30.0  # a progress line this often when no progress bar shows
 class Setup:
     """Everything a run trains and draws from, built deterministically from the config."""
 
-    generator: Generator
+    generator: nn.Module  # Generator, or CustomGenerator (model.generator)
     discriminator: Discriminator
     opt_g: torch.optim.Optimizer
     opt_d: torch.optim.Optimizer
@@ -86,7 +87,7 @@ def build(cfg: Config, device: torch.device) -> Setup:
     seeds, so for one seed D at init is the same whatever G is, and G whatever D is."""
     t = cfg.train
     torch.manual_seed(cfg.seed + G_STREAM)
-    generator = Generator(cfg).to(device)
+    generator = build_generator(cfg).to(device)
     torch.manual_seed(cfg.seed + D_STREAM)
     discriminator = Discriminator(cfg).to(device)
     data = build_batches(cfg.dataset, t.batch_size, cfg.seed, device)
