@@ -131,7 +131,7 @@ def test_evaluate_command_reproduces_and_replaces_the_last_evaluation(tmp_path):
     assert read_metrics(tmp_path)["status"] == "completed"
 
     done = run_module("checkerboard_gan.evaluate", str(tmp_path), "--num-samples", "0")
-    assert done.returncode == 2 and "eval.num_samples=0 is invalid" in done.stderr
+    assert done.returncode == 2 and "--num-samples 0: give 1 or more" in done.stderr
     assert read_metrics(tmp_path)["evaluations"] == replaced  # a refused command changes nothing
 
     empty = tmp_path / "empty"
