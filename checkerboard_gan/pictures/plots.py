@@ -92,7 +92,8 @@ def fingerprint_figure(
     +/- the largest |value| over all panels: a tile 1000 x weaker than another draws near grey
     beside it, and a zero tile flat grey. Channels side by side (R G B), nearest pixels, one
     colour bar, `title` above. A panel with no tile shows its label over an empty square; a
-    panel with an empty label and no tile is left blank.
+    panel with an empty label and no tile is left blank. A plain Figure, not pyplot's: safe to
+    draw on one thread while another uses pyplot.
     """
     drawn = [None if t is None else in_image_std(t, v) for _, t, v in panels]
     peak = max((float(np.nanmax(np.abs(d))) for d in drawn if d is not None), default=0.0)

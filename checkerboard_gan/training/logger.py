@@ -107,10 +107,11 @@ def tensor_bytes(value: Any) -> bytes:
 
 
 def figure_png(fig: Figure) -> tuple[bytes, int, int]:
-    """A matplotlib figure as PNG bytes, its height and width; the figure is closed."""
+    """A matplotlib figure as PNG bytes, its height and width. A pyplot figure is the caller's
+    to close; `fingerprint_figure`'s is not pyplot's (drawn on the training thread while the
+    background writer uses pyplot) and needs no closing."""
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png")
-    plt.close(fig)
     png = buffer.getvalue()
     width, height = Image.open(io.BytesIO(png)).size
     return png, height, width
@@ -310,6 +311,7 @@ class RunLogger:
         """A titled matplotlib figure as `figures/NAME.png` in the run folder and in TensorBoard
         (`figures/NAME`)."""
         png, height, width = figure_png(fig)
+        plt.close(fig)
         (self.run_dir / "figures").mkdir(exist_ok=True)
         write_bytes(self.run_dir / "figures" / f"{name}.png", png)
         log_png(self.writer, f"figures/{name.split('_step_')[0]}", png, height, width, step)
