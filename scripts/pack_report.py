@@ -4,8 +4,9 @@
 
 A device run returns at most 8 files of 16 MiB each, so the report comes back as one archive:
 the page (index.html, report.md, figures/), runs/report.json and every study's log, summary and
-multirun.yaml, and of every run its metrics.json, .hydra/ configs, cli.log, evaluation tiles
-(eval/) and figures/. Never tensors or checkpoints (*.pt: samples, gradients, checkpoints).
+multirun.yaml, and of every run its metrics.json, .hydra/ configs, cli.log, evaluation tile
+pictures (eval/*.png) and figures/. Never tensors or checkpoints (*.pt: samples, gradients,
+raw fingerprint tiles, checkpoints).
 Then, while the archive stays under --max-mb, the first and last probe's sample pictures of
 each run and the TensorBoard event files; what did not fit is listed in the archive's
 PACKED.txt and on stdout.
@@ -38,7 +39,7 @@ def essential(report: Path) -> list[Path]:
         files += sorted(p for p in study.glob("*") if p.is_file())  # summaries, multirun.yaml
     for run in run_folders(runs):
         files += [run / "metrics.json", run / "cli.log", *sorted((run / ".hydra").glob("*"))]
-        files += sorted((run / "eval").glob("*")) + sorted((run / "figures").glob("*"))
+        files += sorted((run / "eval").glob("*.png")) + sorted((run / "figures").glob("*"))
     return [f for f in files if f.is_file()]
 
 

@@ -137,7 +137,7 @@ def test_evaluate_command_reproduces_and_replaces_the_last_evaluation(tmp_path):
     empty = tmp_path / "empty"
     empty.mkdir()
     done = run_module("checkerboard_gan.evaluate", str(empty), timeout=300)
-    assert done.returncode == 2 and "holds no checkpoint" in done.stderr
+    assert done.returncode == 2 and "holds no image files" in done.stderr
     assert "Traceback" not in done.stderr
 
 

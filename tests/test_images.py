@@ -1,4 +1,4 @@
-"""Pictures of sample batches: stretch, integer enlargement, grids, heat maps, fingerprints."""
+"""Pictures of sample batches: stretch, integer enlargement, grids, heat maps."""
 
 from __future__ import annotations
 
@@ -8,7 +8,6 @@ from hypothesis import strategies as st
 
 from checkerboard_gan.pictures.images import (
     enlarge,
-    fingerprint_picture,
     grid,
     heatmap,
     side_by_side,
@@ -81,13 +80,3 @@ def test_the_zero_frequency_bin_does_not_set_the_colour_scale():
     spec[2, 2] = -1e6
     out = without_zero_frequency(spec)
     assert out[2, 2] == out.median() and spec[2, 2] == -1e6  # the input is left alone
-
-
-def test_a_fingerprint_shows_zero_as_mid_grey_and_keeps_the_sign():
-    tile = torch.tensor([[[1.0, -1.0], [0.0, 0.5]]])
-    pic = fingerprint_picture(tile, min_px=2)
-    assert pic.shape == (3, 2, 2)
-    assert pic[0].tolist() == [[1.0, 0.0], [0.5, 0.75]]
-    assert torch.equal(
-        fingerprint_picture(torch.zeros(3, 2, 2), min_px=2), torch.full((3, 2, 2), 0.5)
-    )

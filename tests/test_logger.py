@@ -5,17 +5,22 @@ run folder."""
 from __future__ import annotations
 
 import glob
+import io
 from pathlib import Path
 
 import pytest
 import torch
 from hypothesis import given
 from hypothesis import strategies as st
+from PIL import Image
 from tensorboard.compat.tensorflow_stub import errors
 from tensorboard.compat.tensorflow_stub.pywrap_tensorflow import PyRecordReader_New
 from tensorboard.compat.tensorflow_stub.pywrap_tensorflow import masked_crc32c as python_crc
 from tensorboard.summary.writer import record_writer
 
+from checkerboard_gan.analysis import measures
+from checkerboard_gan.analysis.catalogue import FINGERPRINT
+from checkerboard_gan.analysis.evaluation import Evaluator
 from checkerboard_gan.models.networks import Discriminator, Generator
 from checkerboard_gan.rundir.record import RunRecord
 from checkerboard_gan.rundir.tensorboard import masked_crc32c, open_writer
@@ -24,6 +29,7 @@ from checkerboard_gan.training.logger import RunLogger
 from checkerboard_gan.training.probes import NUM_GRAD, Probe
 
 from .conftest import compose_config
+from .test_trainer import events
 
 
 @given(st.binary(max_size=4096))
@@ -73,3 +79,31 @@ def test_each_probe_saves_ds_input_gradient_as_the_probe_computed_it(tmp_path):
     assert row.gradient_steps == row.sample_steps == [0]
     assert torch.equal(row.gradient(0), probe.input_gradient(d))
     assert row.gradient(0).shape == (NUM_GRAD, 3, 16, 16)
+
+
+def test_an_evaluation_writes_its_fingerprint_figure_and_raw_tiles(tmp_path):
+    """`eval/fingerprint_step_*.png` (the same bytes as TensorBoard's `eval/fingerprint`): the
+    generated tile beside the real one on one scale; `.pt` beside it keeps the raw tiles."""
+    cfg = compose_config()
+    torch.manual_seed(0)
+    g, d = Generator(cfg), Discriminator(cfg)
+    real = torch.rand(64, 3, 16, 16, generator=torch.Generator().manual_seed(0)) * 2 - 1
+    probe = Probe(cfg, real, g.period, d.period)
+    evaluator = Evaluator(real, 64, 16, cfg.model.z_dim, cfg.seed, 2, g.period)
+    evaluation = evaluator.evaluate(0, g)
+    logger = RunLogger(tmp_path, RunRecord.start(tmp_path, {}), background=False)
+    logger.probe(probe.observe(0, g, d), evaluation)
+    logger.close()
+    png = (tmp_path / "eval" / "fingerprint_step_0000000.png").read_bytes()
+    (logged,) = events(tmp_path).Images("eval/fingerprint")
+    assert logged.encoded_image_string == png
+    width, height = Image.open(io.BytesIO(png)).size
+    assert (logged.width, logged.height) == (width, height) and width > height > 200
+    saved = torch.load(tmp_path / "eval" / "fingerprint_step_0000000.pt", weights_only=True)
+    assert saved["step"] == 0 and torch.equal(saved["fake"], evaluation.tile)
+    assert torch.equal(saved["real"], evaluation.real_tile)
+    assert saved["fake_variance"] == evaluation.fake_variance
+    assert saved["real_variance"] == evaluation.real_variance
+    variance = torch.tensor(saved["fake_variance"], dtype=torch.float64)
+    fp = measures.fingerprint_ratio(saved["fake"].double(), variance)
+    assert fp == pytest.approx(evaluation.fake[FINGERPRINT.key(g.period)], rel=1e-4)

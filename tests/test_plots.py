@@ -1,5 +1,6 @@
 """Figures people read: titled maps with colour bars (a flat map reads flat), radial spectra,
-overlap bars, panels and bar charts drawn from the values given, never smoothed."""
+overlap bars, panels and bar charts drawn from the values given, never smoothed; fingerprint
+tiles on one shared scale, so their strength matches their numbers."""
 
 from __future__ import annotations
 
@@ -9,10 +10,13 @@ import numpy as np
 import pytest
 import torch
 
+from checkerboard_gan.analysis import measures
 from checkerboard_gan.pictures.plots import (
     bar_figure,
     energy_picture,
+    fingerprint_figure,
     image_panels,
+    in_image_std,
     map_figure,
     overlap_figure,
     plt,
@@ -81,3 +85,78 @@ def test_energy_and_spectrum_pictures_are_normalised():
     assert energy.shape == (4, 4) and energy.max().item() == pytest.approx(1.0)
     spec = spectrum_picture(x)
     assert spec.shape == (3, 16, 16) and spec.min() >= 0.0 and spec.max() <= 1.0
+
+
+def planted_tile(channels: int = 3, period: int = 8, seed: int = 0) -> torch.Tensor:
+    """A zero-mean tile (C, P, P): a +/-1 checkerboard plus noise."""
+    g = torch.Generator().manual_seed(seed)
+    checker = torch.tensor([[1.0, -1.0], [-1.0, 1.0]]).repeat(period // 2, period // 2)
+    tile = checker + 0.3 * torch.randn(channels, period, period, generator=g)
+    return tile - tile.mean(dim=(1, 2), keepdim=True)
+
+
+def drawn_colours(fig) -> list[np.ndarray]:
+    """The RGB colour of every drawn tile pixel, per panel with a tile (NaN gaps left out)."""
+    out = []
+    for ax in fig.axes:
+        for image in ax.get_images():
+            values = np.ma.masked_invalid(image.get_array())
+            out.append(image.to_rgba(values)[..., :3][~values.mask])
+    return out
+
+
+GREY = np.array([128 / 255] * 3)
+
+
+def test_a_tile_a_thousand_times_weaker_draws_near_grey_beside_the_strong_one():
+    strong = planted_tile()
+    fig = fingerprint_figure([("strong", strong, 0.25), ("weak", strong / 1000, 0.25)], "t")
+    strong_rgb, weak_rgb = drawn_colours(fig)
+    assert np.abs(weak_rgb - GREY).max() < 0.01  # near grey, not stretched to its own range
+    assert np.abs(strong_rgb - GREY).max() > 0.4
+    titles = [ax.get_title() for ax in fig.axes[:2]]
+    fp = measures.fingerprint_ratio(strong.double(), torch.tensor(0.25, dtype=torch.float64))
+    assert titles[0] == f"strong\nFP_8 = {fp:.3g}"
+    assert titles[1] == f"weak\nFP_8 = {fp * 1e-6:.3g}"
+    assert fig.get_suptitle() == "t"
+
+
+@pytest.mark.parametrize("variance", [1.0, 0.0])
+def test_a_zero_tile_draws_flat_grey_alone_and_beside_another(variance):
+    zero = torch.zeros(3, 4, 4)
+    for panels in (
+        [("zero", zero, variance)],
+        [("zero", zero, variance), ("b", planted_tile(), 1)],
+    ):
+        colours = drawn_colours(fingerprint_figure(panels, "zero"))[0]
+        assert np.allclose(colours, GREY)
+        plt.close("all")
+    assert "FP_4 = 0" in fingerprint_figure([("zero", zero, variance)], "").axes[0].get_title()
+
+
+def test_the_colour_bar_runs_over_the_largest_value_in_image_std_across_panels():
+    a, b = planted_tile(seed=1), 3 * planted_tile(seed=2)
+    fig = fingerprint_figure([("a", a, 4.0), ("b", b, 0.5), ("none", None, None)], "t", ncols=2)
+    peak = max(a.abs().max().item() / 2.0, b.abs().max().item() / 0.5**0.5)
+    images = [image for ax in fig.axes for image in ax.get_images()]
+    assert len(images) == 2
+    assert all(image.get_clim() == pytest.approx((-peak, peak)) for image in images)
+    colour_bar = fig.axes[-1]
+    assert colour_bar.get_ylim() == pytest.approx((-peak, peak))
+    assert "image std" in colour_bar.get_ylabel() and "FP" in colour_bar.get_ylabel()
+    assert fig.axes[2].get_title() == "none\nno tile saved"
+    assert all(image.get_interpolation() == "nearest" for image in images)
+
+
+@pytest.mark.parametrize("channels", [1, 3])
+def test_what_is_drawn_is_the_tile_in_image_std_and_the_mean_of_its_square_is_fp(channels):
+    tile, variance = planted_tile(channels), 0.3
+    drawn = in_image_std(tile, variance)
+    gap = 8 // 8
+    assert drawn.shape == (8, channels * 8 + (channels - 1) * gap)
+    for c in range(channels):  # channels side by side, NaN columns between them
+        part = drawn[:, c * (8 + gap) : c * (8 + gap) + 8]
+        assert np.allclose(part, tile[c].double().numpy() / variance**0.5)
+    fp = measures.fingerprint_ratio(tile.double(), torch.tensor(variance, dtype=torch.float64))
+    assert np.nanmean(drawn**2) == pytest.approx(fp, rel=1e-12)
+    assert np.isnan(drawn).sum() == (channels - 1) * gap * 8

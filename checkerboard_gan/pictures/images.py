@@ -1,5 +1,7 @@
 """Turning sample batches into pictures people can read: grids, contrast stretch, enlargement.
 
+Fingerprint tiles are not stretched: `plots.fingerprint_figure` draws them on one shared scale.
+
 Pure tensor functions; writing them to disk or TensorBoard happens in `logger`.
 """
 
@@ -99,16 +101,3 @@ def gradient_grid(
     magnitude = grad.detach().abs().sum(1, keepdim=True)
     peak = magnitude.flatten(1).amax(1).clamp_min(1e-30).view(-1, 1, 1, 1)
     return grid(magnitude / peak, nrow=nrow or magnitude.shape[0], min_cell_px=min_cell_px)
-
-
-def fingerprint_picture(tile: torch.Tensor, min_px: int = 128) -> torch.Tensor:
-    """A fingerprint tile (C, P, P), zero-mean per channel -> RGB (3, P', P') in [0, 1].
-
-    Mid-grey is 0; the largest |value| over the tile maps to 0 or 1, so the channels share one
-    scale and the sign shows. Enlarged by an integer factor to at least `min_px` per side.
-    """
-    t = tile.detach().double().cpu()
-    peak = t.abs().max()
-    v = 0.5 + 0.5 * t / peak if peak > 0 else torch.full_like(t, 0.5)
-    img = enlarge(v.float().clamp(0, 1), max(1, math.ceil(min_px / max(t.shape[-2:]))))
-    return img.expand(3, -1, -1) if img.shape[0] == 1 else img

@@ -8,8 +8,12 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
 import torch  # noqa: E402
+from matplotlib.axes import Axes  # noqa: E402
+from matplotlib.colors import LinearSegmentedColormap  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
+from matplotlib.image import AxesImage  # noqa: E402
 
 from checkerboard_gan.analysis import measures  # noqa: E402
 from checkerboard_gan.pictures.images import gradient_grid, without_zero_frequency  # noqa: E402
@@ -79,6 +83,97 @@ def spectra_figure(fake: torch.Tensor, real: torch.Tensor | None) -> Figure:
     fig.suptitle("mean log power spectrum (zero frequency in the middle, left out)", fontsize=9)
     fig.tight_layout()
     return fig
+
+
+# Fingerprint tiles on one shared scale ---------------------------------------------------------
+
+# Diverging, mid-grey at 0 (an odd number of colours puts 0 exactly on grey): a zero tile is
+# one flat grey square, visible on a white page. NaN (the gaps between channels) is white.
+SIGNED = LinearSegmentedColormap.from_list(
+    "signed", ["#062c80", "#2a6ff2", "#808080", "#f2552a", "#800e06"], N=257
+).with_extremes(bad="white")
+CHANNELS = {1: [""], 3: ["R", "G", "B"]}
+STD_UNIT = "tile / image std σ\n(the mean of its square is FP)"
+
+FingerprintPanel = tuple[str, torch.Tensor | None, float | None]  # label, tile, variance
+
+
+def in_image_std(tile: torch.Tensor, variance: float | None) -> np.ndarray:
+    """A fingerprint tile in units of the image standard deviation, channels side by side.
+
+    Args:
+        tile: (C, P, P), each channel zero-mean (`measures.fingerprint_tile`).
+        variance: the images' pixel variance FP_p divides by (`measures.pixel_variance`).
+    Returns:
+        (P, C*P + (C-1)*g) float64: tile / sqrt(variance), channel c at columns c*(P+g)...,
+        NaN gaps of g columns between channels; all zeros where the variance is not positive
+        (FP is 0 there). The mean of the square of its numbers (gaps left out) is FP_P exactly.
+    """
+    t = tile.detach().double().cpu()
+    t = t / math.sqrt(variance) if variance and variance > 0 else torch.zeros_like(t)
+    gap = torch.full((t.shape[1], max(1, t.shape[-1] // 8)), math.nan, dtype=torch.float64)
+    parts = [part for i, ch in enumerate(t) for part in ([gap] if i else []) + [ch]]
+    return torch.cat(parts, dim=1).numpy()
+
+
+def fingerprint_figure(
+    panels: list[FingerprintPanel], title: str, ncols: int | None = None
+) -> Figure:
+    """Fingerprint tiles (label, (C, P, P) tile, pixel variance) drawn on ONE symmetric scale.
+
+    Every tile is drawn as tile / sqrt(variance) (`in_image_std`), so the mean of the square of
+    what a panel shows is its FP_P, printed in its title; grey is 0, and the scale's limits are
+    +/- the largest |value| over all panels: a tile 1000 x weaker than another draws near grey
+    beside it, and a zero tile flat grey. Channels side by side (R G B), nearest pixels, one
+    colour bar, `title` above. A panel with no tile shows its label over an empty square; a
+    panel with an empty label and no tile is left blank. A plain Figure, not pyplot's: safe to
+    draw on one thread while another uses pyplot.
+    """
+    drawn = [None if t is None else in_image_std(t, v) for _, t, v in panels]
+    peak = max((float(np.nanmax(np.abs(d))) for d in drawn if d is not None), default=0.0)
+    limit = peak if peak > 0 else 1.0  # all zero: every panel flat grey on any scale
+    ncols = max(1, min(ncols or len(panels), len(panels)))
+    nrows = -(-len(panels) // ncols)
+    shape = next((d.shape for d in drawn if d is not None), (1, 1))
+    unit_in = min(2.4, max(1.4, 0.09 * shape[0]))  # inches per channel square
+    width = unit_in * shape[1] / shape[0]
+    fig = Figure(figsize=(width * ncols + 1.6, (unit_in + 0.55) * nrows + 0.6), dpi=100)
+    axes = fig.subplots(nrows, ncols, squeeze=False)
+    image = None
+    for ax, (label, tile, variance), d in zip(axes.flat, panels, drawn, strict=False):
+        image = _fingerprint_panel(ax, label, tile, variance, d, limit) or image
+    for ax in axes.flat[len(panels) :]:
+        ax.set_axis_off()
+    if image is not None:
+        fig.colorbar(image, ax=axes.ravel().tolist(), label=STD_UNIT, shrink=0.9)
+    fig.suptitle(title, fontsize=10)
+    fig.set_layout_engine("constrained")
+    return fig
+
+
+def _fingerprint_panel(
+    ax: Axes,
+    label: str,
+    tile: torch.Tensor | None,
+    variance: float | None,
+    drawn: np.ndarray | None,
+    limit: float,
+) -> AxesImage | None:
+    """One panel of `fingerprint_figure`; returns its image (None for an empty panel)."""
+    if tile is None or drawn is None:
+        ax.set_title(f"{label}\nno tile saved" if label else "", fontsize=8)
+        ax.set_axis_off()
+        return None
+    variance_64 = torch.tensor(variance or 0.0, dtype=torch.float64)
+    fp = measures.fingerprint_ratio(tile.double(), variance_64)
+    ax.set_title(f"{label}\nFP_{tile.shape[-1]} = {fp:.3g}", fontsize=8)
+    image = ax.imshow(drawn, cmap=SIGNED, vmin=-limit, vmax=limit, interpolation="nearest")
+    names = CHANNELS.get(tile.shape[0], [f"c{c}" for c in range(tile.shape[0])])
+    step = drawn.shape[1] + 1 if tile.shape[0] == 1 else (drawn.shape[1] + 1) / tile.shape[0]
+    ax.set_xticks([c * step + (tile.shape[-1] - 1) / 2 for c in range(tile.shape[0])], names)
+    ax.set_yticks([])
+    ax.tick_params(length=0, labelsize=7)
+    return image
 
 
 # Report figures (checkerboard_gan.report) ---------------------------------------------------
@@ -204,11 +299,3 @@ def bar_figure(
     fig.tight_layout()
     return fig
 
-
-def fingerprint_figure(panels: list, title: str) -> Figure:  # TEMPORARY until pics23 merges
-    fig, axes = plt.subplots(1, len(panels), squeeze=False)
-    for ax, (label, tile, variance) in zip(axes[0], panels, strict=True):
-        ax.imshow((tile.mean(0) / max(variance, 1e-30) ** 0.5).numpy(), cmap="RdBu_r")
-        ax.set_title(label)
-    fig.suptitle(title)
-    return fig

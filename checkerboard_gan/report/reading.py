@@ -9,9 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
-from PIL import Image
 
 from checkerboard_gan.pictures import plots
 from checkerboard_gan.sweeps.runs import RunRow
@@ -117,13 +115,17 @@ def gradient_at(row: RunRow | None, which: int) -> torch.Tensor | None:
     return row.gradient(steps[which]) if row and steps else None
 
 
-def fingerprint_at(row: RunRow | None, which: int) -> torch.Tensor | None:
-    """The fingerprint tile picture a run wrote at its first (0) or last (-1) evaluation."""
+def fingerprint_at(row: RunRow | None, which: int) -> dict[str, Any] | None:
+    """The fingerprint tiles a run saved at its first (0) or last (-1) evaluation
+    (`eval/fingerprint_step_XXXXXXX.pt`: `step`, the raw `fake` and `real` tiles (C, P, P) and
+    the `fake_variance` and `real_variance` FP_p divides by); None where it saved none (a run
+    evaluated before the tiles were kept has only a picture, which cannot be put on a shared
+    scale)."""
     steps = [e["step"] for e in (row.metrics or {}).get("evaluations", [])] if row else []
-    path = row.path / "eval" / f"fingerprint_step_{steps[which]:07d}.png" if steps else None
+    path = row.path / "eval" / f"fingerprint_step_{steps[which]:07d}.pt" if row and steps else None
     if path is None or not path.is_file():
         return None
-    return torch.from_numpy(np.array(Image.open(path).convert("RGB"))).permute(2, 0, 1) / 255
+    return torch.load(path, weights_only=True, map_location="cpu")
 
 
 def mean_std(values: list[float]) -> tuple[float, float]:

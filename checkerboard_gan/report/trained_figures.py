@@ -59,27 +59,53 @@ def content_bars(ctx: Context, runs: Runs, name: str, key: str) -> Fig:
 
 
 def samples_sheet(ctx: Context, runs: Runs, keys: dict[str, object], name: str) -> Fig:
-    """The first seed of each kind: samples at init and trained, fingerprint tiles at both."""
-    fp = str(keys["fingerprint"])
-    panels: tuple[list, list, list, list] = ([], [], [], [])
+    """The first seed of each kind: samples at init and trained."""
+    panels: tuple[list, list] = ([], [])
     links = []
     for label, by_seed in runs.items():
         first = first_seed(by_seed)
         samples = [samples_at(first, w) for w in (0, -1)]
-        for row, s in zip(panels, samples, strict=False):
+        for row, s in zip(panels, samples, strict=True):
             row.append((f"{label}, step {s[0]}" if s else label, s and sample_picture(s[1])))
-        init_fp, last_fp = fmt(ev(first, fp, 0)), fmt(ev(first, fp))
-        short = fp.replace("fingerprint", "FP")
-        panels[2].append((f"fingerprint at init, {short} {init_fp}", fingerprint_at(first, 0)))
-        panels[3].append((f"trained, {short} {last_fp}", fingerprint_at(first, -1)))
         links += [(label, ctx.rel(first.path))] if first else []
     sheet = plots.image_panels([p for row in panels for p in row], len(runs))
     return Fig(
         ctx.save(sheet, f"{name}_samples"),
-        "The first seed: samples at init and after training (each stretched to its own "
-        "range); the fingerprint tile at the full period at init and after training "
-        "(mean high-pass residual folded to one period; grey = 0, each tile on its own "
-        "scale).",
+        "The first seed: samples at init and after training (each stretched to its own range).",
+        links,
+    )
+
+
+def fingerprint_sheet(ctx: Context, runs: Runs, name: str, which: tuple[int, ...] = (0, -1)) -> Fig:
+    """The first seed of every kind: its fingerprint tiles at the first (0) and last (-1)
+    evaluation (`which`), and the real images', all on one shared scale."""
+    panels: list[plots.FingerprintPanel] = []
+    real: dict | None = None
+    links = []
+    for label, by_seed in runs.items():
+        run = first_seed(by_seed)
+        for w in which:
+            saved = fingerprint_at(run, w)
+            if saved is None:
+                panels.append((f"{label}, {'init' if w == 0 else 'trained'}", None, None))
+                continue
+            panels.append((f"{label}, step {saved['step']}", saved["fake"], saved["fake_variance"]))
+            real = real or (saved if saved.get("real") is not None else None)
+        links += [(label, ctx.rel(run.path))] if run else []
+    if real is not None:
+        panels.append(("real images", real["real"], real["real_variance"]))
+    period = next((t.shape[-1] for _, t, _ in panels if t is not None), "P")
+    title = f"{name}: fingerprint tiles at period {period}, first seed, one shared scale"
+    fig = plots.fingerprint_figure(panels, title, ncols=len(which) if len(which) > 1 else 2)
+    return Fig(
+        ctx.save(fig, f"{name}_fingerprints"),
+        "The fingerprint tile of the first seed (the mean high-pass residual folded to one "
+        f"period {period}), each channel divided by its run's image standard deviation σ and "
+        "all drawn on one colour scale, grey = 0: the mean of the square of a tile is the "
+        f"FP_{period} in its title, and a tile ten times weaker in FP looks about three times "
+        "paler. The table's fingerprint is read at the finest period; the tile holds every "
+        "finer period's pattern too. A panel without a tile is a run evaluated before tiles "
+        "were saved (`python -m checkerboard_gan.evaluate RUN_DIR` saves one).",
         links,
     )
 
@@ -89,7 +115,8 @@ def trained_figures(name: str, note: After) -> After:
 
     def after(ctx: Context, runs: Runs, keys: dict[str, object]) -> list[Block]:
         bars = content_bars(ctx, runs, name, str(keys["content"]))
-        return [bars, samples_sheet(ctx, runs, keys, name), *note(ctx, runs, keys)]
+        sheets = [samples_sheet(ctx, runs, keys, name), fingerprint_sheet(ctx, runs, name)]
+        return [bars, *sheets, *note(ctx, runs, keys)]
 
     return after
 
@@ -148,38 +175,36 @@ def gradient_panels(ctx: Context, runs: Runs, keys: dict[str, object]) -> list[B
 
 
 def period_panels(ctx: Context, runs: Runs, keys: dict[str, object]) -> list[Block]:
-    """Claim 6: per generator, samples, fingerprint tiles at init and trained, spectrum."""
-    fp = str(keys["fingerprint"])
-    short = fp.replace("fingerprint", "FP")
+    """Claim 6: per generator, samples and spectrum trained; fingerprint tiles at init and
+    trained on one scale."""
     panels, links = [], []
     for name, by_seed in runs.items():
         run = first_seed(by_seed)
         last = samples_at(run, -1)
         if run is None or last is None:
-            panels += [(f"{name}: missing", None)] + [("", None)] * 3
+            panels += [(f"{name}: missing", None), ("", None)]
             continue
         panels += [
             (f"{name}, step {last[0]}", sample_picture(last[1])),
-            (f"fingerprint at init, {short} {fmt(ev(run, fp, 0))}", fingerprint_at(run, 0)),
-            (f"step {last[0]}, {short} {fmt(ev(run, fp))}", fingerprint_at(run, -1)),
             (f"log power spectrum, step {last[0]}", spectrum_picture(last[1])),
         ]
         links.append((name, ctx.rel(run.path)))
     return [
         Fig(
-            ctx.save(plots.image_panels(panels, 4), "claim6_periods"),
-            "The first seed: samples after training (stretched), the fingerprint tile at the "
-            "full period at init and after training (grey = 0), and the samples' mean log power "
-            "spectrum after training (zero frequency in the middle; period 2 puts peaks on the "
-            "edges, period 4 half-way to them).",
+            ctx.save(plots.image_panels(panels, 2), "claim6_periods"),
+            "The first seed: samples after training (stretched) and their mean log power "
+            "spectrum (zero frequency in the middle; period 2 puts peaks on the edges, period 4 "
+            "half-way to them).",
             links,
-        )
+        ),
+        fingerprint_sheet(ctx, runs, "claim6"),
     ]
 
 
 def discriminator_figures(ctx: Context, runs: Runs, keys: dict[str, object]) -> list[Block]:
-    """Claim 7: the ratio table per seed, and samples with fingerprint tiles per pairing."""
-    content, fp = str(keys["content"]), str(keys["fingerprint"])
+    """Claim 7: the ratio table per seed, samples per pairing, and their fingerprint tiles on
+    one scale."""
+    content = str(keys["content"])
     ratios = []
     for s in all_seeds(runs):
         avg = ev(runs[pair("deconv", "avgpool")].get(s), content)
@@ -189,17 +214,15 @@ def discriminator_figures(ctx: Context, runs: Runs, keys: dict[str, object]) -> 
     for label, by_seed in runs.items():
         run, short = first_seed(by_seed), label.replace(" k3", "")
         last = samples_at(run, -1)
-        fingerprint = f"fingerprint, {fp.replace('fingerprint', 'FP')} {fmt(ev(run, fp))}"
         panels += [(short, last and sample_picture(last[1]))]
-        panels += [(fingerprint, fingerprint_at(run, -1))]
         links += [(short, ctx.rel(run.path))] if run else []
     header = ["seed", "deconv: avgpool / strided", "deconv: avgpool / blurpool"]
     return [
         Table(header, ratios),
         Fig(
             ctx.save(plots.image_panels(panels, 4), "claim7_discriminators"),
-            "The first seed after training: samples (stretched) and the fingerprint tile (grey = "
-            "0) per generator and discriminator.",
+            "The first seed after training: samples (stretched) per generator and discriminator.",
             links,
         ),
+        fingerprint_sheet(ctx, runs, "claim7", which=(-1,)),
     ]

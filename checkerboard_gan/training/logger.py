@@ -25,7 +25,6 @@ from checkerboard_gan.analysis.catalogue import CHECKERBOARD, OVERLAP_UNEVENNESS
 from checkerboard_gan.analysis.evaluation import Evaluation
 from checkerboard_gan.config import Config, flat_config
 from checkerboard_gan.pictures.images import (
-    fingerprint_picture,
     gradient_grid,
     grid,
     heatmap,
@@ -34,7 +33,14 @@ from checkerboard_gan.pictures.images import (
     to_unit,
     without_zero_frequency,
 )
-from checkerboard_gan.pictures.plots import map_figure, plt, radial_spectrum_figure
+from checkerboard_gan.pictures.plots import (
+    Figure,
+    FingerprintPanel,
+    fingerprint_figure,
+    map_figure,
+    plt,
+    radial_spectrum_figure,
+)
 from checkerboard_gan.rundir.background import BackgroundWriter
 from checkerboard_gan.rundir.folder import write_bytes
 from checkerboard_gan.rundir.record import RunRecord
@@ -54,18 +60,61 @@ log = logging.getLogger(__name__)
 def log_evaluation(
     writer: SummaryWriter, run_dir: Path, ev: Evaluation, evaluations: list[dict[str, Any]]
 ) -> None:
-    """An evaluation's `eval/fake/*`, `eval/real/*` scalars and fingerprint tile, in TensorBoard
-    and as `eval/fingerprint_step_XXXXXXX.png` in the run folder, and the first evaluation of
-    `evaluations` (the run's, this one included) beside it as a table in the Text tab."""
+    """An evaluation's `eval/fake/*`, `eval/real/*` scalars and fingerprint tiles, in TensorBoard
+    and in the run folder (`eval/fingerprint_step_XXXXXXX.png` and `.pt`), and the first
+    evaluation of `evaluations` (the run's, this one included) beside it as a table in the Text
+    tab."""
     writer.add_text("summary/evaluation", evaluation_table(evaluations[0], ev.entry()), ev.step)
     for side, values in (("fake", ev.fake), ("real", ev.real)):
         for key, value in values.items():
             writer.add_scalar(f"eval/{side}/{key}", value, ev.step)
     writer.add_scalar("eval/seconds", ev.seconds, ev.step)
-    png = log_image(writer, "eval/fingerprint", fingerprint_picture(ev.tile), ev.step)
     folder = Path(run_dir) / "eval"
     folder.mkdir(exist_ok=True)
-    write_bytes(folder / f"fingerprint_step_{ev.step:07d}.png", png)
+    stem = folder / f"fingerprint_step_{ev.step:07d}"
+    write_bytes(stem.with_suffix(".pt"), tensor_bytes(fingerprint_tiles(ev)))
+    title = f"fingerprint tiles at period {ev.tile.shape[-1]}, {Path(run_dir).name}, step {ev.step}"
+    png, height, width = figure_png(fingerprint_figure(evaluation_panels(ev), title))
+    log_png(writer, "eval/fingerprint", png, height, width, ev.step)
+    write_bytes(stem.with_suffix(".png"), png)
+
+
+def fingerprint_tiles(ev: Evaluation) -> dict[str, Any]:
+    """What `eval/fingerprint_step_XXXXXXX.pt` holds: the raw tiles (C, P, P) of the generated
+    and real images and the pixel variances FP_p divides by (the report draws from these)."""
+    return {
+        "step": ev.step,
+        "fake": ev.tile,
+        "fake_variance": ev.fake_variance,
+        "real": ev.real_tile,
+        "real_variance": ev.real_variance,
+    }
+
+
+def evaluation_panels(ev: Evaluation) -> list[FingerprintPanel]:
+    """The generated images' tile, and the real images' beside it where there are any."""
+    panels: list[FingerprintPanel] = [("generated", ev.tile, ev.fake_variance)]
+    if ev.real_tile is not None:
+        panels.append(("real images", ev.real_tile, ev.real_variance))
+    return panels
+
+
+def tensor_bytes(value: Any) -> bytes:
+    """`torch.save` of a tensor (or a dict of them) into bytes, for an atomic write."""
+    buffer = io.BytesIO()
+    torch.save(value, buffer)
+    return buffer.getvalue()
+
+
+def figure_png(fig: Figure) -> tuple[bytes, int, int]:
+    """A matplotlib figure as PNG bytes, its height and width. A pyplot figure is the caller's
+    to close; `fingerprint_figure`'s is not pyplot's (drawn on the training thread while the
+    background writer uses pyplot) and needs no closing."""
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png")
+    png = buffer.getvalue()
+    width, height = Image.open(io.BytesIO(png)).size
+    return png, height, width
 
 
 def on_cpu(obs: Observation) -> Observation:
@@ -222,9 +271,7 @@ class RunLogger:
     def _samples(self, step: int, samples: torch.Tensor) -> None:
         """Write one probe's fixed-noise samples: raw tensor, raw and stretched grids, TB images."""
         stem = self.samples_dir / f"step_{step:07d}"
-        buffer = io.BytesIO()
-        torch.save(samples.detach().cpu(), buffer)
-        write_bytes(stem.with_suffix(".pt"), buffer.getvalue())
+        write_bytes(stem.with_suffix(".pt"), tensor_bytes(samples.detach().cpu()))
         raw, contrast = grid(to_unit(samples)), grid(stretch(samples))
         raw_png = self._image("samples/fixed", raw, step)
         contrast_png = self._image("samples/fixed_contrast", contrast, step)
@@ -244,9 +291,7 @@ class RunLogger:
         (what the report draws), and the first few as a TensorBoard image."""
         folder = self.run_dir / "gradients"
         folder.mkdir(exist_ok=True)
-        buffer = io.BytesIO()
-        torch.save(grad.detach().cpu(), buffer)
-        write_bytes(folder / f"step_{step:07d}.pt", buffer.getvalue())
+        write_bytes(folder / f"step_{step:07d}.pt", tensor_bytes(grad.detach().cpu()))
         self._image("gradients/d_input", gradient_grid(grad[:NUM_GRAD_SHOWN]), step)
 
     def _pictures(self, obs: Observation) -> None:
@@ -265,13 +310,10 @@ class RunLogger:
     def _figure(self, name: str, fig: Any, step: int) -> None:
         """A titled matplotlib figure as `figures/NAME.png` in the run folder and in TensorBoard
         (`figures/NAME`)."""
-        buffer = io.BytesIO()
-        fig.savefig(buffer, format="png")
+        png, height, width = figure_png(fig)
         plt.close(fig)
-        png = buffer.getvalue()
         (self.run_dir / "figures").mkdir(exist_ok=True)
         write_bytes(self.run_dir / "figures" / f"{name}.png", png)
-        width, height = Image.open(io.BytesIO(png)).size
         log_png(self.writer, f"figures/{name.split('_step_')[0]}", png, height, width, step)
 
     def _maps(self, obs: Observation, period: int) -> None:
