@@ -44,7 +44,7 @@ def test_a_constant_generator_has_no_content_and_no_fingerprint():
 def test_real_measures_use_the_same_definitions():
     real = torch.rand(64, 3, 16, 16, generator=torch.Generator().manual_seed(0)) * 2 - 1
     ev = Evaluator(real, 16, 16, 8, 0, 2, 4)
-    assert ev.real == pytest.approx(batch_measures(real, 2, 4), rel=1e-9, abs=1e-4)
+    assert ev.real == pytest.approx(batch_measures(real, 2, 4), rel=1e-5, abs=1e-4)
     assert ev.real["content_2"] == pytest.approx(ev.real["cb_2"])
 
 
@@ -167,8 +167,9 @@ def test_d_at_init_does_not_depend_on_g_nor_g_on_d():
 
 @pytest.mark.parametrize("shape", [(3, 16, 16), (1, 20, 24), (3, 17, 15)])
 def test_streamed_chunks_give_each_measures_own_value_on_the_whole_batch(shape):
-    """The evaluation streams chunks and keeps sums; the values are those of the measures
-    computed one by one from the whole batch, whether or not the periods share one crop."""
+    """The evaluation streams chunks and keeps sums (float32 per chunk, float64 across); the
+    values are those of the measures computed one by one from the whole batch in float64, to
+    float32 rounding, whether or not the periods share one crop."""
     g = torch.Generator().manual_seed(3)
     x = torch.randn(40, *shape, generator=g) + 0.3 * torch.rand(1, *shape, generator=g)
     periods = [2, 4] if min(shape[1:]) < 16 else [2, 4, 8]
@@ -178,12 +179,25 @@ def test_streamed_chunks_give_each_measures_own_value_on_the_whole_batch(shape):
         stats.add(chunk)
     values = stats.values()
     for p in periods:
-        assert values[f"cb_{p}"] == pytest.approx(measures.checkerboard_score(x, p), rel=1e-9)
-        assert values[f"content_{p}"] == pytest.approx(content[p], rel=1e-9)
+        assert values[f"cb_{p}"] == pytest.approx(measures.checkerboard_score(x, p), rel=1e-5)
+        assert values[f"content_{p}"] == pytest.approx(content[p], rel=1e-5)
         assert values[f"peak_db_{p}"] == pytest.approx(measures.spectral_peak_db(x, p), abs=1e-4)
         fp = measures.coherent_fingerprint(x, p)
-        assert values[f"fingerprint_{p}"] == pytest.approx(fp, rel=1e-9)
-        assert torch.allclose(stats.tile(p), measures.fingerprint_tile(x, p), atol=1e-12)
-    assert stats.variance() == pytest.approx(measures.pixel_variance(x).item(), rel=1e-12)
+        assert values[f"fingerprint_{p}"] == pytest.approx(fp, rel=1e-5)
+        assert torch.allclose(stats.tile(p), measures.fingerprint_tile(x, p), atol=1e-7)
+    assert stats.variance() == pytest.approx(measures.pixel_variance(x).item(), rel=1e-6)
     assert torch.allclose(stats.radial(), measures.radial_spectrum(x), atol=1e-4)
-    assert batch_measures(x, 2, periods[-1]) == pytest.approx(values, rel=1e-9, abs=1e-4)
+    assert batch_measures(x, 2, periods[-1]) == pytest.approx(values, rel=1e-5, abs=1e-4)
+
+
+def test_identical_images_have_no_variance_and_no_fingerprint_ratio():
+    """A collapsed generator's images are all the same: their pixel variance is 0, not the
+    float32 rounding of the chunk arithmetic, so FP_p is 0 as for any batch without variance."""
+    x = (torch.rand(1, 3, 16, 16, generator=torch.Generator().manual_seed(0)) * 2 - 1).repeat(
+        50, 1, 1, 1
+    )
+    stats = ImageStatistics(2, [2, 4, 8], (3, 16, 16))
+    for chunk in x.split(16):
+        stats.add(chunk)
+    assert stats.variance() == 0.0
+    assert all(stats.values()[f"fingerprint_{p}"] == 0.0 for p in (2, 4, 8))

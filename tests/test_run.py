@@ -243,7 +243,7 @@ def test_a_second_process_is_refused_a_live_run_folder_but_not_a_dead_ones(tmp_p
 
 @pytest.mark.slow
 def test_a_full_disk_ends_in_one_message_and_keeps_the_checkpoints(tmpfs):
-    run_dir = tmpfs("700k") / "run"
+    run_dir = tmpfs("900k") / "run"  # step 0's pictures and tensors fit, and a checkpoint or two
     process = start(run_dir)
     assert process.wait(300) == 2
     message = process.stderr.read()

@@ -55,17 +55,53 @@ def evaluation_periods(stride: int, height: int, width: int) -> list[int]:
     return found
 
 
+ZERO_VARIANCE = 1e-9  # relative to the mean squared value: float32 rounding is ~1e-7 per value
+SLICE_VALUES = 1 << 22  # float32 values worked on at once (16 MB a copy)
+
+
+def _centred32(x: torch.Tensor) -> torch.Tensor:
+    """Each image-channel minus its own mean, in float32; a constant image-channel gives exactly
+    0 (its float32 mean need not equal its value)."""
+    x = x.float()
+    low, high = torch.aminmax(x.flatten(2), dim=2)
+    mean = torch.where(low == high, low, x.mean(dim=(-2, -1)))
+    return x - mean[..., None, None]
+
+
+def _phase_energy(square: torch.Tensor, q: int) -> torch.Tensor:
+    """Per image, the squared values summed over channels and whole periods q: (n, q, q)."""
+    n, c, h, w = square.shape
+    hq, wq = h // q, w // q
+    rows = square[:, :, : hq * q, : wq * q].reshape(n, c * hq, q, wq * q).sum(1)
+    return rows.reshape(n, q, wq, q).sum(2)
+
+
+def _fold_halo(x: torch.Tensor, q: int, dim: int) -> torch.Tensor:
+    """Sum x along `dim` onto the q phases of its whole periods, with one more phase before and
+    after (the neighbours -1 and q of each period, reflected at the border as the high-pass
+    filter pads): size q + 2 along `dim`."""
+    size = x.shape[dim]
+    starts = torch.arange(size // q) * q
+    inner = x.narrow(dim, 0, starts.numel() * q)
+    inner = inner.unflatten(dim, (starts.numel(), q)).sum(dim)
+    before = x.index_select(dim, _reflect(starts - 1, size)).sum(dim, keepdim=True)
+    after = x.index_select(dim, _reflect(starts + q, size)).sum(dim, keepdim=True)
+    return torch.cat([before, inner, after], dim)
+
+
+def _residual_tile(c: torch.Tensor, q: int) -> torch.Tensor:
+    """Per image, the high-pass residual (`measures.high_pass`) summed over whole periods q:
+    (n, C, q, q). Folding is linear, so the 3 x 3 blur runs on the folded sums with their halo."""
+    halo = _fold_halo(_fold_halo(c, q, 2), q, 3)  # (n, C, q + 2, q + 2)
+    taps = _BLUR.float()
+    blurred = sum(taps[i] * halo[:, :, i : i + q] for i in range(3))
+    blurred = sum(taps[j] * blurred[..., j : j + q] for j in range(3))
+    return halo[:, :, 1:-1, 1:-1] - blurred
+
+
 def _reflect(index: torch.Tensor, size: int) -> torch.Tensor:
     index = index.abs()
     return torch.where(index > size - 1, 2 * (size - 1) - index, index)
-
-
-def _halo_index(period: int, size: int) -> torch.Tensor:
-    """Rows period*i + k for whole periods i and k = -1..period, reflected at the borders as the
-    high-pass filter's padding is: (size // period * (period + 2),)."""
-    k = torch.arange(-1, period + 1)
-    starts = torch.arange(size // period) * period
-    return _reflect((starts[:, None] + k[None, :]).flatten(), size)
 
 
 def _fold(grid: torch.Tensor, period: int) -> torch.Tensor:
@@ -133,67 +169,65 @@ class ImageStatistics:
         self._power = torch.zeros(h, w // 2 + 1, dtype=torch.float64)
         self._mean = torch.zeros(c, h, w, dtype=torch.float64)
         self._m2 = torch.zeros(c, h, w, dtype=torch.float64)
+        self._energy_total = 0.0
 
     @torch.no_grad()
     def add(self, x: torch.Tensor) -> None:
-        """Accumulate a chunk (n, C, H, W), float in [-1, 1] (any device; sums stay on the CPU)."""
+        """Accumulate a chunk (n, C, H, W), float in [-1, 1] (any device; sums stay on the CPU).
+
+        Each chunk is worked on in float32 in slices of at most `SLICE_VALUES` values (memory
+        stays bounded whatever the chunk); the sums across slices are float64.
+        """
         if tuple(x.shape[1:]) != self.shape:
             raise ValueError(f"images of shape {tuple(x.shape[1:])}, expected {self.shape}")
-        if x.shape[0] == 0:
-            return
-        c = measures.centered(x.detach().cpu().double())
+        per_slice = max(1, SLICE_VALUES // max(1, x[0].numel()))
+        for part in x.detach().split(per_slice):
+            self._add(_centred32(part.cpu()))
+
+    def _add(self, c: torch.Tensor) -> None:
         n = c.shape[0]
         weights = self._draw_weights(n)
+        square = c.square()
         for q in sorted(set(self.base.values())):
-            energy, tile = self._phase_sums(c, q)
-            self._accumulate(q, energy, tile, weights)
+            self._accumulate(q, _phase_energy(square, q), _residual_tile(c, q), weights)
         self._boot_count += weights.sum(dim=1)
-        self._power += torch.view_as_real(torch.fft.rfft2(c.float())).pow(2).sum((0, 1, -1))
-        self._update_moments(c)
+        self._power += torch.view_as_real(torch.fft.rfft2(c)).square().sum((0, 1, -1)).double()
+        self._update_moments(c, square)
         self.n += n
 
     def _draw_weights(self, n: int) -> torch.Tensor:
-        rates = torch.ones(n, self.replicates, dtype=torch.float64)
+        rates = torch.ones(n, self.replicates)
         return torch.poisson(rates, generator=self._weights).T.contiguous()  # (B, n)
-
-    def _phase_sums(self, c: torch.Tensor, q: int) -> tuple[torch.Tensor, torch.Tensor]:
-        """Per image: the phase energies summed over channels and periods (n, Q, Q) and the
-        high-pass residual summed over periods (n, C, Q, Q), from one gather of the whole periods
-        with a one-pixel halo (the residual of a pixel needs its 8 neighbours)."""
-        n, ch, h, w = c.shape
-        rows, cols = _halo_index(q, h), _halo_index(q, w)
-        g = c[:, :, rows][..., cols].reshape(n, ch, h // q, q + 2, w // q, q + 2)
-        energy = g[:, :, :, 1:-1, :, 1:-1].pow(2).sum(dim=(1, 2, 4))
-        halo = g.sum(dim=(2, 4))  # (n, C, Q + 2, Q + 2)
-        taps = _BLUR.to(c.dtype)
-        blurred = sum(taps[i] * halo[:, :, i : i + q] for i in range(3))
-        blurred = sum(taps[j] * blurred[..., j : j + q] for j in range(3))
-        return energy, halo[:, :, 1:-1, 1:-1] - blurred
 
     def _accumulate(
         self, q: int, energy: torch.Tensor, tile: torch.Tensor, weights: torch.Tensor
     ) -> None:
-        n = energy.shape[0]
         if q not in self._energy:
-            self._energy[q] = torch.zeros_like(energy[0])
-            self._tile[q] = torch.zeros_like(tile[0])
-            self._boot_energy[q] = weights.new_zeros(self.replicates, energy[0].numel())
-            self._boot_tile[q] = weights.new_zeros(self.replicates, tile[0].numel())
-        self._energy[q] += energy.sum(0)
-        self._tile[q] += tile.sum(0)
+            self._energy[q] = torch.zeros(energy.shape[1:], dtype=torch.float64)
+            self._tile[q] = torch.zeros(tile.shape[1:], dtype=torch.float64)
+            self._boot_energy[q] = torch.zeros(
+                self.replicates, energy[0].numel(), dtype=torch.float64
+            )
+            self._boot_tile[q] = torch.zeros(self.replicates, tile[0].numel(), dtype=torch.float64)
+        self._energy[q] += energy.double().sum(0)
+        self._tile[q] += tile.double().sum(0)
         if self.replicates:
-            w = weights.float()
-            self._boot_energy[q] += (w @ energy.reshape(n, -1).float()).double()
-            self._boot_tile[q] += (w @ tile.reshape(n, -1).float()).double()
+            self._boot_energy[q] += (weights @ energy.flatten(1)).double()
+            self._boot_tile[q] += (weights @ tile.flatten(1)).double()
 
-    def _update_moments(self, c: torch.Tensor) -> None:
+    def _update_moments(self, c: torch.Tensor, square: torch.Tensor) -> None:
+        """Chan et al.'s pairwise update of the per-pixel mean and sum of squared deviations,
+        the slice's own in float32 (deviations from its mean, not a difference of sums, so that
+        images all the same give about 0), float64 across slices."""
         n = c.shape[0]
-        mean = c.mean(0)
-        m2 = (c - mean).pow(2).sum(0)
+        mean32 = c.mean(0)
+        m2 = (c - mean32).square_().sum(0).double()
+        mean = mean32.double()
         total = self.n + n
         delta = mean - self._mean
-        self._m2 += m2 + delta.pow(2) * (self.n * n / total)
+        self._m2 += m2 + delta.square() * (self.n * n / total)
         self._mean += delta * (n / total)
+        self._energy_total += square.sum().item()
 
     # Results --------------------------------------------------------------------------------
 
@@ -202,9 +236,13 @@ class ImageStatistics:
             raise ValueError("no images were added")
 
     def variance(self) -> float:
-        """The mean per-pixel variance over the images (population): FP_p's denominator."""
+        """The mean per-pixel variance over the images (population): FP_p's denominator. Below
+        `ZERO_VARIANCE` times the mean squared value it is float32 rounding of images that are
+        all the same, and 0 (FP_p is then 0, as for a batch without variance)."""
         self._require()
-        return (self._m2 / self.n).mean().item()
+        variance = (self._m2 / self.n).mean().item()
+        mean_square = self._energy_total / (self.n * self._mean.numel())
+        return 0.0 if variance <= ZERO_VARIANCE * mean_square else variance
 
     def energy(self, p: int) -> torch.Tensor:
         """E_p: (p, p), the mean phase energies over images, channels and whole periods."""

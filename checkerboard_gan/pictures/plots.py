@@ -298,4 +298,3 @@ def bar_figure(
     ax.grid(axis="y", alpha=0.3)
     fig.tight_layout()
     return fig
-

@@ -11,7 +11,8 @@ Schema (version 2; docs/run_folder.md lists every key with its meaning):
   where custom code allows no overlap map);
 - what it saw: `probes` (one entry per probe: `step` and the catalogue's probe keys) and
   `evaluations` (`step`, `n_fake`, `n_real`, `fake` and `real` blocks of the catalogue's
-  evaluation keys, `seconds`), both in step order;
+  evaluation keys, `intervals` (95% bootstrap `[low, high]` per side and key), `seconds`), both
+  in step order;
 - how it went: `final_loss_d`, `final_loss_g`, `throughput_img_s`, `loop_s`, `probe_s`,
   `wall_s`, `resumed_at` (the steps it was resumed from).
 
