@@ -55,9 +55,10 @@ def map_figure(values: torch.Tensor, title: str, colorbar: str, from_zero: bool)
 
 
 def spectra_figure(fake: torch.Tensor, real: torch.Tensor | None) -> Figure:
-    """Mean log power spectra (H, W) in dB, zero frequency in the middle: generated, real and
-    generated minus real (a diverging scale around 0 dB), the zero frequency left out. Real
-    None: the generated one alone."""
+    """Mean log power spectra (H, W) in dB, zero frequency in the middle (drawn at the median):
+    generated, real and generated minus real on a diverging scale around 0 dB clipped at the
+    99th percentile of |difference| (at least 1 dB), so that a few peak bins stand out
+    saturated instead of washing out the rest. Real None: the generated one alone."""
     fake = without_zero_frequency(fake.double().cpu())
     panels = [("generated", fake)]
     if real is not None:
@@ -68,7 +69,10 @@ def spectra_figure(fake: torch.Tensor, real: torch.Tensor | None) -> Figure:
     high = max(float(v.nan_to_num(nan=-math.inf).max()) for _, v in panels[:2])
     for ax, (label, values) in zip(list(axes) if len(panels) > 1 else [axes], panels, strict=True):
         diverging = label == "generated - real"
-        bound = float(values.nan_to_num().abs().max()) or 1.0
+        # a few peak bins (a checkerboard's) would set the scale and wash out the rest
+        bound = max(float(torch.quantile(values.abs().flatten(), 0.99)), 1.0)
+        if diverging:
+            label = f"generated - real (clipped at +/-{bound:.2g} dB)"
         image = ax.imshow(
             values.numpy(),
             cmap="RdBu_r" if diverging else "magma",
