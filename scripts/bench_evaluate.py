@@ -5,7 +5,8 @@ the same files through the same decoding path (issue 23: within 1.5 x, under 1.5
 
 Writes the PNGs once (crops of scikit-image's photographs, downscaled, so they compress and
 decode as photographs do) and reuses them. Each measurement runs in a fresh process; its peak
-memory is that process's maximum resident set plus the largest of its decoding workers'.
+memory is the peak proportional set size of it and its decoding workers together (pages they
+share counted once), sampled every 0.2 s, beside the main process's own peak resident set.
 """
 
 from __future__ import annotations
@@ -55,18 +56,52 @@ def evaluate(folder: str) -> None:
         assert main([folder, "--out", f"{out}/ev"]) == 0
 
 
+def _tree(pid: int) -> list[int]:
+    """pid and its descendants (Linux /proc)."""
+    found, todo = [], [pid]
+    while todo:
+        p = todo.pop()
+        found.append(p)
+        try:
+            for task in Path(f"/proc/{p}/task").iterdir():
+                todo += [int(c) for c in (task / "children").read_text().split()]
+        except OSError:
+            pass
+    return found
+
+
+def _pss_mb(pids: list[int]) -> float:
+    """The proportional set size of the processes together (shared pages counted once)."""
+    total = 0
+    for pid in pids:
+        try:
+            for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+                if line.startswith("Pss:"):
+                    total += int(line.split()[1])
+        except OSError:
+            pass
+    return total / 1024
+
+
 def measure(mode: str, folder: str) -> dict[str, float]:
-    """Run `mode` in a fresh process; its seconds and peak memory (MB)."""
+    """Run `mode` in a fresh process; its seconds, its peak resident set (MB) and the peak
+    proportional set size of it and its decoding workers together, sampled every 0.2 s."""
     code = (
         "import json, resource, sys, time; sys.path.insert(0, 'scripts');"
         "import bench_evaluate as b; t = time.perf_counter();"
         f"b.{mode}({folder!r}); s = time.perf_counter() - t;"
         "me = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024;"
-        "kids = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024;"
-        "print(json.dumps({'seconds': s, 'main_mb': me, 'worker_mb': kids}))"
+        "print(json.dumps({'seconds': s, 'main_rss_mb': me}))"
     )
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    return json.loads(done.stdout.strip().splitlines()[-1])
+    child = subprocess.Popen(
+        [sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True
+    )
+    peak = 0.0
+    while child.poll() is None:
+        peak = max(peak, _pss_mb(_tree(child.pid)))
+        time.sleep(0.2)
+    result = json.loads(child.stdout.read().strip().splitlines()[-1])
+    return result | {"peak_pss_mb": peak}
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -85,13 +120,14 @@ def main(argv: list[str] | None = None) -> None:
             results[mode].append(measure(mode, str(folder)))
             print(f"round {r + 1} {mode}: {results[mode][-1]}", flush=True)
     print(f"\n{args.files} PNGs of {args.size} x {args.size} ({time.perf_counter() - began:.0f} s)")
-    print("| | seconds (each round) | images / s | peak MB (main + largest worker) |")
+    print("| | seconds (each round) | images / s | peak MB (all processes, PSS) | main RSS MB |")
     print("|---|---|---|---|")
     for mode, rows in results.items():
         best = min(r["seconds"] for r in rows)
-        peak = max(r["main_mb"] + r["worker_mb"] for r in rows)
+        peak = max(r["peak_pss_mb"] for r in rows)
+        rss = max(r["main_rss_mb"] for r in rows)
         seconds = ", ".join(f"{r['seconds']:.1f}" for r in rows)
-        print(f"| {mode} | {seconds} | {args.files / best:,.0f} | {peak:,.0f} |")
+        print(f"| {mode} | {seconds} | {args.files / best:,.0f} | {peak:,.0f} | {rss:,.0f} |")
     ratio = min(r["seconds"] for r in results["evaluate"]) / min(
         r["seconds"] for r in results["decode_only"]
     )

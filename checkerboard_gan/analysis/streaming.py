@@ -56,6 +56,7 @@ def evaluation_periods(stride: int, height: int, width: int) -> list[int]:
 
 
 ZERO_VARIANCE = 1e-9  # relative to the mean squared value: float32 rounding is ~1e-7 per value
+FLUSH_IMAGES = 2048  # images summed in float32 by the replicates before a float64 flush
 SLICE_VALUES = 1 << 22  # float32 values worked on at once (16 MB a copy)
 
 
@@ -163,8 +164,10 @@ class ImageStatistics:
         self._weights = torch.Generator().manual_seed(seed)
         self._energy: dict[int, torch.Tensor] = {}  # base -> (Q, Q) sums over n, c, i, j
         self._tile: dict[int, torch.Tensor] = {}  # base -> (C, Q, Q) residual sums over n, i, j
-        self._boot_energy: dict[int, torch.Tensor] = {}  # base -> (B, Q*Q)
-        self._boot_tile: dict[int, torch.Tensor] = {}  # base -> (B, C*Q*Q)
+        # base -> the replicates' weighted phase energies (B, Q*Q) and residual tiles (B, C*Q*Q)
+        self._boot: dict[int, tuple[torch.Tensor, torch.Tensor]] = {}
+        self._boot32: dict[int, tuple[torch.Tensor, torch.Tensor]] = {}
+        self._unflushed = 0
         self._boot_count = torch.zeros(replicates, dtype=torch.float64)
         self._power = torch.zeros(h, w // 2 + 1, dtype=torch.float64)
         self._mean = torch.zeros(c, h, w, dtype=torch.float64)
@@ -194,6 +197,9 @@ class ImageStatistics:
         self._power += torch.view_as_real(torch.fft.rfft2(c)).square().sum((0, 1, -1)).double()
         self._update_moments(c, square)
         self.n += n
+        self._unflushed += n
+        if self._unflushed >= FLUSH_IMAGES:
+            self._flush()
 
     def _draw_weights(self, n: int) -> torch.Tensor:
         rates = torch.ones(n, self.replicates)
@@ -205,15 +211,26 @@ class ImageStatistics:
         if q not in self._energy:
             self._energy[q] = torch.zeros(energy.shape[1:], dtype=torch.float64)
             self._tile[q] = torch.zeros(tile.shape[1:], dtype=torch.float64)
-            self._boot_energy[q] = torch.zeros(
-                self.replicates, energy[0].numel(), dtype=torch.float64
-            )
-            self._boot_tile[q] = torch.zeros(self.replicates, tile[0].numel(), dtype=torch.float64)
+            for store, dtype in ((self._boot, torch.float64), (self._boot32, torch.float32)):
+                store[q] = (
+                    torch.zeros(self.replicates, energy[0].numel(), dtype=dtype),
+                    torch.zeros(self.replicates, tile[0].numel(), dtype=dtype),
+                )
         self._energy[q] += energy.double().sum(0)
         self._tile[q] += tile.double().sum(0)
         if self.replicates:
-            self._boot_energy[q] += (weights @ energy.flatten(1)).double()
-            self._boot_tile[q] += (weights @ tile.flatten(1)).double()
+            boot_energy, boot_tile = self._boot32[q]
+            boot_energy.addmm_(weights, energy.flatten(1))
+            boot_tile.addmm_(weights, tile.flatten(1))
+
+    def _flush(self) -> None:
+        """Move the replicates' float32 sums into their float64 ones (every `FLUSH_IMAGES`
+        images, and before results), so float32 never sums more than that many images."""
+        for q, parts in self._boot32.items():
+            for total, part in zip(self._boot[q], parts, strict=True):
+                total += part.double()
+                part.zero_()
+        self._unflushed = 0
 
     def _update_moments(self, c: torch.Tensor, square: torch.Tensor) -> None:
         """Chan et al.'s pairwise update of the per-pixel mean and sum of squared deviations,
@@ -300,15 +317,16 @@ class ImageStatistics:
         if not self.replicates:
             return {}
         self._require()
+        self._flush()
         c, h, w = self.shape
         count = self._boot_count.clamp(min=1)[:, None, None]
         cb, fp = {}, {}
         variance = self.variance()
         for p in self.periods:
             q = self.base[p]
-            energy = _fold(self._boot_energy[q].reshape(-1, q, q), p)
+            energy = _fold(self._boot[q][0].reshape(-1, q, q), p)
             cb[p] = _cb_rows(energy.flatten(1))
-            tiles = _fold(self._boot_tile[q].reshape(-1, c, q, q), p) / (h // p * (w // p))
+            tiles = _fold(self._boot[q][1].reshape(-1, c, q, q), p) / (h // p * (w // p))
             tiles = tiles / count[..., None]
             tiles = tiles - tiles.mean(dim=(-2, -1), keepdim=True)
             energy_of_tiles = tiles.pow(2).mean(dim=(1, 2, 3))
