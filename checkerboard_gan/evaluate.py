@@ -22,6 +22,7 @@ from pathlib import Path
 
 import torch
 
+from checkerboard_gan.analysis.catalogue import BY_NAME
 from checkerboard_gan.analysis.evaluation import Evaluation, Evaluator, Side, statistics
 from checkerboard_gan.analysis.streaming import evaluation_periods
 from checkerboard_gan.config import ConfigError
@@ -118,7 +119,7 @@ def evaluate_images(
 
 def _print_verdicts(ev: Evaluation) -> None:
     for p, measure, verdict in ev.verdicts():
-        key = f"{measure}_{p}"
+        key = BY_NAME[measure].key(p)
         interval = ev.intervals()["fake"][key]
         real = f", real {ev.real[key]:.3g}" if ev.real else ""
         print(
