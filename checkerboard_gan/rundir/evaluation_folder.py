@@ -118,7 +118,7 @@ def markdown(ev: Evaluation, sources: dict[str, str | None]) -> str:
     """evaluation.md: what was measured, a table per period, the verdicts and the pictures."""
     verdicts = {(p, m): v for p, m, v in ev.verdicts()}
     floor = (
-        f"Real images (the floor): {sources['real']}, {ev.n_real} images."
+        f"Real images (the floor): {sources['real']}."
         if ev.real_side
         else "No real images were given: there is no floor, so no value can be called above it "
         "(give `--real`)."
@@ -126,7 +126,7 @@ def markdown(ev: Evaluation, sources: dict[str, str | None]) -> str:
     lines = [
         "# Checkerboard evaluation",
         "",
-        f"Generated images: {sources['fake']}, {ev.n_fake} images. {floor}",
+        f"Generated images: {sources['fake']}. {floor}",
         f"Periods p = {', '.join(map(str, ev.periods))} (stride {ev.finest}); values with their "
         f"95% bootstrap interval over images; {ev.seconds:.1f} s.",
         "",
