@@ -105,7 +105,7 @@ def _check_target(key: str, target: str, example: str) -> None:
     if not TARGET.fullmatch(target):
         raise ConfigError(
             f"{key}={target!r} is invalid: give the class as PKG.MODULE.CLASS, importable from "
-            f"the run's working folder or PYTHONPATH (e.g. {key}={example})"
+            f"the folder the command is started in or PYTHONPATH (e.g. {key}={example})"
         )
 
 
@@ -229,6 +229,12 @@ class ModelConfig:
             _check_target("model.generator", self.generator, EXAMPLE_GENERATOR)
         if self.period is not None:
             _at_least("model.period", self.period, 2)
+            if self.generator is None:
+                raise ConfigError(
+                    f"model.period={self.period} applies to a generator of your own "
+                    "(model.generator=PKG.MODULE.CLASS); the built-in generator's period follows "
+                    "from upsample.stride and the image size"
+                )
         _at_least("model.z_dim", self.z_dim, 1)
         _at_least("model.g_channels", self.g_channels, 1)
         _at_least("model.d_channels", self.d_channels, 1)

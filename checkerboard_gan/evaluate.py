@@ -39,6 +39,7 @@ from checkerboard_gan.training.logger import log_evaluation
 log = logging.getLogger("checkerboard_gan.evaluate")
 CHUNK = 64
 PROGRESS_S = 5.0
+MIN_IMAGES = 100  # fewer: the log says the intervals are rough
 
 
 def is_run_folder(path: Path) -> bool:
@@ -87,10 +88,8 @@ def _with_progress(images: ImageSet, side: str) -> Iterator[torch.Tensor]:
             log.info("%s: %d / %d images, %.0f s", side, done, images.count, now - began)
 
 
-def evaluate_images(
-    fake: ImageSet, real: ImageSet | None, stride: int, seed: int = 0
-) -> Evaluation:
-    """Measure `fake` against `real` (None: no floor) at p = s, s^2, ... (docs/evaluate.md).
+def plan(fake: ImageSet, real: ImageSet | None, stride: int) -> list[int]:
+    """The periods `fake` is measured at, after checking that `real` has its size.
 
     Raises:
         ImageSetError: the two sets differ in height and width, or the images are too small to
@@ -104,9 +103,20 @@ def evaluate_images(
             f"same size (for a dataset, dataset.image_size={h})"
         )
     try:
-        periods = evaluation_periods(stride, h, w)
+        return evaluation_periods(stride, h, w)
     except ValueError as err:
         raise ImageSetError(f"--stride {stride}: {err}") from err
+
+
+def evaluate_images(
+    fake: ImageSet, real: ImageSet | None, stride: int, seed: int = 0
+) -> Evaluation:
+    """Measure `fake` against `real` (None: no floor) at p = s, s^2, ... (docs/evaluate.md).
+
+    Raises:
+        ImageSetError: as `plan`, or images that cannot be read as they stream.
+    """
+    periods = plan(fake, real, stride)
     began = time.perf_counter()
     sides = {}
     for name, images in (("generated", fake), ("real", real)):
@@ -128,18 +138,70 @@ def _print_verdicts(ev: Evaluation) -> None:
         )
 
 
-def _images_main(args: argparse.Namespace) -> int:
-    fake = open_image_set([args.source], args.num_samples)
-    real = open_image_set(args.real, args.num_samples) if args.real else None
-    out = Path(args.out) if args.out else default_folder(Path(args.source))
+def _check_out(out: Path) -> None:
+    if out.exists() and not out.is_dir():
+        raise ImageSetError(f"--out {out} is a file; give a folder (new, or without an evaluation)")
     if (out / FILE).exists():
         raise ImageSetError(f"--out {out} already holds an evaluation; give another folder")
+
+
+def _check_source(path: Path) -> None:
+    """Folders of this tool that are not images to evaluate: a sweep, or a run's pictures."""
+    if path.is_dir() and any((path / name).exists() for name in ("multirun.yaml", "summary.csv")):
+        raise ImageSetError(
+            f"{path} is a sweep folder: evaluate each of its run folders "
+            "(python -m checkerboard_gan.evaluate SWEEP/RUN)"
+        )
+    run = next((up for up in path.resolve().parents if is_run_folder(up)), None)
+    if run is not None:
+        raise ImageSetError(
+            f"{path} is inside the run folder {run}, whose PNGs are picture grids and figures, "
+            f"not samples: evaluate the run folder itself, or draw samples with "
+            f"python -m checkerboard_gan.generate {run} --count 2048 and evaluate the .pt"
+        )
+
+
+def _warn_sizes(fake: ImageSet, real: ImageSet | None) -> None:
+    if fake.count < MIN_IMAGES:
+        log.warning(
+            "only %d generated images: intervals from fewer than %d images are rough",
+            fake.count,
+            MIN_IMAGES,
+        )
+    if real is not None and max(fake.count, real.count) > 2 * min(fake.count, real.count):
+        log.warning(
+            "%d generated against %d real images: FP_p of images without a stamped pattern "
+            "falls as 1 / N, so the floor is comparable only for sets of similar size "
+            "(--num-samples N takes the first N of each)",
+            fake.count,
+            real.count,
+        )
+
+
+def _images_main(args: argparse.Namespace) -> int:
+    source = Path(args.source)
+    _check_source(source)
+    out = Path(args.out) if args.out else default_folder(source)
+    _check_out(out)
+    fake = open_image_set([args.source], args.num_samples)
+    if fake.count < 2:
+        raise ImageSetError(f"{fake.description}: at least 2 images are needed (intervals, FP)")
+    limit = args.num_samples
+    if args.real and any("=" in part for part in args.real) and limit is None:
+        limit = fake.count  # a dataset's size is a setting, not a choice: match the generated
+    real = open_image_set(args.real, limit) if args.real else None
+    periods = plan(fake, real, args.stride or 2)
     log.info("generated: %s", fake.description)
     log.info("real: %s", real.description if real else "none given (no floor; use --real)")
+    log.info("periods: %s", ", ".join(map(str, periods)))
+    _warn_sizes(fake, real)
     ev = evaluate_images(fake, real, args.stride or 2, args.seed)
     sources = {"fake": fake.description, "real": real.description if real else None}
     write_folder(out, ev, sources)
-    print(f"{args.source}: {ev.n_fake} generated / {ev.n_real} real images in {ev.seconds:.1f} s")
+    print(
+        f"{args.source}: {ev.n_fake} generated / {ev.n_real} real images measured in "
+        f"{ev.seconds:.1f} s"
+    )
     _print_verdicts(ev)
     print(f"written to {out} (evaluation.json, evaluation.md, pictures)")
     return 0

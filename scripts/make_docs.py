@@ -87,7 +87,7 @@ NOTES: dict[tuple[str, str], str] = {
     ("FilteredConfig", "filter"): "1-D FIR taps applied along H and W (null: the stride's "
     "binomial, [1, 3, 3, 1] at stride 2)",
     ("CustomUpsampleConfig", "target"): "your stage class as PKG.MODULE.CLASS, importable from "
-    "the run's working folder or PYTHONPATH ([custom.md](custom.md))",
+    "the folder the command is started in or PYTHONPATH ([custom.md](custom.md))",
     ("CustomUpsampleConfig", "kwargs"): "extra keyword arguments for the class; add one with "
     "`+upsample.kwargs.NAME=VALUE`",
     ("DiscConfig", "name"): "the kind, a key of `downsampling.DOWNSAMPLERS` (set by `disc=`)",

@@ -140,7 +140,7 @@ def test_bad_custom_code_fails_with_one_clear_message(overrides, expected):
             ["upsample=custom", "upsample.target=nowhere.layers.Up"],
             "upsample.target=nowhere.layers.Up cannot be imported: module 'nowhere.layers' "
             "failed with ModuleNotFoundError: No module named 'nowhere' (the module must be "
-            "importable from the run's working folder or PYTHONPATH)",
+            "importable from the folder the command is started in or PYTHONPATH)",
         ),
         (["upsample=custom", f"upsample.target={MOD}.Shrink"], "it returned (2, 8, 4, 4)"),
         ([f"model.generator={MOD}.HalfSizeGenerator"], "expected (2, 3, 16, 16)"),

@@ -5,6 +5,7 @@ no file written)."""
 from __future__ import annotations
 
 import json
+import logging
 
 import numpy as np
 import pytest
@@ -292,3 +293,61 @@ def test_png_files_of_a_runs_images_give_the_run_folders_numbers(tmp_path):
     assert record["fake"]["content_2"] > 3 * record["real"]["content_2"]
     verdicts = {(p, m): v for p, m, v in ev.verdicts()}
     assert verdicts[(2, "content")] == "above the real floor"
+
+
+def test_folders_that_are_not_samples_and_an_out_file_are_refused_before_reading(
+    crops, tmp_path, capsys
+):
+    np.save(tmp_path / "f.npy", crops.permute(0, 2, 3, 1).numpy())
+    (tmp_path / "notes.txt").write_text("mine")
+    sweep = tmp_path / "sweep"
+    save_pngs(crops[:4], sweep / "0_upsample=deconv" / "samples")
+    (sweep / "multirun.yaml").write_text("hydra: {}\n")
+    (sweep / "0_upsample=deconv" / "metrics.json").write_text("{}")
+    cases = [
+        ([str(tmp_path / "f.npy"), "--out", str(tmp_path / "notes.txt")], "is a file"),
+        ([str(sweep)], "is a sweep folder"),
+        ([str(sweep / "0_upsample=deconv" / "samples")], "is inside the run folder"),
+        ([str(tmp_path / "f.npy"), "--num-samples", "1"], "at least 2 images"),
+    ]
+    before = sorted(tmp_path.rglob("*"))
+    for argv, message in cases:
+        assert main(argv) == 2, argv
+        err = capsys.readouterr().err
+        assert message in err and "Traceback" not in err, argv
+    assert sorted(tmp_path.rglob("*")) == before
+    assert (tmp_path / "notes.txt").read_text() == "mine"
+
+
+def test_float_images_without_a_negative_value_are_warned_about(crops, tmp_path, caplog):
+    np.save(tmp_path / "unit.npy", (crops.float() / 255).numpy())
+    with caplog.at_level(logging.WARNING):
+        assert main([str(tmp_path / "unit.npy")]) == 0
+    assert "x * 2 - 1" in caplog.text
+
+
+def test_a_dataset_floor_matches_the_generated_count_and_unequal_sets_are_warned(
+    crops, tmp_path, caplog
+):
+    np.save(tmp_path / "f.npy", crops.permute(0, 2, 3, 1).numpy())
+    save_pngs(crops[:12], tmp_path / "few")
+    argv = [str(tmp_path / "f.npy"), "--real", "dataset=photos", "dataset.image_size=16"]
+    assert main(argv) == 0
+    record = json.loads((tmp_path / "f_evaluation" / "evaluation.json").read_text())
+    assert record["n_fake"] == record["n_real"] == 48
+    with caplog.at_level(logging.WARNING):
+        assert main([str(tmp_path / "f.npy"), "--real", str(tmp_path / "few")]) == 0
+    assert "48 generated against 12 real images" in caplog.text
+    assert "fewer than 100 images are rough" in caplog.text
+
+
+def test_a_value_inside_the_real_interval_is_within_the_floor_and_one_above_it_undecided():
+    from checkerboard_gan.analysis.evaluation import floor_verdict
+    from checkerboard_gan.analysis.streaming import Interval
+
+    real = Interval(0.010, 0.020)
+    assert floor_verdict(Interval(0.021, 0.03), real, 0.025) == "above the real floor"
+    assert floor_verdict(Interval(0.012, 0.024), real, 0.018) == "within the floor"
+    assert floor_verdict(Interval(0.0, 0.001), real, 0.0005) == "within the floor"
+    assert floor_verdict(Interval(0.015, 0.04), real, 0.025).startswith("undecided")
+    assert floor_verdict(Interval(0.015, 0.04), None, 0.025) == "no real floor (give --real)"

@@ -145,7 +145,9 @@ class Evaluation:
             for measure in (CONTENT, FINGERPRINT):
                 key = measure.key(p)
                 real = self.real_side.intervals.get(key) if self.real_side else None
-                found.append((p, measure.name, floor_verdict(self.fake_side.intervals[key], real)))
+                fake = self.fake_side.intervals[key]
+                verdict = floor_verdict(fake, real, self.fake_side.values[key])
+                found.append((p, measure.name, verdict))
         return found
 
 
@@ -157,15 +159,16 @@ ABOVE, WITHIN, UNDECIDED, NO_FLOOR = (
 )
 
 
-def floor_verdict(fake: Interval, real: Interval | None) -> str:
-    """How a generated value's 95% interval stands against the real images' (docs/measures.md):
-    above the floor only when the intervals are apart with the generated one higher; within it
-    when the generated interval reaches no higher than the real one; otherwise undecided."""
+def floor_verdict(fake: Interval, real: Interval | None, value: float) -> str:
+    """How a generated value and its 95% interval stand against the real images' interval
+    (docs/evaluate.md): above the floor only when the intervals are apart with the generated one
+    higher; within it when the generated value is no higher than the real interval's upper end;
+    undecided when it is higher but the intervals overlap (more images narrow them)."""
     if real is None:
         return NO_FLOOR
     if fake.low > real.high:
         return ABOVE
-    if fake.high <= real.high:
+    if value <= real.high:
         return WITHIN
     return UNDECIDED
 

@@ -16,6 +16,7 @@ tensor.
 
 from __future__ import annotations
 
+import logging
 import math
 import zipfile
 from collections.abc import Callable, Iterator
@@ -28,6 +29,8 @@ import torch
 
 from checkerboard_gan.config import ConfigError, config_dir, register_configs, validate
 from checkerboard_gan.data.sources import SOURCES, _decode, _image_files
+
+log = logging.getLogger(__name__)
 
 ARRAY_SUFFIXES = (".npz", ".npy", ".pt")
 TOLERANCE = 1e-3  # float images may overshoot [-1, 1] by this much (rounding of a tanh output)
@@ -217,6 +220,27 @@ def _as_nchw(chunk: torch.Tensor, layout: str) -> torch.Tensor:
     return _to_unit(chunk[:, :3].contiguous())
 
 
+def _signed(read: Callable, what: str, dtype: Any) -> Callable:
+    """`read`, saying once when a float array's first chunk holds no negative value: such
+    images are most likely in [0, 1], which CB, content, FP and the peak do not mind but the
+    spectral distance does (it compares log powers)."""
+    is_uint8 = dtype in (np.uint8, torch.uint8)
+
+    def checked(size: int) -> Iterator[torch.Tensor]:
+        for i, chunk in enumerate(read(size)):
+            if i == 0 and not is_uint8 and chunk.numel() and chunk.min() >= 0:
+                log.warning(
+                    "%s: float values with no negative one in the first %d images: if these "
+                    "are [0, 1] images, give x * 2 - 1 (the spectral distance to real images "
+                    "depends on the scale; CB, content, FP and the peak do not)",
+                    what,
+                    chunk.shape[0],
+                )
+            yield chunk
+
+    return checked
+
+
 def _array_set(what: str, shape: tuple[int, ...], dtype: Any, rows: Callable, limit: int | None):
     layout, image_shape = _layout(shape, dtype, what)
     count = _count(shape[0], limit)
@@ -227,7 +251,7 @@ def _array_set(what: str, shape: tuple[int, ...], dtype: Any, rows: Callable, li
         for start in range(0, count, size):
             yield _as_nchw(rows(start, min(start + size, count)), layout)
 
-    return ImageSet(f"{what} ({count} images)", count, image_shape, read)
+    return ImageSet(f"{what} ({count} images)", count, image_shape, _signed(read, what, dtype))
 
 
 def _npy_set(path: Path, limit: int | None) -> ImageSet:
@@ -293,7 +317,7 @@ def _npz_set(path: Path, limit: int | None) -> ImageSet:
 
     if count == 0:
         raise ImageSetError(f"{where}: holds no images (its first axis is 0)")
-    return ImageSet(f"{where} ({count} images)", count, image_shape, read)
+    return ImageSet(f"{where} ({count} images)", count, image_shape, _signed(read, where, dtype))
 
 
 def _pt_set(path: Path, limit: int | None) -> ImageSet:
@@ -330,7 +354,11 @@ def _dataset_set(overrides: list[str], limit: int | None) -> ImageSet:
         with initialize_config_dir(version_base="1.3", config_dir=str(config_dir())):
             cfg = validate(compose("config", overrides=overrides)).dataset
     except (HydraException, OmegaConfBaseException) as err:
-        raise ImageSetError(f"{' '.join(overrides)}: {str(err).splitlines()[0]}") from err
+        names = sorted(f.stem for f in (config_dir() / "dataset").glob("*.yaml"))
+        raise ImageSetError(
+            f"{' '.join(overrides)}: {str(err).splitlines()[0]} (datasets: {', '.join(names)}; "
+            "their keys: docs/configuration.md)"
+        ) from err
     source = SOURCES.check(cfg)(cfg)
     total = len(source)
     count = _count(total, limit)

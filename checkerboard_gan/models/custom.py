@@ -16,7 +16,7 @@ from torch import nn
 
 from checkerboard_gan.config import ConfigError
 
-IMPORTABLE = "the module must be importable from the run's working folder or PYTHONPATH"
+IMPORTABLE = "the module must be importable from the folder the command is started in or PYTHONPATH"
 
 
 class OverlapUnavailable(Exception):

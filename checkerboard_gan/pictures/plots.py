@@ -64,7 +64,7 @@ def spectra_figure(fake: torch.Tensor, real: torch.Tensor | None) -> Figure:
     if real is not None:
         real = without_zero_frequency(real.double().cpu())
         panels += [("real", real), ("generated - real", fake - real)]
-    fig, axes = plt.subplots(1, len(panels), figsize=(3.6 * len(panels), 3.3), dpi=100)
+    fig, axes = plt.subplots(1, len(panels), figsize=(max(3.6 * len(panels), 6.0), 3.3), dpi=100)
     low = min(float(v.nan_to_num(nan=math.inf).min()) for _, v in panels[:2])
     high = max(float(v.nan_to_num(nan=-math.inf).max()) for _, v in panels[:2])
     for ax, (label, values) in zip(list(axes) if len(panels) > 1 else [axes], panels, strict=True):

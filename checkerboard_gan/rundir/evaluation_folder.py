@@ -150,9 +150,11 @@ def markdown(ev: Evaluation, sources: dict[str, str | None]) -> str:
         else "Spectral distance: n/a without real images.",
         "",
         "A value is *above the real floor* only when its interval lies wholly above the real "
-        "images' interval; *within the floor* when its interval reaches no higher than the real "
-        "one; otherwise *undecided* (more images narrow the intervals). Definitions: "
-        "docs/measures.md.",
+        "images' interval; *within the floor* when the value is no higher than the real "
+        "interval's upper end; otherwise *undecided* (higher, but the intervals overlap: more "
+        "images narrow them). FP_p counts a pattern of period q in full at every p that q "
+        "divides (a period-2 stamp is also one of period 4, 8, ...); content_p attributes "
+        "phase-energy variation to the period that adds it. Definitions: docs/measures.md.",
         "",
         "![fingerprint tiles](fingerprint.png)",
         "",
