@@ -121,6 +121,7 @@ def test_a_saved_config_keeps_the_keyword_arguments_of_custom_classes():
         ([*STAGE, "+upsample.kwargs.kernel=5"], "upsample.kwargs.kernel is given by the program"),
         ([GENERATOR, "+model.generator_kwargs.declare=false"], "declares no `period` attribute"),
         ([GENERATOR, "model.period=3"], "its period 3 must be a power of upsample.stride=2"),
+        (["model.period=4"], "model.period=4 applies to a generator of your own"),
         (
             [f"model.generator={MOD}.HalfSizeGenerator"],
             "returned (2, 3, 8, 8), expected (2, 3, 16, 16)",
