@@ -134,7 +134,11 @@ def test_evaluate_command_reproduces_and_replaces_the_last_evaluation(tmp_path):
     assert done.returncode == 2 and "--num-samples 0: give 1 or more" in done.stderr
     assert read_metrics(tmp_path)["evaluations"] == replaced  # a refused command changes nothing
 
-    empty = tmp_path / "empty"
+    empty = tmp_path / "empty"  # inside the run folder: not samples
+    empty.mkdir()
+    done = run_module("checkerboard_gan.evaluate", str(empty), timeout=300)
+    assert done.returncode == 2 and "is inside the run folder" in done.stderr
+    empty = tmp_path.parent / f"{tmp_path.name}_empty"
     empty.mkdir()
     done = run_module("checkerboard_gan.evaluate", str(empty), timeout=300)
     assert done.returncode == 2 and "holds no image files" in done.stderr
