@@ -302,10 +302,15 @@ class EvalConfig:
 
     every: int = 0
     num_samples: int = 2048
+    fid: str = "auto"
+    inception_weights: str | None = None
 
     def __post_init__(self) -> None:
         _at_least("eval.every", self.every, 0)
         _at_least("eval.num_samples", self.num_samples, 1)
+        self.fid = str(self.fid).lower()  # `eval.fid=true` arrives as the YAML boolean's "True"
+        if self.fid not in ("auto", "true", "false"):
+            raise ConfigError(f"eval.fid={self.fid!r} is invalid: valid are auto, true, false")
 
 
 @dataclass

@@ -139,6 +139,14 @@ NOTES: dict[tuple[str, str], str] = {
     ("LogConfig", "loss_every"): "loss scalars interval in steps (one device sync per interval)",
     ("EvalConfig", "every"): "evaluate also every N steps (0: at step 0 and the last step only)",
     ("EvalConfig", "num_samples"): "generated images per evaluation (and as many real ones)",
+    ("EvalConfig", "fid"): "FID and KID against the real images ([fid_kid.md](fid_kid.md)): "
+    "`auto` computes them where the InceptionV3 weights are found (`eval.inception_weights`, else "
+    "torch's hub cache) and skips them with one info line otherwise; `true` downloads the weights "
+    "into that cache when missing, and stops the run before training where that fails; `false` "
+    "never",
+    ("EvalConfig", "inception_weights"): "torch-fidelity's InceptionV3 weights file "
+    "(`weights-inception-2015-12-05-6726825d.pth`), for a machine without internet; null: the "
+    "copy in torch's hub cache (`$TORCH_HOME/hub/checkpoints/`), where there is one",
     ("Config", "seed"): "models (G from `seed`, D from `seed + 4000`), noise and data order",
     ("Config", "device"): "`auto` picks cuda, then mps, then cpu; a device the machine lacks is "
     "an error",

@@ -15,6 +15,7 @@ import torch
 
 from checkerboard_gan.analysis.catalogue import CHECKERBOARD, GRAD_CHECKERBOARD, Periods
 from checkerboard_gan.analysis.evaluation import headline
+from checkerboard_gan.analysis.inception import fid_enabled
 from checkerboard_gan.config import Config, ConfigError, flat_config, with_defaults
 from checkerboard_gan.devices import cuda_default, resolve_device
 from checkerboard_gan.models.networks import build_generator, uses_custom_code
@@ -115,6 +116,7 @@ def train(
     run_dir = Path(run_dir)
     if uses_custom_code(cfg):  # import, build and check the user's classes before any file
         build_generator(cfg)
+    fid_enabled(cfg.eval)  # eval.fid=true without weights stops here, before any file
     _check_writable(run_dir)
     with run_lock(run_dir):
         _remove_leftovers(run_dir)
