@@ -75,7 +75,7 @@ def write_folder(out: Path, ev: Evaluation, sources: dict[str, str | None]) -> l
     if real is not None:
         panels.append(("real", real.tile, real.variance))
     title = f"fingerprint tiles at period {ev.periods[-1]}"
-    _save(out / "fingerprint.png", fingerprint_figure(panels, title))
+    _save(out / "fingerprint.png", fingerprint_figure(panels, title, ncols=1))
     _save(
         out / "spectrum.png",
         spectra_figure(ev.fake_side.log_spectrum, real.log_spectrum if real else None),

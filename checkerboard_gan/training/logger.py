@@ -74,7 +74,7 @@ def log_evaluation(
     stem = folder / f"fingerprint_step_{ev.step:07d}"
     write_bytes(stem.with_suffix(".pt"), tensor_bytes(fingerprint_tiles(ev)))
     title = f"fingerprint tiles at period {ev.tile.shape[-1]}, {Path(run_dir).name}, step {ev.step}"
-    png, height, width = figure_png(fingerprint_figure(evaluation_panels(ev), title))
+    png, height, width = figure_png(fingerprint_figure(evaluation_panels(ev), title, ncols=1))
     log_png(writer, "eval/fingerprint", png, height, width, ev.step)
     write_bytes(stem.with_suffix(".png"), png)
 
