@@ -12,7 +12,8 @@ value is reproducible.
 Descriptors per image: `DESCRIPTORS_PER_IMAGE` (the paper takes 128 of each of 16,384 images and
 512 directions; here 4 of each of the evaluation's N, at most `MAX_DESCRIPTORS` per level, and
 128 directions), because POT's sliced Wasserstein distance costs seconds per level at that size
-on a 2-core CPU (docs/performance.md gives the cost and the spread over seeds).
+on a 2-core CPU (on shapes at 32 px, 2,048 against 2,048 real images: 21.1 +/- 1.4 over 4
+seeds at 4 per image, 14.2 +/- 0.8 at 16; the value's sampling bias falls as descriptors grow).
 """
 
 from __future__ import annotations
