@@ -502,3 +502,18 @@ def config_dir() -> Path:
         if (candidate / "config.yaml").is_file():
             return candidate
     raise FileNotFoundError(f"checkerboard_gan configs not found next to {here}")
+
+
+def compose_config(overrides: list[str]) -> DictConfig:
+    """configs/config.yaml composed with `overrides` as the CLI composes it (schema registered),
+    not yet validated: `validate` turns it into the typed `Config`.
+
+    Raises:
+        hydra.errors.HydraException, omegaconf.errors.OmegaConfBaseException: overrides that
+            name no group option or key.
+    """
+    from hydra import compose, initialize_config_dir
+
+    register_configs()
+    with initialize_config_dir(version_base="1.3", config_dir=str(config_dir())):
+        return compose("config", overrides=overrides)

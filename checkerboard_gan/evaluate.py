@@ -128,9 +128,10 @@ def evaluate_images(
 
 
 def _print_verdicts(ev: Evaluation) -> None:
+    intervals = ev.intervals()["fake"]
     for p, measure, verdict in ev.verdicts():
         key = BY_NAME[measure].key(p)
-        interval = ev.intervals()["fake"][key]
+        interval = intervals[key]
         real = f", real {ev.real[key]:.3g}" if ev.real else ""
         print(
             f"  p={p:<4} {measure:<12} {ev.fake[key]:.3g} "

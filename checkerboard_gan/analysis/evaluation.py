@@ -48,11 +48,11 @@ class Side:
 
     @classmethod
     def of(cls, stats: ImageStatistics) -> Side:
-        spectrum = stats.power_spectrum()
+        spectrum, values = stats.power_spectrum(), stats.values()
         return cls(
             stats.n,
-            stats.values(),
-            stats.intervals(),
+            values,
+            stats.intervals(values),
             stats.tile(stats.periods[-1]).float(),
             stats.variance(),
             measures.log_power(spectrum).float(),

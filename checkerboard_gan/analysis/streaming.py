@@ -311,9 +311,9 @@ class ImageStatistics:
             out[FINGERPRINT.key(p)] = measures.fingerprint_ratio(self.tile(p), variance)
         return out
 
-    def intervals(self) -> dict[str, Interval]:
+    def intervals(self, values: dict[str, float] | None = None) -> dict[str, Interval]:
         """95% bootstrap intervals of cb_p, content_p and fingerprint_p (empty without
-        replicates)."""
+        replicates), around `values` (this set's `values()`, computed if not given)."""
         if not self.replicates:
             return {}
         self._require()
@@ -332,7 +332,7 @@ class ImageStatistics:
             energy_of_tiles = tiles.pow(2).mean(dim=(1, 2, 3))
             fp[p] = energy_of_tiles / variance if variance > 0 else energy_of_tiles * 0
         out: dict[str, Interval] = {}
-        points = self.values()
+        points = values or self.values()
         for p in self.periods:
             finer = cb.get(p // self.stride, torch.zeros_like(cb[p]))
             content = (cb[p].pow(2) - finer.pow(2)).clamp(min=0).sqrt()

@@ -27,7 +27,8 @@ from typing import IO, Any
 import numpy as np
 import torch
 
-from checkerboard_gan.config import ConfigError, config_dir, register_configs, validate
+from checkerboard_gan.config import ConfigError, compose_config, config_dir, validate
+from checkerboard_gan.data.datasets import to_signed
 from checkerboard_gan.data.sources import SOURCES, _decode, _image_files
 
 log = logging.getLogger(__name__)
@@ -171,7 +172,7 @@ def _decode_files(files: list[Path], size: int) -> Iterator[torch.Tensor]:
 def _to_unit(images: torch.Tensor) -> torch.Tensor:
     """uint8 or float (n, C, H, W) -> float32 in [-1, 1]."""
     if images.dtype == torch.uint8:
-        return images.float().div_(127.5).sub_(1.0)
+        return to_signed(images)
     x = images.float()
     low, high = x.min().item(), x.max().item()
     if low < -1 - TOLERANCE or high > 1 + TOLERANCE or not (math.isfinite(low + high)):
@@ -340,7 +341,6 @@ def _pt_set(path: Path, limit: int | None) -> ImageSet:
 
 
 def _dataset_set(overrides: list[str], limit: int | None) -> ImageSet:
-    from hydra import compose, initialize_config_dir
     from hydra.errors import HydraException
     from omegaconf.errors import OmegaConfBaseException
 
@@ -349,10 +349,8 @@ def _dataset_set(overrides: list[str], limit: int | None) -> ImageSet:
             f"{' '.join(overrides)!r}: dataset overrides start with dataset=NAME "
             "(dataset=photos dataset.image_size=64)"
         )
-    register_configs()
     try:
-        with initialize_config_dir(version_base="1.3", config_dir=str(config_dir())):
-            cfg = validate(compose("config", overrides=overrides)).dataset
+        cfg = validate(compose_config(overrides)).dataset
     except (HydraException, OmegaConfBaseException) as err:
         names = sorted(f.stem for f in (config_dir() / "dataset").glob("*.yaml"))
         raise ImageSetError(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import math
 
 import matplotlib
@@ -14,6 +15,7 @@ from matplotlib.axes import Axes  # noqa: E402
 from matplotlib.colors import LinearSegmentedColormap  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 from matplotlib.image import AxesImage  # noqa: E402
+from PIL import Image  # noqa: E402
 
 from checkerboard_gan.analysis import measures  # noqa: E402
 from checkerboard_gan.pictures.images import gradient_grid, without_zero_frequency  # noqa: E402
@@ -178,6 +180,17 @@ def _fingerprint_panel(
     ax.set_yticks([])
     ax.tick_params(length=0, labelsize=7)
     return image
+
+
+def figure_png(fig: Figure) -> tuple[bytes, int, int]:
+    """A matplotlib figure as PNG bytes, its height and width. A pyplot figure is the caller's
+    to close; `fingerprint_figure`'s is not pyplot's (drawn on the training thread while the
+    background writer uses pyplot) and needs no closing."""
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png")
+    png = buffer.getvalue()
+    width, height = Image.open(io.BytesIO(png)).size
+    return png, height, width
 
 
 # Report figures (checkerboard_gan.report) ---------------------------------------------------

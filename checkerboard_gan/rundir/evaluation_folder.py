@@ -13,7 +13,6 @@ SOURCE`, docs/evaluate.md); this module is the only writer of its files:
 
 from __future__ import annotations
 
-import io
 import json
 import math
 from pathlib import Path
@@ -25,6 +24,7 @@ from checkerboard_gan.analysis.catalogue import CB, CONTENT, FINGERPRINT, PEAK_D
 from checkerboard_gan.analysis.evaluation import Evaluation
 from checkerboard_gan.analysis.streaming import LEVEL, REPLICATES
 from checkerboard_gan.pictures.plots import (
+    figure_png,
     fingerprint_figure,
     radial_spectrum_figure,
     spectra_figure,
@@ -88,10 +88,9 @@ def write_folder(out: Path, ev: Evaluation, sources: dict[str, str | None]) -> l
 
 
 def _save(path: Path, fig: Any) -> None:
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png")
+    png, _, _ = figure_png(fig)
     plt.close(fig)
-    atomic_write_bytes(path, buffer.getvalue())
+    atomic_write_bytes(path, png)
 
 
 def _finite(value: Any) -> Any:
@@ -105,18 +104,42 @@ def _finite(value: Any) -> Any:
     return value
 
 
-def _with_interval(ev: Evaluation, side: str, key: str) -> str:
-    values = ev.fake if side == "fake" else ev.real
+def _with_interval(values: dict[str, float], intervals: dict[str, list[float]], key: str) -> str:
     if key not in values:
         return "n/a"
-    interval = ev.intervals().get(side, {}).get(key)
+    interval = intervals.get(key)
     text = f"{values[key]:.3g}"
     return text + (f" [{interval[0]:.3g}, {interval[1]:.3g}]" if interval else "")
 
 
+def _table(ev: Evaluation, fake: dict[str, float]) -> list[str]:
+    """evaluation.md's table: per period, each value with its interval, the real one, verdicts."""
+    verdicts = {(p, m): v for p, m, v in ev.verdicts()}
+    intervals = ev.intervals()
+    sides = {
+        side: (values, intervals.get(side, {}))
+        for side, values in (("fake", fake), ("real", ev.real))
+    }
+
+    def cells(p: int, key: str) -> str:
+        return f"{_with_interval(*sides['fake'], key)} | {_with_interval(*sides['real'], key)}"
+
+    rows = [
+        "| p | content_p | real | verdict | FP_p | real | verdict | peak dB | real | CB_p |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for p in ev.periods:
+        rows.append(
+            f"| {p} | {cells(p, CONTENT.key(p))} | {verdicts[(p, CONTENT.name)]} | "
+            f"{cells(p, FINGERPRINT.key(p))} | {verdicts[(p, FINGERPRINT.name)]} | "
+            f"{cells(p, PEAK_DB.key(p))} | {_with_interval(*sides['fake'], CB.key(p))} |"
+        )
+    return rows
+
+
 def markdown(ev: Evaluation, sources: dict[str, str | None]) -> str:
     """evaluation.md: what was measured, a table per period, the verdicts and the pictures."""
-    verdicts = {(p, m): v for p, m, v in ev.verdicts()}
+    fake = ev.fake
     floor = (
         f"Real images (the floor): {sources['real']}."
         if ev.real_side
@@ -130,19 +153,9 @@ def markdown(ev: Evaluation, sources: dict[str, str | None]) -> str:
         f"Periods p = {', '.join(map(str, ev.periods))} (stride {ev.finest}); values with their "
         f"95% bootstrap interval over images; {ev.seconds:.1f} s.",
         "",
-        "| p | content_p | real | verdict | FP_p | real | verdict | peak dB | real | CB_p |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        *_table(ev, fake),
     ]
-    for p in ev.periods:
-        c, f, k = CONTENT.key(p), FINGERPRINT.key(p), PEAK_DB.key(p)
-        lines.append(
-            f"| {p} | {_with_interval(ev, 'fake', c)} | {_with_interval(ev, 'real', c)} | "
-            f"{verdicts[(p, CONTENT.name)]} | {_with_interval(ev, 'fake', f)} | "
-            f"{_with_interval(ev, 'real', f)} | {verdicts[(p, FINGERPRINT.name)]} | "
-            f"{_with_interval(ev, 'fake', k)} | {_with_interval(ev, 'real', k)} | "
-            f"{_with_interval(ev, 'fake', CB.key(p))} |"
-        )
-    distance = ev.fake.get(SPECTRAL_DISTANCE.key())
+    distance = fake.get(SPECTRAL_DISTANCE.key())
     lines += [
         "",
         f"Spectral distance (generated against real, upper half of frequencies): {distance:.3g} dB."

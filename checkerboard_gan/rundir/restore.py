@@ -6,16 +6,14 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from hydra import compose, initialize_config_dir
 from omegaconf import OmegaConf
 from torch import nn
 
 from checkerboard_gan.config import (
     Config,
     ConfigError,
-    config_dir,
+    compose_config,
     open_dicts,
-    register_configs,
     validate,
 )
 from checkerboard_gan.devices import resolve_device
@@ -26,10 +24,8 @@ from checkerboard_gan.rundir.checkpoint import find_checkpoint, load_latest
 def saved_config(saved: dict[str, Any], overrides: list[str] | None = None) -> Config:
     """The typed config a checkpoint was made with: the schema of each group it names, with
     the saved values on top (and `overrides`, e.g. `eval.num_samples=512`)."""
-    register_configs()
     groups = [f"{g}={saved[g]['name']}" for g in ("upsample", "disc", "dataset")]
-    with initialize_config_dir(version_base="1.3", config_dir=str(config_dir())):
-        base = compose("config", overrides=groups)
+    base = compose_config(groups)
     merged = OmegaConf.merge(open_dicts(base), saved, OmegaConf.from_dotlist(overrides or []))
     return validate(merged)
 

@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from PIL import Image
 from torch.utils.tensorboard import SummaryWriter
 
 from checkerboard_gan.analysis import measures
@@ -34,8 +33,8 @@ from checkerboard_gan.pictures.images import (
     without_zero_frequency,
 )
 from checkerboard_gan.pictures.plots import (
-    Figure,
     FingerprintPanel,
+    figure_png,
     fingerprint_figure,
     map_figure,
     plt,
@@ -104,17 +103,6 @@ def tensor_bytes(value: Any) -> bytes:
     buffer = io.BytesIO()
     torch.save(value, buffer)
     return buffer.getvalue()
-
-
-def figure_png(fig: Figure) -> tuple[bytes, int, int]:
-    """A matplotlib figure as PNG bytes, its height and width. A pyplot figure is the caller's
-    to close; `fingerprint_figure`'s is not pyplot's (drawn on the training thread while the
-    background writer uses pyplot) and needs no closing."""
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png")
-    png = buffer.getvalue()
-    width, height = Image.open(io.BytesIO(png)).size
-    return png, height, width
 
 
 def on_cpu(obs: Observation) -> Observation:
