@@ -23,9 +23,17 @@ from pathlib import Path
 import torch
 
 from checkerboard_gan.analysis.catalogue import BY_NAME
-from checkerboard_gan.analysis.evaluation import Evaluation, Evaluator, Side, statistics
+from checkerboard_gan.analysis.evaluation import (
+    Evaluation,
+    Evaluator,
+    Side,
+    passing,
+    statistics,
+)
+from checkerboard_gan.analysis.inception import InceptionDistances, fid_enabled, inception_weights
+from checkerboard_gan.analysis.quality import QualityReference, quality_levels
 from checkerboard_gan.analysis.streaming import evaluation_periods
-from checkerboard_gan.config import ConfigError
+from checkerboard_gan.config import ConfigError, EvalConfig
 from checkerboard_gan.data.datasets import build_batches
 from checkerboard_gan.data.image_sets import ImageSet, ImageSetError, open_image_set
 from checkerboard_gan.rundir.checkpoint import CheckpointError
@@ -50,18 +58,22 @@ def is_run_folder(path: Path) -> bool:
 
 
 def evaluate_run(
-    run_dir: Path, num_samples: int | None = None, device: str | None = None
+    run_dir: Path,
+    num_samples: int | None = None,
+    device: str | None = None,
+    overrides: list[str] | None = None,
 ) -> Evaluation:
-    """Evaluate RUN_DIR's last checkpoint and record the result in the run folder."""
+    """Evaluate RUN_DIR's last checkpoint and record the result in the run folder; `overrides`
+    (`eval.fid=...`, `eval.inception_weights=...`) change the run's evaluation settings."""
     run_dir = Path(run_dir)
     path = run_checkpoint(run_dir, "evaluate")
-    with run_lock(run_dir):
-        return _evaluate(run_dir, path, num_samples, device)
-
-
-def _evaluate(run_dir: Path, path: Path, num_samples: int | None, device: str | None) -> Evaluation:
     extra = [f"eval.num_samples={num_samples}"] * (num_samples is not None)
-    extra += [f"device={device}"] * bool(device)
+    extra += [f"device={device}"] * bool(device) + list(overrides or [])
+    with run_lock(run_dir):
+        return _evaluate(run_dir, path, extra)
+
+
+def _evaluate(run_dir: Path, path: Path, extra: list[str]) -> Evaluation:
     cfg, generator, step = load_run(path, extra)
     dev = next(generator.parameters()).device
     data = build_batches(cfg.dataset, cfg.train.batch_size, cfg.seed, dev)
@@ -109,22 +121,53 @@ def plan(fake: ImageSet, real: ImageSet | None, stride: int) -> list[int]:
 
 
 def evaluate_images(
-    fake: ImageSet, real: ImageSet | None, stride: int, seed: int = 0
+    fake: ImageSet,
+    real: ImageSet | None,
+    stride: int,
+    seed: int = 0,
+    inception: Path | None = None,
 ) -> Evaluation:
-    """Measure `fake` against `real` (None: no floor) at p = s, s^2, ... (docs/evaluate.md).
+    """Measure `fake` against `real` (None: no floor, no quality measure) at p = s, s^2, ...
+    (docs/evaluate.md), with SWD (and, given the `inception` weights file, FID and KID) against
+    `real`.
 
     Raises:
         ImageSetError: as `plan`, or images that cannot be read as they stream.
     """
     periods = plan(fake, real, stride)
     began = time.perf_counter()
+    reference = None
+    if real is not None and quality_levels(fake.shape):
+        distances = None if inception is None else InceptionDistances(inception)
+        reference = QualityReference(fake.shape, real.count, seed, distances)
+    generated = None if reference is None else reference.generated(fake.count)
     sides = {}
-    for name, images in (("generated", fake), ("real", real)):
+    for name, images, sink in (
+        ("generated", fake, generated and generated.add),
+        ("real", real, reference and reference.add_real),
+    ):
         if images is not None:
-            stats = statistics(_with_progress(images, name), stride, periods, images.shape, seed)
+            chunks = _with_progress(images, name)
+            chunks = passing(chunks, sink) if sink else chunks
+            stats = statistics(chunks, stride, periods, images.shape, seed)
             sides[name] = Side.of(stats)
+    quality, floor, quality_s = {}, {}, 0.0
+    if generated is not None and reference is not None:
+        log.info("quality: SWD%s", " and FID/KID" if inception else "")
+        quality, floor = generated.values(), reference.floor
+        quality_s = generated.seconds + reference.seconds
     seconds = time.perf_counter() - began
-    return Evaluation(None, sides["generated"], sides.get("real"), seconds, stride, periods)
+    return Evaluation(
+        None,
+        sides["generated"],
+        sides.get("real"),
+        seconds,
+        stride,
+        periods,
+        quality,
+        floor,
+        quality_s,
+    )
 
 
 def _print_verdicts(ev: Evaluation) -> None:
@@ -136,6 +179,15 @@ def _print_verdicts(ev: Evaluation) -> None:
         print(
             f"  p={p:<4} {measure:<12} {ev.fake[key]:.3g} "
             f"[{interval[0]:.3g}, {interval[1]:.3g}]{real}: {verdict}"
+        )
+    if ev.quality:
+        floor = ev.quality_floor
+        print(
+            "  quality: "
+            + ", ".join(
+                f"{k} {v:.3g}" + (f" (real halves {floor[k]:.3g})" if k in floor else "")
+                for k, v in ev.quality.items()
+            )
         )
 
 
@@ -196,7 +248,7 @@ def _images_main(args: argparse.Namespace) -> int:
     log.info("real: %s", real.description if real else "none given (no floor; use --real)")
     log.info("periods: %s", ", ".join(map(str, periods)))
     _warn_sizes(fake, real)
-    ev = evaluate_images(fake, real, args.stride or 2, args.seed)
+    ev = evaluate_images(fake, real, args.stride or 2, args.seed, _inception(args, real))
     sources = {"fake": fake.description, "real": real.description if real else None}
     write_folder(out, ev, sources)
     print(
@@ -208,6 +260,16 @@ def _images_main(args: argparse.Namespace) -> int:
     return 0
 
 
+def _inception(args: argparse.Namespace, real: ImageSet | None) -> Path | None:
+    """The InceptionV3 weights file for FID and KID of images from elsewhere, or None."""
+    settings = EvalConfig(fid=args.fid or "auto", inception_weights=args.inception_weights)
+    if real is None:
+        if settings.fid == "true":
+            raise ConfigError("--fid true needs real images to compare with: give --real")
+        return None
+    return inception_weights(settings.inception_weights) if fid_enabled(settings) else None
+
+
 def _run_main(args: argparse.Namespace) -> int:
     if args.real or args.stride or args.out:
         raise ConfigError(
@@ -215,7 +277,9 @@ def _run_main(args: argparse.Namespace) -> int:
             "its generator's, and the result goes into its metrics.json; --real, --stride and "
             "--out apply to images from elsewhere"
         )
-    ev = evaluate_run(Path(args.source), args.num_samples, args.device)
+    overrides = [f"eval.fid={args.fid}"] * bool(args.fid)
+    overrides += [f"eval.inception_weights={args.inception_weights}"] * bool(args.inception_weights)
+    ev = evaluate_run(Path(args.source), args.num_samples, args.device, overrides)
     print(
         f"{args.source}: step {ev.step}, {ev.n_fake} generated / {ev.n_real} real images in "
         f"{ev.seconds:.1f} s; written to metrics.json"
@@ -237,7 +301,15 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--num-samples", type=int, help="a run's generated images; at most N of each image set"
     )
-    p.add_argument("--seed", type=int, default=0, help="the bootstrap's seed (default 0)")
+    p.add_argument(
+        "--seed", type=int, default=0, help="the bootstrap's and the SWD's seed (default 0)"
+    )
+    p.add_argument(
+        "--fid",
+        choices=("auto", "true", "false"),
+        help="FID and KID: auto (when the InceptionV3 weights are found; a run: its eval.fid)",
+    )
+    p.add_argument("--inception-weights", metavar="PATH", help="the InceptionV3 weights file")
     p.add_argument("--device", help="cpu, cuda, cuda:N, mps or auto (a run's device)")
     return p
 

@@ -139,7 +139,7 @@ NOTES: dict[tuple[str, str], str] = {
     ("LogConfig", "loss_every"): "loss scalars interval in steps (one device sync per interval)",
     ("EvalConfig", "every"): "evaluate also every N steps (0: at step 0 and the last step only)",
     ("EvalConfig", "num_samples"): "generated images per evaluation (and as many real ones)",
-    ("EvalConfig", "fid"): "FID and KID against the real images ([fid_kid.md](fid_kid.md)): "
+    ("EvalConfig", "fid"): "FID and KID against the real images ([quality.md](quality.md)): "
     "`auto` computes them where the InceptionV3 weights are found (`eval.inception_weights`, else "
     "torch's hub cache) and skips them with one info line otherwise; `true` downloads the weights "
     "into that cache when missing, and stops the run before training where that fails; `false` "

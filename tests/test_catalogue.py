@@ -38,6 +38,7 @@ def test_every_measure_is_named_once_with_a_definition():
 
 def test_keys_of_per_period_measures_need_a_period():
     assert CONTENT.key(3) == "content_3" and BY_NAME["checkerboard"].key() == "checkerboard"
+    assert BY_NAME["swd"].key() == "swd" and BY_NAME["swd"].key(32) == "swd_32"
     with pytest.raises(ValueError, match="needs a period"):
         CONTENT.key()
     with pytest.raises(ValueError, match="takes no period"):
@@ -79,12 +80,17 @@ def test_a_sweeps_keys_tags_and_summary_header_are_the_catalogues(tmp_path, stri
     assert periods == Periods(stride, total, stride, total)
     for probe in m["probes"]:
         assert list(probe) == ["step", *periods.probe_keys()]
+    assert periods.levels == ((16,) if stride == 2 else (36,)) and not periods.fid
     for ev in m["evaluations"]:
         assert list(ev["fake"]) == periods.evaluation_keys("fake")
         assert list(ev["real"]) == periods.evaluation_keys("real")
+        assert list(ev["quality"]) == periods.quality_keys()
+        assert list(ev["quality_floor"]) == periods.quality_keys(floor=True)
     assert "overlap_unevenness" in m
     tags = _scalar_tags(run)
-    measured = {t for t in tags if t.startswith(("artifacts/", "eval/fake/", "eval/real/"))}
+    measured = {
+        t for t in tags if t.startswith(("artifacts/", "eval/fake/", "eval/real/", "eval/q"))
+    }
     assert measured == set(periods.tensorboard_tags())
     assert {t for t in tags if t.startswith("init/")} == {
         f"init/{t}" for t in periods.hparam_tags()
@@ -95,9 +101,10 @@ def test_a_sweeps_keys_tags_and_summary_header_are_the_catalogues(tmp_path, stri
     assert [c for c in header if c in columns] == columns
     named = {c for c in header if c.endswith(("_init", "_last", "_real"))}
     assert named == {c for c in columns if c.endswith(("_init", "_last", "_real"))}
+    assert {"swd_init", "swd_last", "swd_real"} <= named
     content, fingerprint = CONTENT.key(stride), FINGERPRINT.key(stride)
     md = (tmp_path / "sweep" / "summary.md").read_text(encoding="utf-8")
-    assert f"| {content} | {fingerprint} |" in md
+    assert f"| {content} | {fingerprint} | swd |" in md
     with open(tmp_path / "sweep" / "summary.csv", newline="") as f:
         rows = list(csv.DictReader(f))
     assert all(float(r[f"{content}_last"]) >= 0 for r in rows)  # numbers, not blanks or NaN

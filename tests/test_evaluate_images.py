@@ -186,12 +186,17 @@ def test_the_command_writes_its_folder_beside_the_source(crops, tmp_path, capsys
         f"{m}_{p}" for m in ("cb", "content", "fingerprint") for p in (2, 4, 8)
     }
     assert {v["verdict"] for v in record["verdicts"]} == {"within the floor"}
+    assert set(record["quality"]) == set(record["quality_floor"]) == {"swd", "swd_16"}
+    assert record["quality"]["swd"] == 0.0  # the same images: the same patches, no distance
+    assert "quality: swd 0 (real halves" in printed
     for name in ("evaluation.md", "fingerprint.png", "spectrum.png", "radial_spectrum.png"):
         assert (out / name).stat().st_size > 0
     assert main([str(tmp_path / "samples.npz")]) == 0
     assert (tmp_path / "samples_evaluation_2" / "evaluation.json").exists()
     text = (tmp_path / "samples_evaluation_2" / "evaluation.md").read_text()
-    assert "no floor" in text
+    assert "no floor" in text and "Sample quality (SWD, FID, KID): n/a" in text
+    record = json.loads((tmp_path / "samples_evaluation_2" / "evaluation.json").read_text())
+    assert record["quality"] == {} and record["quality_floor"] == {}
 
 
 @pytest.mark.parametrize(

@@ -11,7 +11,9 @@ from tensorboard.plugins.hparams.plugin_data_pb2 import HParamsPluginData
 from torch import nn
 
 from checkerboard_gan.analysis import measures
+from checkerboard_gan.analysis.catalogue import Periods, summary_measure_columns
 from checkerboard_gan.analysis.evaluation import Evaluator, batch_measures
+from checkerboard_gan.analysis.inception import InceptionDistances
 from checkerboard_gan.analysis.streaming import ImageStatistics
 from checkerboard_gan.models.networks import batch_statistics
 from checkerboard_gan.training.run import train
@@ -73,7 +75,14 @@ def test_a_run_writes_its_evaluations_to_metrics_and_tensorboard(kind, tmp_path)
         }
         assert set(e["fake"]) == set(e["real"]) | {"spectral_distance"}
     acc = events(tmp_path)
-    for side in ("fake", "real"):
+    for e in evals:  # SWD against the real images, and one half of them against the other
+        assert set(e["quality"]) == {"swd", "swd_16"} and set(e["quality_floor"]) == {
+            "swd",
+            "swd_16",
+        }
+        assert e["quality"]["swd"] > 0 and 0 < e["quality_seconds"] < e["seconds"]
+    assert len({e["quality_floor"]["swd"] for e in evals}) == 1  # computed once per run
+    for side in ("fake", "real", "quality", "quality_floor"):
         for key in evals[0][side]:
             logged = [(s.step, s.value) for s in acc.Scalars(f"eval/{side}/{key}")]
             assert [s for s, _ in logged] == [0, 2, 4]
@@ -99,9 +108,40 @@ def test_a_run_writes_its_evaluations_to_metrics_and_tensorboard(kind, tmp_path)
         acc.PluginTagToContent("hparams")["_hparams_/experiment"]
     ).experiment
     declared = {m.name.tag for m in experiment.metric_infos}
-    assert {"eval/fake/content_2", "eval/fake/fingerprint_2"} <= declared
+    assert {"eval/fake/content_2", "eval/fake/fingerprint_2", "eval/quality/swd"} <= declared
+    assert f"| swd | {evals[0]['quality']['swd']:.4g} |" in last
     if kind == "deconv":  # uneven overlap: the architecture's period-2 checkerboard at init
         assert evals[0]["fake"]["content_2"] > 3 * evals[0]["real"]["content_2"]
+
+
+class Pooled(nn.Module):
+    """A small feature extractor for FID and KID: 4 x 4 average colours, 48 features."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return nn.functional.adaptive_avg_pool2d(x, 4).flatten(1)
+
+
+def test_fid_and_kid_go_into_the_evaluation_with_real_features_computed_once():
+    gen = torch.Generator().manual_seed(0)
+    real = torch.rand(96, 3, 16, 16, generator=gen) * 2 - 1
+    g = nn.Sequential(nn.Linear(8, 3 * 16 * 16), nn.Tanh(), nn.Unflatten(1, (3, 16, 16)))
+    distances = InceptionDistances(extractor=Pooled(), kid_subsets=10)
+    evaluator = Evaluator(real, 64, 32, 8, 0, 2, 4, distances)
+    first, second = evaluator.evaluate(0, g), evaluator.evaluate(1, g)
+    assert distances.num_real == 96  # the real side once, for both evaluations
+    wanted = InceptionDistances(extractor=Pooled(), kid_subsets=10)
+    wanted.add_real(real)
+    expected = wanted.measure([evaluator.draw(g)])
+    for ev in (first, second):
+        assert set(ev.quality) == {"swd", "swd_16", "fid", "kid_mean", "kid_std"}
+        assert {k: ev.quality[k] for k in expected} == pytest.approx(expected, rel=1e-5)
+        assert set(ev.quality_floor) == {"swd", "swd_16"}  # FID and KID have no floor here
+    periods = Periods(2, 4, 2, 4, (16,), fid=True)
+    assert periods.quality_keys() == list(first.quality)
+    columns = summary_measure_columns(periods)
+    assert {"swd_real", "fid_init", "fid_last", "kid_mean_last"} <= set(columns)
+    assert "fid_real" not in columns and "kid_std_last" not in columns
+    assert {"eval/quality/fid", "eval/quality/swd"} <= set(periods.hparam_tags())
 
 
 def test_a_small_dataset_gives_fewer_real_images_and_says_so(tmp_path, caplog):

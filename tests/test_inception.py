@@ -12,11 +12,8 @@ import pytest
 import torch
 from scipy import linalg
 
-from checkerboard_gan.analysis import inception
+from checkerboard_gan.analysis import catalogue, inception
 from checkerboard_gan.analysis.inception import (
-    FID,
-    KID_MEAN,
-    KID_STD,
     InceptionDistances,
     fid_enabled,
     inception_weights,
@@ -26,6 +23,7 @@ from checkerboard_gan.config import ConfigError, EvalConfig
 from .conftest import compose_config, run_module
 
 ROOT = Path(__file__).resolve().parents[1]
+FID, KID_MEAN, KID_STD = (m.key() for m in (catalogue.FID, catalogue.KID_MEAN, catalogue.KID_STD))
 
 
 @pytest.fixture(autouse=True)

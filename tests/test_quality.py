@@ -1,6 +1,7 @@
 """SWD over Laplacian-pyramid patches (Karras et al. 2018): about 0 for a set against itself,
-near the sampling floor for a disjoint split, larger for noisier or blurred copies (monotone in
-the noise), invariant to the order of the images, reproducible for a seed."""
+near the sampling floor for a disjoint split, larger for noisier, shifted or blurred copies
+(monotone in the noise and in the shift), invariant to the order of the images, reproducible for
+a seed."""
 
 from __future__ import annotations
 
@@ -67,6 +68,22 @@ def test_swd_grows_with_added_noise_monotonically_and_with_blur(photos):
     clean, soft = swd(descriptors(others), real, 0), swd(descriptors(blurred), real, 0)
     assert soft["swd_32"] > 1.3 * clean["swd_32"]  # the finest band loses its detail
     assert soft["swd_16"] == pytest.approx(clean["swd_16"], rel=0.2)  # the coarse one hardly
+
+
+def shifted(x: torch.Tensor, k: int) -> torch.Tensor:
+    """x moved k px right and down, the uncovered border filled with mid-grey."""
+    out = torch.zeros_like(x)
+    out[..., k:, k:] = x[..., : x.shape[-2] - k, : x.shape[-1] - k]
+    return out
+
+
+def test_swd_grows_with_a_shift_monotonically(photos):
+    """A shift moves content out of the frame and a flat border in: the patch distribution
+    departs from the real one more the larger the shift."""
+    real = descriptors(photos[:512])
+    others = photos[512:]
+    values = [swd(descriptors(shifted(others, k)), real, 0)["swd"] for k in (0, 2, 4, 8)]
+    assert values == sorted(values) and values[-1] > 2 * values[0], values
 
 
 def test_swd_does_not_depend_on_the_order_of_the_images_and_repeats_for_a_seed(photos):

@@ -10,9 +10,13 @@ never types a measure's name and never guesses its period: a run records its per
 
 Stages: `probe` (each probe's fixed-noise batch, `metrics.json` `probes[]`, TensorBoard
 `artifacts/KEY`), `evaluation` (the evaluation over many samples, `evaluations[].fake` and
-`.real`, TensorBoard `eval/fake/KEY` and `eval/real/KEY`), `run` (once per run, top level of
-metrics.json). A new measure is its function (analysis/measures.py), one entry here and one
-line where its stage computes it (training/probes.py or analysis/evaluation.py).
+`.real`, TensorBoard `eval/fake/KEY` and `eval/real/KEY`), `quality` (sample quality in the same
+evaluation: the generated images against the real ones, `evaluations[].quality`, TensorBoard
+`eval/quality/KEY`; the floor, two disjoint halves of the real images against each other,
+`evaluations[].quality_floor`, `eval/quality_floor/KEY`), `run` (once per run, top level of
+metrics.json). A new measure is its function (analysis/measures.py or analysis/quality.py), one
+entry here and one line where its stage computes it (training/probes.py, analysis/evaluation.py
+or analysis/quality.py).
 """
 
 from __future__ import annotations
@@ -21,7 +25,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
-Stage = Literal["probe", "evaluation", "run"]
+Stage = Literal["probe", "evaluation", "quality", "run"]
 Source = Literal["samples", "gradient"]
 
 
@@ -38,8 +42,12 @@ class Measure:
             finest period s only (probe); otherwise at the total period P or none.
         source: `samples` (the generator's images) or `gradient` (dD/dx on real images, whose
             periods are the discriminator's).
+        per_level: also recorded at every level of the SWD's Laplacian pyramid, keyed by the
+            level's size in px (`swd_32`); the plain key is the mean over levels.
         headline: shown in the sweep's Markdown table and the closing block.
-        of_real: also computed on the real images in an evaluation (the floor).
+        of_real: also computed on the real images in an evaluation (the floor); for a quality
+            measure, between two disjoint halves of them.
+        needs_inception: recorded only where the InceptionV3 weights are found (`eval.fid`).
     """
 
     name: str
@@ -50,18 +58,23 @@ class Measure:
     source: Source = "samples"
     headline: bool = False
     of_real: bool = True
+    per_level: bool = False
+    needs_inception: bool = False
 
     def key(self, period: int | None = None) -> str:
-        """metrics.json's key: `name`, or `name_p` for a per-period measure at period p.
+        """metrics.json's key: `name`, or `name_p` for a per-period measure at period p (or a
+        per-level one at the pyramid level of p px).
 
         Raises:
             ValueError: a per-period measure without a period, or a period given to one that
                 has none.
         """
-        if self.per_period != (period is not None):
+        if (self.per_period and period is None) or not (
+            self.per_period or self.per_level or period is None
+        ):
             need = "needs a period" if self.per_period else "takes no period"
             raise ValueError(f"measure {self.name!r} {need} (got {period!r})")
-        return f"{self.name}_{period}" if self.per_period else self.name
+        return self.name if period is None else f"{self.name}_{period}"
 
 
 CHECKERBOARD = Measure(
@@ -130,6 +143,41 @@ FINGERPRINT = Measure(
     per_period=True,
     headline=True,
 )
+SWD = Measure(
+    "swd",
+    "SWD",
+    "sliced Wasserstein distance x 1e3 of 7 x 7 Laplacian-pyramid patches, generated vs real, "
+    "mean over the levels (swd_<px> per level; Karras et al. 2018, appendix D)",
+    ("quality",),
+    per_level=True,
+    headline=True,
+)
+FID = Measure(
+    "fid",
+    "FID",
+    "Frechet distance of InceptionV3 pool features, generated vs real (Heusel et al. 2017)",
+    ("quality",),
+    headline=True,
+    of_real=False,
+    needs_inception=True,
+)
+KID_MEAN = Measure(
+    "kid_mean",
+    "KID",
+    "kernel inception distance, mean over subsets (Binkowski et al. 2018)",
+    ("quality",),
+    headline=True,
+    of_real=False,
+    needs_inception=True,
+)
+KID_STD = Measure(
+    "kid_std",
+    "KID std",
+    "the KID's standard deviation over its subsets",
+    ("quality",),
+    of_real=False,
+    needs_inception=True,
+)
 OVERLAP_UNEVENNESS = Measure(
     "overlap_unevenness",
     "overlap max/min",
@@ -148,6 +196,10 @@ CATALOGUE: tuple[Measure, ...] = (
     CONTENT,
     PEAK_DB,
     FINGERPRINT,
+    SWD,
+    FID,
+    KID_MEAN,
+    KID_STD,
     OVERLAP_UNEVENNESS,
 )
 BY_NAME: dict[str, Measure] = {m.name: m for m in CATALOGUE}
@@ -176,31 +228,38 @@ def nested_periods(stride: int, total: int) -> list[int]:
 
 @dataclass(frozen=True)
 class Periods:
-    """The periods a run's measures are read at: the generator's finest (its stride s) and
-    total (P = s^n), and the discriminator's (its stride and total stride), as metrics.json
-    `periods` records them."""
+    """What a run's measures are read at, as metrics.json `periods` records it: the generator's
+    finest (its stride s) and total (P = s^n) period, the discriminator's stride and total
+    stride, the SWD's pyramid levels (px, finest first) and whether FID and KID are computed."""
 
     finest: int
     total: int
     grad_finest: int
     grad_total: int
+    levels: tuple[int, ...] = ()
+    fid: bool = False
 
-    def record(self) -> dict[str, dict[str, int]]:
+    def record(self) -> dict[str, Any]:
         """The `periods` block of metrics.json."""
         return {
             "generator": {"finest": self.finest, "total": self.total},
             "discriminator": {"finest": self.grad_finest, "total": self.grad_total},
+            "swd_levels": list(self.levels),
+            "fid": self.fid,
         }
 
     @classmethod
     def from_record(cls, metrics: Mapping[str, Any]) -> Periods | None:
         """The periods a run recorded; for a run made before `periods` existed (schema 1), read
         from `checkerboard_period`, `grad_period` and its evaluations' keys. None where the run
-        recorded too little to say."""
+        recorded too little to say. A run made before the quality measures has no levels."""
         block = metrics.get("periods")
         if block:
             g, d = block["generator"], block["discriminator"]
-            return cls(g["finest"], g["total"], d["finest"], d["total"])
+            levels = tuple(block.get("swd_levels") or ())
+            return cls(
+                g["finest"], g["total"], d["finest"], d["total"], levels, block.get("fid", False)
+            )
         total, grad_total = metrics.get("checkerboard_period"), metrics.get("grad_period")
         evaluations = metrics.get("evaluations") or []
         if total is None or grad_total is None or not evaluations:
@@ -211,6 +270,23 @@ class Periods:
         stem = GRAD_CONTENT.name + "_"
         grad = [int(k[len(stem) :]) for k in probes[0] if k.startswith(stem)]
         return cls(finest, total, grad[0] if grad else finest, grad_total)
+
+    def quality_measures(self) -> list[Measure]:
+        """The quality measures this run records: SWD where it has levels, FID and KID where
+        it computes them."""
+        return [
+            m for m in of_stage("quality") if (self.fid if m.needs_inception else bool(self.levels))
+        ]
+
+    def quality_keys(self, floor: bool = False) -> list[str]:
+        """The keys of an evaluation's `quality` block (or, with `floor`, `quality_floor`)."""
+        keys = []
+        for m in self.quality_measures():
+            if floor and not m.of_real:
+                continue
+            keys.append(m.key())
+            keys += [m.key(level) for level in self.levels] if m.per_level else []
+        return keys
 
     @property
     def generator(self) -> list[int]:
@@ -235,9 +311,11 @@ class Periods:
     def tensorboard_tags(self) -> list[str]:
         """Every measure's scalar tag a run writes (besides losses and timings)."""
         tags = [f"artifacts/{k}" for k in self.probe_keys()]
-        return tags + [
+        tags += [
             f"eval/{side}/{k}" for side in ("fake", "real") for k in self.evaluation_keys(side)
         ]
+        tags += [f"eval/quality/{k}" for k in self.quality_keys()]
+        return tags + [f"eval/quality_floor/{k}" for k in self.quality_keys(floor=True)]
 
     def hparam_tags(self) -> list[str]:
         """The scalar tags the HParams tab compares (each also logged at init as `init/TAG`)."""
@@ -245,35 +323,38 @@ class Periods:
 
 
 def _tag(stage: str, key: str) -> str:
-    return f"artifacts/{key}" if stage == "probe" else f"eval/fake/{key}"
+    return {"probe": "artifacts", "quality": "eval/quality"}.get(stage, "eval/fake") + "/" + key
 
 
 def compared(periods: Periods | None) -> list[tuple[Stage, Measure, str]]:
     """(stage, measure, key) of what a sweep compares across runs (summary.csv, HParams): every
-    probe measure read at a total period, and the evaluation's headline measures at the finest
-    period; without recorded periods (a run that never got that far) the probe's only."""
+    probe measure read at a total period, the evaluation's headline measures at the finest
+    period and the headline quality measures the run records; without recorded periods (a run
+    that never got that far) the probe's only."""
     found: list[tuple[Stage, Measure, str]] = [
         ("probe", m, m.key()) for m in of_stage("probe") if not m.per_period
     ]
     if periods is not None:
         headline = [m for m in of_stage("evaluation") if m.headline]
         found += [("evaluation", m, periods.finest_key(m)) for m in headline]
+        found += [("quality", m, m.key()) for m in periods.quality_measures() if m.headline]
     return found
 
 
 def summary_measure_columns(periods: Periods | None) -> list[str]:
     """summary.csv's measure columns for a run with `periods` (None: a run without an
     evaluation): each compared probe measure at the first and last probe (`_init`, `_last`),
-    `last_probe_step`; each compared evaluation measure at the first and last evaluation and on
-    the real images (`_real`, the floor), `eval_samples`; then the run measures."""
+    `last_probe_step`; each compared evaluation and quality measure at the first and last
+    evaluation and on the real images (`_real`, the floor, where the measure has one),
+    `eval_samples`; then the run measures."""
     columns: list[str] = []
     for stage, _, key in compared(periods):
         if stage == "probe":
             columns += [f"{key}_init", f"{key}_last"]
     columns.append("last_probe_step")
     if periods is not None:
-        for stage, _, key in compared(periods):
-            if stage == "evaluation":
-                columns += [f"{key}_init", f"{key}_last", f"{key}_real"]
+        for stage, measure, key in compared(periods):
+            if stage != "probe":
+                columns += [f"{key}_init", f"{key}_last"] + [f"{key}_real"] * measure.of_real
         columns.append("eval_samples")
     return columns + [m.key() for m in of_stage("run")]

@@ -10,8 +10,8 @@ from __future__ import annotations
 import functools
 import logging
 import time
-from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 import torch
@@ -24,6 +24,8 @@ from checkerboard_gan.analysis.catalogue import (
     SPECTRAL_DISTANCE,
     of_stage,
 )
+from checkerboard_gan.analysis.inception import InceptionDistances, fid_enabled, inception_weights
+from checkerboard_gan.analysis.quality import QualityReference, quality_levels
 from checkerboard_gan.analysis.streaming import ImageStatistics, Interval
 from checkerboard_gan.config import Config
 from checkerboard_gan.models.networks import batch_statistics
@@ -80,6 +82,9 @@ class Evaluation:
     seconds: float
     finest: int  # the finest period s its per-period measures start at
     periods: list[int]
+    quality: dict[str, float] = field(default_factory=dict)  # generated vs real: SWD, FID, KID
+    quality_floor: dict[str, float] = field(default_factory=dict)  # real half vs half: SWD
+    quality_seconds: float = 0.0  # of `seconds`, spent on the quality measures
 
     @property
     def n_fake(self) -> int:
@@ -135,7 +140,10 @@ class Evaluation:
             "fake": self.fake,
             "real": self.real,
             "intervals": self.intervals(),
+            "quality": self.quality,
+            "quality_floor": self.quality_floor,
             "seconds": self.seconds,
+            "quality_seconds": self.quality_seconds,
         }
 
     def verdicts(self) -> list[tuple[int, str, str]]:
@@ -173,6 +181,16 @@ def floor_verdict(fake: Interval, real: Interval | None, value: float) -> str:
     return UNDECIDED
 
 
+def passing(
+    chunks: Iterable[torch.Tensor], *sinks: Callable[[torch.Tensor], None]
+) -> Iterator[torch.Tensor]:
+    """The chunks, each also handed to every sink on its way (one pass feeds several measures)."""
+    for chunk in chunks:
+        for sink in sinks:
+            sink(chunk)
+        yield chunk
+
+
 def statistics(
     chunks: Iterable[torch.Tensor],
     stride: int,
@@ -197,6 +215,9 @@ class Evaluator:
         chunk: images per generator call (the probe batch), batch norm on each chunk's statistics.
         z_dim, seed: the latents depend only on these, not on the device.
         stride, period: the generator's stride s and total period P.
+        inception: FID and KID's features and metrics (its real side is filled at the first
+            evaluation), or None (not computed). SWD is always computed, for images of at least
+            7 x 7 px.
     """
 
     def __init__(
@@ -208,6 +229,7 @@ class Evaluator:
         seed: int,
         stride: int,
         period: int,
+        inception: InceptionDistances | None = None,
     ) -> None:
         g = torch.Generator().manual_seed(seed + NOISE_STREAM)
         self.z = torch.randn(num_samples, z_dim, generator=g).to(real.device)
@@ -223,14 +245,30 @@ class Evaluator:
                 self.n_real,
             )
         self._real_images = real
+        self.inception = inception
 
     @functools.cached_property
+    def _reference(self) -> tuple[Side, QualityReference | None]:
+        """The real batch's evaluation and quality reference, from one pass over it."""
+        x = self._real_images
+        shape = tuple(x.shape[1:])
+        quality = None
+        if quality_levels(shape):
+            quality = QualityReference(shape, self.n_real, self.seed, self.inception)
+        chunks = x.split(self.chunk)
+        if quality is not None:
+            chunks = passing(chunks, quality.add_real)
+        return Side.of(statistics(chunks, self.stride, self.periods, shape, self.seed)), quality
+
+    @property
     def real_side(self) -> Side:
         """The real batch's evaluation, the floor every evaluation is read against."""
-        x = self._real_images
-        return Side.of(
-            statistics(x.split(self.chunk), self.stride, self.periods, x.shape[1:], self.seed)
-        )
+        return self._reference[0]
+
+    @property
+    def quality_reference(self) -> QualityReference | None:
+        """The real side of SWD (and FID, KID); None for images under 7 x 7 px."""
+        return self._reference[1]
 
     @property
     def real(self) -> dict[str, float]:
@@ -251,26 +289,61 @@ class Evaluator:
     def for_run(cls, cfg: Config, data: Any, period: int) -> Evaluator:
         """The evaluator a run configured by `cfg` uses, real images from its batches `data`."""
         n = cfg.eval.num_samples
+        real = data.fixed(n)
+        inception = None
+        if fid_enabled(cfg.eval, explain=False):
+            weights = inception_weights(cfg.eval.inception_weights)
+            inception = InceptionDistances(weights, real.device)
         return cls(
-            data.fixed(n),
+            real,
             n,
             cfg.log.num_samples,
             cfg.model.z_dim,
             cfg.seed,
             cfg.upsample.stride,
             period,
+            inception,
         )
 
     def evaluate(self, step: int, generator: nn.Module) -> Evaluation:
+        """The generated images' evaluation against the real batch (its first use computes the
+        real side and the SWD floor), with the quality measures of one pass."""
         began = time.perf_counter()
+        real, reference = self.real_side, self.quality_reference
+        quality_before = 0.0 if reference is None else reference.seconds
+        chunks = self.chunks(generator)
+        generated = None if reference is None else reference.generated(self.z.shape[0])
+        if generated is not None:
+            chunks = passing(chunks, generated.add)
         shape = self._real_images.shape[1:]
-        stats = statistics(self.chunks(generator), self.stride, self.periods, shape, self.seed)
-        real = self.real_side
+        stats = statistics(chunks, self.stride, self.periods, shape, self.seed)
+        quality, floor, quality_s = {}, {}, 0.0
+        if generated is not None and reference is not None:
+            quality, floor = generated.values(), reference.floor
+            quality_s = generated.seconds + reference.seconds - quality_before
         seconds = time.perf_counter() - began
-        return Evaluation(step, Side.of(stats), real, seconds, self.stride, self.periods)
+        return Evaluation(
+            step,
+            Side.of(stats),
+            real,
+            seconds,
+            self.stride,
+            self.periods,
+            quality,
+            floor,
+            quality_s,
+        )
 
 
-def headline(fake: dict[str, float], real: dict[str, float], finest: int) -> str:
-    """The headline evaluation measures at the finest period, generated vs real, for the log."""
+def headline(entry: Mapping[str, Any], finest: int) -> str:
+    """The headline evaluation measures at the finest period, generated vs real, and the
+    headline quality measures (SWD against its floor), of an evaluation's metrics.json block."""
+    fake, real = entry["fake"], entry["real"]
     keys = [m.key(finest) for m in of_stage("evaluation") if m.headline]
-    return ", ".join(f"{k} {fake[k]:.3g} (real {real[k]:.3g})" for k in keys)
+    parts = [f"{k} {fake[k]:.3g} (real {real[k]:.3g})" for k in keys]
+    quality, floor = entry.get("quality") or {}, entry.get("quality_floor") or {}
+    for m in of_stage("quality"):
+        if m.headline and m.key() in quality:
+            value = f"{m.key()} {quality[m.key()]:.3g}"
+            parts.append(value + (f" (real halves {floor[m.key()]:.3g})" if m.of_real else ""))
+    return ", ".join(parts)

@@ -21,12 +21,10 @@ from typing import Any
 import torch
 from torch import nn
 
+from checkerboard_gan.analysis.catalogue import FID, KID_MEAN, KID_STD
 from checkerboard_gan.config import ConfigError, EvalConfig
 
 log = logging.getLogger(__name__)
-
-# Result keys of `InceptionDistances.measure`.
-FID, KID_MEAN, KID_STD = "fid", "kid_mean", "kid_std"
 
 # The file torch-fidelity downloads its InceptionV3 weights to (the last part of its
 # URL_INCEPTION_V3), under torch.hub.get_dir()/checkpoints; tests check the two agree.
@@ -136,10 +134,11 @@ class _Given(nn.Module):
 class InceptionDistances:
     """FID and KID of generated images against real ones fixed for a run.
 
-    `add_real` accumulates the real side once; each `measure` feeds a generated set, returns
-    {FID, KID_MEAN, KID_STD} and forgets that set. `extractor` replaces InceptionV3 (tests): it
-    receives the chunks as given and must return (n, d) features; InceptionV3 receives them as
-    uint8 RGB. Features are computed on `device`; the metrics live there on CUDA, else on the CPU.
+    `add_real` accumulates the real side once; `add_fake` then `compute` (or `measure` at once)
+    take a generated set, return {fid, kid_mean, kid_std} and forget that set. `extractor`
+    replaces InceptionV3 (tests): it receives the chunks as given and must return (n, d)
+    features; InceptionV3 receives them as uint8 RGB. Features are computed on `device`; the
+    metrics live there on CUDA, else on the CPU.
     """
 
     def __init__(
@@ -159,7 +158,7 @@ class InceptionDistances:
         self.metrics_device = self.device if self.device.type == "cuda" else torch.device("cpu")
         self.fid: Any = None  # torchmetrics metrics, made at the first chunk (its feature size)
         self.kid: Any = None
-        self.num_real = 0
+        self.num_real = self.num_fake = 0
 
     @torch.no_grad()
     def features(self, chunk: torch.Tensor) -> torch.Tensor:
@@ -194,10 +193,18 @@ class InceptionDistances:
         """Add one chunk of real images (n, C, H, W) in [-1, 1] to the real side, kept for good."""
         self.num_real += self._update(chunk, real=True)
 
-    def measure(self, fake_chunks: Iterable[torch.Tensor]) -> dict[str, float]:
-        """FID and KID (mean and std over subsets) of the generated images in `fake_chunks`
-        against the real ones added so far; the generated side is then reset."""
-        num_fake = sum(self._update(chunk, real=False) for chunk in fake_chunks)
+    def add_fake(self, chunk: torch.Tensor) -> None:
+        """Add one chunk of generated images (n, C, H, W) in [-1, 1] to the generated side."""
+        self.num_fake += self._update(chunk, real=False)
+
+    def compute(self) -> dict[str, float]:
+        """FID and KID (mean and std over subsets) of the generated images added since the last
+        `compute` against the real ones; the generated side is then reset.
+
+        Raises:
+            ValueError: fewer than 2 generated or 2 real images.
+        """
+        num_fake, self.num_fake = self.num_fake, 0
         if min(num_fake, self.num_real) < 2:
             self._reset_fake()
             raise ValueError(
@@ -212,7 +219,17 @@ class InceptionDistances:
                 kid_mean, kid_std = self.kid.compute()
         finally:
             self._reset_fake()
-        return {FID: float(fid), KID_MEAN: float(kid_mean), KID_STD: float(kid_std)}
+        return {
+            FID.key(): float(fid),
+            KID_MEAN.key(): float(kid_mean),
+            KID_STD.key(): float(kid_std),
+        }
+
+    def measure(self, fake_chunks: Iterable[torch.Tensor]) -> dict[str, float]:
+        """`add_fake` for each chunk of `fake_chunks`, then `compute`."""
+        for chunk in fake_chunks:
+            self.add_fake(chunk)
+        return self.compute()
 
     def _reset_fake(self) -> None:
         if self.fid is not None:

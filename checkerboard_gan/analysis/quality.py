@@ -6,30 +6,41 @@ image, each a descriptor of C * 49 values, normalised per channel over the set (
 the sliced Wasserstein distance between the generated and the real descriptors over random
 unit directions (POT's `sliced_wasserstein_distance`, p = 1: the mean over directions of the
 1-D Wasserstein-1 distance of the projections), times 1e3 as the paper reports it. `swd` is the
-mean over levels. Patches and directions are drawn from generators seeded by the run's seed, so a
-value is reproducible.
+mean over levels. The directions and a pool of `POOL` patch positions per level are drawn from
+generators seeded by the run's seed; each image takes its patches from that pool at places set by
+a hash of its own 8-bit pixels, so a set's descriptors, and the value, depend on the seed and the
+images but not on their order.
 
-Descriptors per image: `DESCRIPTORS_PER_IMAGE` (the paper takes 128 of each of 16,384 images and
-512 directions; here 4 of each of the evaluation's N, at most `MAX_DESCRIPTORS` per level, and
-128 directions), because POT's sliced Wasserstein distance costs seconds per level at that size
-on a 2-core CPU (on shapes at 32 px, 2,048 against 2,048 real images: 21.1 +/- 1.4 over 4
-seeds at 4 per image, 14.2 +/- 0.8 at 16; the value's sampling bias falls as descriptors grow).
+Cost (docs/quality.md): the paper takes 128 descriptors of each of 16,384 images and 512
+directions; here 4 of each of the evaluation's N (at most `MAX_DESCRIPTORS` per level) and 16
+directions, so that SWD adds no more than the artifact evaluation itself costs on a 2-core CPU.
+On the quickstart's trained generator (shapes, 32 px, 2,048 against 2,048 real images, 5 seeds)
+the value is 68.5 +/- 1.4 at 4 per image and 16 directions, 68.1 +/- 1.9 at 4 and 128, 71.9 +/-
+4.3 at 2 and 128, 74.7 +/- 5.2 at 1 and 128: fewer descriptors raise the value and its spread,
+fewer directions hardly change either, and POT's time grows with both.
 """
 
 from __future__ import annotations
 
 import copy
+import functools
 import math
+import time
 
 import torch
 import torch.nn.functional as F
 
+from checkerboard_gan.analysis.catalogue import SWD
+from checkerboard_gan.analysis.inception import InceptionDistances
+
 NEIGHBOURHOOD = 7
 DESCRIPTORS_PER_IMAGE = 4
 MAX_DESCRIPTORS = 1 << 13  # per level and set: time and memory bound whatever N
-PROJECTIONS = 128  # the paper: 4 repeats of 128 directions
+PROJECTIONS = 16  # the paper: 4 repeats of 128 directions (see the module docstring)
 COARSEST = 16
 SCALE = 1e3
+POOL = 4096  # patch positions per level an image's hash picks from
+_STEP = 1_511  # a prime: an image's successive picks from the pool are apart
 
 _GAUSS = torch.tensor([1.0, 4.0, 6.0, 4.0, 1.0]) / 16
 
@@ -72,25 +83,35 @@ def laplacian_pyramid(x: torch.Tensor, levels: int) -> list[torch.Tensor]:
 
 def patch_positions(size: int, count: int, generator: torch.Generator) -> torch.Tensor:
     """`count` random top-left corners (count, 2) of 7 x 7 neighbourhoods in a size x size
-    level, shared by every image, so the descriptors of a set do not depend on its order."""
+    level."""
     return torch.randint(0, size - NEIGHBOURHOOD + 1, (count, 2), generator=generator)
 
 
+def image_hashes(x: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
+    """(n,) int64 hashes of images x (n, C, H, W) in [-1, 1]: their 8-bit values dotted with
+    fixed random int64 weights (C * H * W,), wrapping; the same image gives the same hash on
+    any machine that rounds it to the same 8-bit values."""
+    pixels = ((x.reshape(x.shape[0], -1).clamp(-1, 1) + 1) * 127.5).round().to(torch.int64)
+    return (pixels * weights).sum(dim=1).abs()
+
+
 def patches(level: torch.Tensor, corners: torch.Tensor) -> torch.Tensor:
-    """The 7 x 7 neighbourhoods at `corners` (m, 2) of each image of `level` (n, C, h, w), as
-    descriptors (n * m, C * 49), image by image."""
+    """The 7 x 7 neighbourhoods at each image's own `corners` (n, m, 2) of `level`
+    (n, C, h, w), as descriptors (n * m, C * 49), image by image."""
     n, c = level.shape[:2]
-    k = NEIGHBOURHOOD
+    m, k = corners.shape[1], NEIGHBOURHOOD
     offsets = torch.arange(k)
-    rows = (corners[:, 0, None] + offsets)[:, :, None]  # (m, k, 1)
-    cols = (corners[:, 1, None] + offsets)[:, None, :]  # (m, 1, k)
-    picked = level[:, :, rows, cols]  # (n, C, m, k, k)
-    return picked.permute(0, 2, 1, 3, 4).reshape(n * corners.shape[0], c * k * k)
+    rows = (corners[..., 0, None] + offsets)[:, :, :, None]  # (n, m, k, 1)
+    cols = (corners[..., 1, None] + offsets)[:, :, None, :]  # (n, m, 1, k)
+    images = torch.arange(n)[:, None, None, None]
+    picked = level.permute(0, 2, 3, 1)[images, rows, cols]  # (n, m, k, k, C)
+    return picked.permute(0, 1, 4, 2, 3).reshape(n * m, c * k * k)
 
 
 def normalised(descriptors: torch.Tensor, channels: int) -> torch.Tensor:
-    """Per channel over the whole set: mean 0, std 1 (the paper's normalisation)."""
-    d = descriptors.view(descriptors.shape[0], channels, -1)
+    """Per channel over the whole set: mean 0, std 1 (the paper's normalisation), in float64 so
+    the order of the images changes nothing but the last bits."""
+    d = descriptors.double().view(descriptors.shape[0], channels, -1)
     mean = d.mean(dim=(0, 2), keepdim=True)
     std = d.std(dim=(0, 2), keepdim=True).clamp_min(1e-8)
     return ((d - mean) / std).view_as(descriptors)
@@ -102,7 +123,11 @@ class PatchDescriptors:
     Args:
         shape: (C, H, W) of every image.
         count: the images the set will have (for the per-image share of `MAX_DESCRIPTORS`).
-        seed: where the patches are taken (the same places in every image) depends only on it.
+        seed: the pool of patch positions and the hash weights depend only on it; where in an
+            image its patches are taken, on the seed and the image.
+
+    Raises:
+        ValueError: images smaller than a 7 x 7 neighbourhood.
     """
 
     def __init__(self, shape: tuple[int, int, int], count: int, seed: int) -> None:
@@ -110,15 +135,19 @@ class PatchDescriptors:
         self.levels = pyramid_levels(min(shape[1:]))
         self.per_image = max(1, min(DESCRIPTORS_PER_IMAGE, MAX_DESCRIPTORS // max(count, 1)))
         generator = torch.Generator().manual_seed(seed)
-        self._corners = [patch_positions(size, self.per_image, generator) for size in self.levels]
+        self._pools = [patch_positions(size, POOL, generator) for size in self.levels]
+        numel = shape[0] * shape[1] * shape[2]
+        self._weights = torch.randint(1, 1 << 40, (numel,), generator=generator)
         self._parts: list[list[torch.Tensor]] = [[] for _ in self.levels]
 
     @torch.no_grad()
     def add(self, x: torch.Tensor) -> None:
         """Take descriptors from a chunk (n, C, H, W) in [-1, 1]."""
-        bands = laplacian_pyramid(x.detach().float().cpu(), len(self.levels))
-        for parts, band, corners in zip(self._parts, bands, self._corners, strict=True):
-            parts.append(patches(band, corners))
+        x = x.detach().float().cpu()
+        picks = image_hashes(x, self._weights)[:, None] + _STEP * torch.arange(self.per_image)
+        bands = laplacian_pyramid(x, len(self.levels))
+        for parts, band, pool in zip(self._parts, bands, self._pools, strict=True):
+            parts.append(patches(band, pool[picks % POOL]))
 
     def level(self, i: int) -> torch.Tensor:
         """The normalised descriptors of level i (finest first)."""
@@ -154,7 +183,93 @@ def swd(fake: PatchDescriptors, real: PatchDescriptors, seed: int) -> dict[str, 
     if fake.levels != real.levels:
         raise ValueError(f"pyramid levels differ: {fake.levels} and {real.levels}")
     values = {
-        f"swd_{size}": SCALE * sliced_wasserstein(fake.level(i), real.level(i), seed + i)
+        SWD.key(size): SCALE * sliced_wasserstein(fake.level(i), real.level(i), seed + i)
         for i, size in enumerate(fake.levels)
     }
-    return {"swd": math.fsum(values.values()) / len(values)} | values
+    return {SWD.key(): math.fsum(values.values()) / len(values)} | values
+
+
+class QualityReference:
+    """The real side of the quality measures, fixed for a run or a command: the real images'
+    patch descriptors and, with `inception`, their Inception features; the floor (SWD of two
+    disjoint halves of the real images) is computed once, at its first use.
+
+    Args:
+        shape: (C, H, W) of every image.
+        count: the real images that will be added.
+        seed: the SWD's draws (`PatchDescriptors`, the directions).
+        inception: FID and KID against the same real images, or None (not computed).
+
+    Raises:
+        ValueError: images smaller than a 7 x 7 neighbourhood.
+    """
+
+    def __init__(
+        self,
+        shape: tuple[int, int, int],
+        count: int,
+        seed: int,
+        inception: InceptionDistances | None = None,
+    ) -> None:
+        self.shape, self.seed, self.inception = shape, seed, inception
+        self.descriptors = PatchDescriptors(shape, count, seed)
+        self.seconds = 0.0  # spent on the real side, the floor included
+
+    @torch.no_grad()
+    def add_real(self, chunk: torch.Tensor) -> None:
+        """Add a chunk of real images (n, C, H, W) in [-1, 1]."""
+        began = time.perf_counter()
+        self.descriptors.add(chunk)
+        if self.inception is not None:
+            self.inception.add_real(chunk)
+        self.seconds += time.perf_counter() - began
+
+    @functools.cached_property
+    def floor(self) -> dict[str, float]:
+        """SWD (mean and per level) between the first and second half of the real images."""
+        began = time.perf_counter()
+        first, second = self.descriptors.halves()
+        values = swd(first, second, self.seed)
+        self.seconds += time.perf_counter() - began
+        return values
+
+    def generated(self, count: int) -> GeneratedQuality:
+        """A generated set of `count` images to measure against these real ones."""
+        return GeneratedQuality(self, count)
+
+
+class GeneratedQuality:
+    """One generated set against a `QualityReference`: `add` its chunks as they stream past,
+    then `values`. `seconds` is the time spent in both."""
+
+    def __init__(self, reference: QualityReference, count: int) -> None:
+        self.reference = reference
+        self.descriptors = PatchDescriptors(reference.shape, count, reference.seed)
+        self.seconds = 0.0
+
+    @torch.no_grad()
+    def add(self, chunk: torch.Tensor) -> None:
+        """Add a chunk of generated images (n, C, H, W) in [-1, 1]."""
+        began = time.perf_counter()
+        self.descriptors.add(chunk)
+        if self.reference.inception is not None:
+            self.reference.inception.add_fake(chunk)
+        self.seconds += time.perf_counter() - began
+
+    def values(self) -> dict[str, float]:
+        """SWD (mean and per level) and, with Inception, FID and KID (its generated side is
+        then reset)."""
+        began = time.perf_counter()
+        ref = self.reference
+        found = swd(self.descriptors, ref.descriptors, ref.seed)
+        if ref.inception is not None:
+            found |= ref.inception.compute()
+        self.seconds += time.perf_counter() - began
+        return found
+
+
+def quality_levels(shape: tuple[int, ...]) -> list[int]:
+    """The SWD's pyramid levels (px, finest first) for images (C, H, W); none for images
+    smaller than a 7 x 7 neighbourhood (no quality measure is recorded for them)."""
+    size = min(shape[1:])
+    return pyramid_levels(size) if size >= NEIGHBOURHOOD else []

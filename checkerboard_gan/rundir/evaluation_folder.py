@@ -4,7 +4,9 @@ SOURCE`, docs/evaluate.md); this module is the only writer of its files:
 - `evaluation.json`: `sources` (`fake`, `real`), `stride`, `periods`, `n_fake`, `n_real`, the
   `fake` and `real` blocks spelled as metrics.json's evaluations (`cb_2`, `content_2`, ...,
   `spectral_distance`), `intervals` (95% bootstrap intervals, `[low, high]` per key), `verdicts`
-  (per period and measure, against the real floor), `bootstrap` (replicates, level), `seconds`;
+  (per period and measure, against the real floor), `bootstrap` (replicates, level), `quality`
+  (SWD per level and mean, FID and KID where computed: the generated images against the real
+  ones), `quality_floor` (SWD of one half of the real images against the other), `seconds`;
 - `evaluation.md`: the same, to read;
 - `fingerprint.png`: the generated and real fingerprint tiles at the largest period on one scale;
 - `spectrum.png`: the mean log power spectra of the generated and real images and their
@@ -60,6 +62,8 @@ def record(ev: Evaluation, sources: dict[str, str | None]) -> dict[str, Any]:
         "intervals": ev.intervals(),
         "verdicts": [{"period": p, "measure": m, "verdict": v} for p, m, v in ev.verdicts()],
         "bootstrap": {"replicates": REPLICATES, "level": LEVEL, "kind": "Poisson, over images"},
+        "quality": ev.quality,
+        "quality_floor": ev.quality_floor,
         "seconds": ev.seconds,
     }
 
@@ -137,6 +141,25 @@ def _table(ev: Evaluation, fake: dict[str, float]) -> list[str]:
     return rows
 
 
+def _quality_lines(ev: Evaluation) -> list[str]:
+    """evaluation.md's sample-quality table: each quality measure against the real images, and
+    one half of the real images against the other (the floor) where it has one."""
+    if not ev.quality:
+        return ["Sample quality (SWD, FID, KID): n/a without real images.", ""]
+    rows = [
+        "Sample quality, the generated images against the real ones (lower is closer); the "
+        "floor is one half of the real images against the other (SWD x 1e3 per pyramid level "
+        "and their mean; docs/measures.md):",
+        "",
+        "| measure | generated vs real | real half vs half |",
+        "|---|---|---|",
+    ]
+    for key, value in ev.quality.items():
+        floor = ev.quality_floor.get(key)
+        rows.append(f"| {key} | {value:.4g} | {'' if floor is None else f'{floor:.4g}'} |")
+    return [*rows, ""]
+
+
 def markdown(ev: Evaluation, sources: dict[str, str | None]) -> str:
     """evaluation.md: what was measured, a table per period, the verdicts and the pictures."""
     fake = ev.fake
@@ -162,6 +185,7 @@ def markdown(ev: Evaluation, sources: dict[str, str | None]) -> str:
         if distance is not None
         else "Spectral distance: n/a without real images.",
         "",
+        *_quality_lines(ev),
         "A value is *above the real floor* only when its interval lies wholly above the real "
         "images' interval; *within the floor* when the value is no higher than the real "
         "interval's upper end; otherwise *undecided* (higher, but the intervals overlap: more "

@@ -165,9 +165,15 @@ def init_vs_now(
 
 
 def evaluation_table(first: dict[str, Any], now: dict[str, Any]) -> str:
-    """A Markdown table of the evaluation measures at the first evaluation's step and now, with
-    the real images' values (the floor): the trained-artifact comparison at a glance."""
+    """A Markdown table of the evaluation and quality measures at the first evaluation's step and
+    now, with the real images' values (the floor; for SWD, two halves of the real images against
+    each other): the trained-artifact comparison and its cost at a glance."""
     table = init_vs_now(
-        {"step": first["step"], **first["fake"]}, {"step": now["step"], **now["fake"]}, now["real"]
+        {"step": first["step"], **first["fake"], **(first.get("quality") or {})},
+        {"step": now["step"], **now["fake"], **(now.get("quality") or {})},
+        now["real"] | (now.get("quality_floor") or {}),
     )
-    return f"{now['n_fake']} samples, {now['n_real']} real images\n\n" + table
+    note = "; SWD's real value: one half of the real images against the other" * bool(
+        now.get("quality_floor")
+    )
+    return f"{now['n_fake']} samples, {now['n_real']} real images{note}\n\n" + table

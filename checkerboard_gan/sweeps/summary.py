@@ -44,18 +44,21 @@ def row_fields(row: RunRow, swept: list[str]) -> dict[str, Any]:
 def measure_fields(m: dict[str, Any], periods: Periods | None) -> dict[str, Any]:
     """The compared measures of one run's record, keyed as `summary_measure_columns` names
     them: probe measures at the first (`_init`) and last probe (`_last`); evaluation measures
-    at the first and last evaluation and on the real images (`_real`, the floor)."""
+    at the first and last evaluation and on the real images (`_real`, the floor); quality
+    measures likewise, their floor the real images' halves against each other."""
     probes, evaluations = m.get("probes") or [], m.get("evaluations") or []
     first, last = (probes[0], probes[-1]) if probes else ({}, {})
     fields: dict[str, Any] = {}
+    blocks = {"evaluation": ("fake", "real"), "quality": ("quality", "quality_floor")}
     for stage, _, key in compared(periods):
         if stage == "probe":
             fields |= {f"{key}_init": first.get(key, ""), f"{key}_last": last.get(key, "")}
         elif evaluations:
             ev0, ev1 = evaluations[0], evaluations[-1]
-            fields[f"{key}_init"] = ev0["fake"].get(key, "")
-            fields[f"{key}_last"] = ev1["fake"].get(key, "")
-            fields[f"{key}_real"] = ev1["real"].get(key, "")
+            values, floor = blocks[stage]
+            fields[f"{key}_init"] = (ev0.get(values) or {}).get(key, "")
+            fields[f"{key}_last"] = (ev1.get(values) or {}).get(key, "")
+            fields[f"{key}_real"] = (ev1.get(floor) or {}).get(key, "")
     fields["last_probe_step"] = last.get("step", "")
     if evaluations:
         fields["eval_samples"] = evaluations[-1].get("n_fake", "")
@@ -118,7 +121,9 @@ def write_tables(table: list[dict[str, Any]], sweep_dir: Path, swept: list[str])
         f"# Sweep summary: {sweep_dir}\n\n{len(table)} runs. Each measure reads `step 0 → last "
         "probe` (random init, then the end); `content_p` and `fingerprint_p` come from the "
         "evaluation over many samples at the finest period p, with the real images' value (the "
-        "floor) in brackets; `throughput_img_s`: training images per second. Every field of "
+        "floor) in brackets; `swd`: sample quality, the sliced Wasserstein distance of image "
+        "patches to the real images (lower is closer), with one half of the real images against "
+        "the other in brackets; `throughput_img_s`: training images per second. Every field of "
         "every run is in summary.csv.\n\n" + "\n".join(lines) + "\n",
         encoding="utf-8",
     )
@@ -180,10 +185,11 @@ def headline_lines(row: RunRow) -> list[str]:
         if stage == "probe" and probes:
             trend = f" -> {fields[key + '_last']:.3f}" if len(probes) > 1 else ""
             lines.append(f"{label} {fields[key + '_init']:.3f}{trend}")
-        elif stage == "evaluation":
+        elif stage != "probe" and fields[key + "_init"] != "":
             trend = f" -> {fields[key + '_last']:.2g}" if len(evaluations) > 1 else ""
-            real = fields[key + "_real"]
-            lines.append(f"{label} {fields[key + '_init']:.2g}{trend} (real {real:.1g})")
+            real = fields.get(key + "_real", "")
+            floor = f" (real {real:.1g})" if real != "" else ""
+            lines.append(f"{label} {fields[key + '_init']:.2g}{trend}{floor}")
     return lines
 
 

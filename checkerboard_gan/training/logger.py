@@ -59,12 +59,13 @@ log = logging.getLogger(__name__)
 def log_evaluation(
     writer: SummaryWriter, run_dir: Path, ev: Evaluation, evaluations: list[dict[str, Any]]
 ) -> None:
-    """An evaluation's `eval/fake/*`, `eval/real/*` scalars and fingerprint tiles, in TensorBoard
-    and in the run folder (`eval/fingerprint_step_XXXXXXX.png` and `.pt`), and the first
-    evaluation of `evaluations` (the run's, this one included) beside it as a table in the Text
-    tab."""
+    """An evaluation's `eval/fake/*`, `eval/real/*`, `eval/quality/*` and `eval/quality_floor/*`
+    scalars and fingerprint tiles, in TensorBoard and in the run folder
+    (`eval/fingerprint_step_XXXXXXX.png` and `.pt`), and the first evaluation of `evaluations`
+    (the run's, this one included) beside it as a table in the Text tab."""
     writer.add_text("summary/evaluation", evaluation_table(evaluations[0], ev.entry()), ev.step)
-    for side, values in (("fake", ev.fake), ("real", ev.real)):
+    sides = (ev.fake, ev.real, ev.quality, ev.quality_floor)
+    for side, values in zip(("fake", "real", "quality", "quality_floor"), sides, strict=True):
         for key, value in values.items():
             writer.add_scalar(f"eval/{side}/{key}", value, ev.step)
     writer.add_scalar("eval/seconds", ev.seconds, ev.step)
@@ -196,6 +197,7 @@ class RunLogger:
         if obs.step == 0 and self.periods is not None:
             now = {f"artifacts/{k}": v for k, v in obs.scores.items()}
             now |= {f"eval/fake/{k}": v for k, v in evaluation.fake.items()}
+            now |= {f"eval/quality/{k}": v for k, v in evaluation.quality.items()}
             tags = [t for t in self.periods.hparam_tags() if t in now]
             self._scalars(0, {f"init/{t}": now[t] for t in tags})
 

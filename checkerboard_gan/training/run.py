@@ -232,7 +232,7 @@ def final_block(m: dict[str, Any], run_dir: Path) -> str:
             f"{last[cb]:.3g}; grad CB {first[grad]:.3g} -> {last[grad]:.3g}"
         )
     if evals and periods:
-        init, now = (headline(e["fake"], e["real"], periods.finest) for e in (evals[0], evals[-1]))
+        init, now = (headline(e, periods.finest) for e in (evals[0], evals[-1]))
         lines.append(f"  evaluation at init: {init}; step {evals[-1]['step']}: {now}")
     lines.append(f"  look: tensorboard --logdir {run_dir} --samples_per_plugin images=1000")
     return "\n".join(lines)

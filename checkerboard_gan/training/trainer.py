@@ -21,6 +21,8 @@ from tqdm import tqdm
 
 from checkerboard_gan.analysis.catalogue import CHECKERBOARD, GRAD_CHECKERBOARD, Periods
 from checkerboard_gan.analysis.evaluation import Evaluator, headline
+from checkerboard_gan.analysis.inception import fid_enabled
+from checkerboard_gan.analysis.quality import quality_levels
 from checkerboard_gan.config import Config
 from checkerboard_gan.data.datasets import InMemoryBatches, StreamingBatches, build_batches
 from checkerboard_gan.models.networks import Discriminator, build_generator
@@ -102,7 +104,12 @@ def build(cfg: Config, device: torch.device) -> Setup:
         evaluator=Evaluator.for_run(cfg, data, generator.period),
         noise=torch.Generator(device=device).manual_seed(cfg.seed + 2_000),
         periods=Periods(
-            cfg.upsample.stride, generator.period, cfg.disc.stride, discriminator.period
+            cfg.upsample.stride,
+            generator.period,
+            cfg.disc.stride,
+            discriminator.period,
+            tuple(quality_levels((0, cfg.dataset.image_size, cfg.dataset.image_size))),
+            fid_enabled(cfg.eval, explain=False),
         ),
     )
 
@@ -180,7 +187,7 @@ def probe(
             step,
             evaluation.n_fake,
             evaluation.seconds,
-            headline(evaluation.fake, evaluation.real, p.finest),
+            headline(evaluation.entry(), p.finest),
         )
     logger.timing(probe_s=time.perf_counter() - began)
 
