@@ -460,11 +460,15 @@ STAGE_WHERE = {
     "probe": "each probe (`probes[]`, `artifacts/KEY`)",
     "evaluation": "each evaluation (`evaluations[].fake` and `.real`, `eval/fake/KEY`, "
     "`eval/real/KEY`)",
+    "quality": "each evaluation, generated against real images (`evaluations[].quality`, "
+    "`eval/quality/KEY`)",
     "run": "once per run (top level of metrics.json)",
 }
 
 
 def _measure_key(m: catalogue.Measure) -> str:
+    if m.per_level:
+        return f"`{m.key()}`, `{m.name}_L` (L = a pyramid level's size in px)"
     if not m.per_period:
         return f"`{m.key()}`"
     return f"`{m.name}_p` (p = D's stride)" if m.source == "gradient" else f"`{m.name}_p`"
@@ -472,7 +476,7 @@ def _measure_key(m: catalogue.Measure) -> str:
 
 @page("docs/measures.md")
 def measures_page() -> str:
-    example = catalogue.Periods(2, 16, 2, 16)
+    example = catalogue.Periods(2, 16, 2, 16, (64, 32, 16), fid=True)
     lines = [
         generated_note("checkerboard_gan/analysis/catalogue.py"),
         "",
@@ -490,7 +494,15 @@ def measures_page() -> str:
     ]
     for m in catalogue.CATALOGUE:
         where = "; ".join(STAGE_WHERE[s] for s in m.stages)
-        real = "" if m.of_real else " (generated images only)"
+        real = {
+            (True, False): "",
+            (False, False): " (generated images only)",
+            (True, True): "; its floor, one half of the real images against the other "
+            "(`evaluations[].quality_floor`, `eval/quality_floor/KEY`)",
+            (False, True): " (no floor)",
+        }[(m.of_real, "quality" in m.stages)]
+        if m.needs_inception:
+            real += "; only where the InceptionV3 weights are found ([quality](quality.md))"
         lines.append(
             f"| {_measure_key(m)} | {m.label} | {where}{real} | {'yes' if m.per_period else ''} "
             f"| {m.source} | {'yes' if m.headline else ''} | {m.definition} |"
@@ -499,17 +511,24 @@ def measures_page() -> str:
         "",
         "Per-period measures of the evaluation are read at p = s, s², ..., P (s the upsampling "
         "stride, P the generator's total period); the probe's gradient content at D's stride "
-        "only. A run at stride 2 and 32 px (P = 16) records these keys:",
+        "only. SWD is read at every level of its Laplacian pyramid, from the image size down to "
+        "16 px (`periods.swd_levels` in metrics.json). A run at stride 2 and 64 px (P = 16) "
+        "with the Inception weights records these keys:",
         "",
         "- each probe: " + ", ".join(f"`{k}`" for k in example.probe_keys()),
         "- each evaluation, generated images: "
         + ", ".join(f"`{k}`" for k in example.evaluation_keys("fake")),
+        "- each evaluation, quality against the real images: "
+        + ", ".join(f"`{k}`" for k in example.quality_keys())
+        + "; its floor: "
+        + ", ".join(f"`{k}`" for k in example.quality_keys(floor=True)),
         "- compared across a sweep (summary.csv, HParams): "
         + ", ".join(f"`{t}`" for t in example.hparam_tags()),
         "",
-        "A new measure is its function (`analysis/measures.py`), one entry in the catalogue and "
-        "one line where its stage computes it (`training/probes.py` or "
-        "`analysis/evaluation.py`); see [extending](extending.md#a-new-measure).",
+        "A new measure is its function (`analysis/measures.py`, or `analysis/quality.py` for "
+        "sample quality), one entry in the catalogue and one line where its stage computes it "
+        "(`training/probes.py`, `analysis/evaluation.py` or `analysis/quality.py`); see "
+        "[extending](extending.md#a-new-measure).",
         "",
     ]
     return "\n".join(lines)
