@@ -308,7 +308,16 @@ def test_resuming_with_fewer_steps_than_done_is_refused(tmp_path):
     assert [p["step"] for p in read_metrics(tmp_path)["probes"]] == [0, 2, 4]
 
 
-TIMINGS = ("wall_s", "probe_s", "loop_s", "throughput_img_s", "resumed_at", "seconds", "overrides")
+TIMINGS = (
+    "wall_s",
+    "probe_s",
+    "loop_s",
+    "throughput_img_s",
+    "resumed_at",
+    "seconds",
+    "quality_seconds",
+    "overrides",
+)
 
 
 def _strip_timings(node):
