@@ -11,6 +11,7 @@ import torch.nn.functional as F
 
 from checkerboard_gan.analysis.quality import (
     PatchDescriptors,
+    QualityReference,
     laplacian_pyramid,
     pyramid_levels,
     swd,
@@ -93,3 +94,40 @@ def test_swd_does_not_depend_on_the_order_of_the_images_and_repeats_for_a_seed(p
     assert swd(descriptors(x[torch.randperm(512)]), real, 0) == pytest.approx(once, rel=1e-6)
     assert swd(descriptors(x), real, 0) == once
     assert swd(descriptors(x, seed=1), real, 0) != once
+
+
+def evaluation_swd(fake: torch.Tensor, real: torch.Tensor) -> tuple[float, float]:
+    """(value, floor) as an evaluation reads them: generated halves against real halves."""
+    reference = QualityReference(tuple(real.shape[1:]), real.shape[0], 0)
+    for chunk in real.split(100):
+        reference.add_real(chunk)
+    generated = reference.generated(fake.shape[0])
+    for chunk in fake.split(100):
+        generated.add(chunk)
+    return generated.values()["swd"], reference.floor["swd"]
+
+
+def test_a_set_of_the_real_distribution_reads_at_the_floor_and_degraded_ones_above(photos):
+    """Whole sets against whole sets would read below a floor of half sets (SWD falls with
+    more descriptors); the evaluation compares halves with halves, so other photographs read
+    at the floor and a blurred or noisier copy of them above it."""
+    real, others = photos[:512], photos[512:]
+    value, floor = evaluation_swd(others, real)
+    assert 0.85 < value / floor < 1.2, (value, floor)
+    first, second = PatchDescriptors((3, 32, 32), 512, 0), PatchDescriptors((3, 32, 32), 512, 0)
+    first.add(others)
+    second.add(real)
+    assert swd(first, second, 0)["swd"] < 0.85 * floor  # whole sets: below the floor
+    blurred = F.avg_pool2d(F.pad(others, (1, 1, 1, 1), mode="replicate"), 3, stride=1)
+    noisy = others + 0.1 * torch.randn(others.shape, generator=torch.Generator().manual_seed(1))
+    assert evaluation_swd(blurred, real)[0] > 1.15 * max(value, floor)  # 77.9 against 64.8
+    assert evaluation_swd(noisy, real)[0] > 2 * floor  # 139 against 62.9
+
+
+def test_the_halves_are_disjoint_about_even_and_do_not_depend_on_the_order(photos):
+    d = descriptors(photos)
+    a, b = d.halves()
+    assert a.count + b.count == 1024 and 400 < a.count < 624
+    shuffled = descriptors(photos[torch.randperm(1024)]).halves()
+    assert shuffled[0].count == a.count
+    assert swd(*shuffled, 0) == pytest.approx(swd(a, b, 0), rel=1e-9)

@@ -345,5 +345,6 @@ def headline(entry: Mapping[str, Any], finest: int) -> str:
     for m in of_stage("quality"):
         if m.headline and m.key() in quality:
             value = f"{m.key()} {quality[m.key()]:.3g}"
-            parts.append(value + (f" (real halves {floor[m.key()]:.3g})" if m.of_real else ""))
+            real = f" (real halves {floor[m.key()]:.3g})" if m.key() in floor else ""
+            parts.append(value + real)
     return ", ".join(parts)

@@ -11,13 +11,14 @@ generators seeded by the run's seed; each image takes its patches from that pool
 a hash of its own 8-bit pixels, so a set's descriptors, and the value, depend on the seed and the
 images but not on their order.
 
-Cost (docs/quality.md): the paper takes 128 descriptors of each of 16,384 images and 512
-directions; here 4 of each of the evaluation's N (at most `MAX_DESCRIPTORS` per level) and 16
-directions, so that SWD adds no more than the artifact evaluation itself costs on a 2-core CPU.
-On the quickstart's trained generator (shapes, 32 px, 2,048 against 2,048 real images, 5 seeds)
-the value is 68.5 +/- 1.4 at 4 per image and 16 directions, 68.1 +/- 1.9 at 4 and 128, 71.9 +/-
-4.3 at 2 and 128, 74.7 +/- 5.2 at 1 and 128: fewer descriptors raise the value and its spread,
-fewer directions hardly change either, and POT's time grows with both.
+In an evaluation the value is `matched_swd`: the generated images against the real ones at the
+sample size of the floor, two disjoint halves of the real images against each other, so that a
+generator as good as the data reads at the floor, not below it.
+
+Cost: the paper takes 128 descriptors of each of 16,384 images and 512 directions; here 4 of
+each of the evaluation's N (at most `MAX_DESCRIPTORS` per level) and 16 directions, so that SWD
+adds about what the artifact evaluation itself costs on a 2-core CPU; docs/quality.md gives the
+value, spread and time at other counts (scripts/bench_swd.py).
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ COARSEST = 16
 SCALE = 1e3
 POOL = 4096  # patch positions per level an image's hash picks from
 _STEP = 1_511  # a prime: an image's successive picks from the pool are apart
+HALF_BIT = 24  # the hash bit that puts an image into one half of its set or the other
 
 _GAUSS = torch.tensor([1.0, 4.0, 6.0, 4.0, 1.0]) / 16
 
@@ -139,12 +141,20 @@ class PatchDescriptors:
         numel = shape[0] * shape[1] * shape[2]
         self._weights = torch.randint(1, 1 << 40, (numel,), generator=generator)
         self._parts: list[list[torch.Tensor]] = [[] for _ in self.levels]
+        self._hashes: list[torch.Tensor] = []
+
+    @property
+    def count(self) -> int:
+        """The images added so far."""
+        return sum(h.shape[0] for h in self._hashes)
 
     @torch.no_grad()
     def add(self, x: torch.Tensor) -> None:
         """Take descriptors from a chunk (n, C, H, W) in [-1, 1]."""
         x = x.detach().float().cpu()
-        picks = image_hashes(x, self._weights)[:, None] + _STEP * torch.arange(self.per_image)
+        hashes = image_hashes(x, self._weights)
+        self._hashes.append(hashes)
+        picks = hashes[:, None] + _STEP * torch.arange(self.per_image)
         bands = laplacian_pyramid(x, len(self.levels))
         for parts, band, pool in zip(self._parts, bands, self._pools, strict=True):
             parts.append(patches(band, pool[picks % POOL]))
@@ -154,13 +164,20 @@ class PatchDescriptors:
         return normalised(torch.cat(self._parts[i]), self.channels)
 
     def halves(self) -> tuple[PatchDescriptors, PatchDescriptors]:
-        """The descriptors of the first and the second half of the images (the real floor)."""
-        whole = [torch.cat(parts) for parts in self._parts]
-        cut = whole[0].shape[0] // self.per_image // 2 * self.per_image
-        first, second = copy.copy(self), copy.copy(self)
-        first._parts = [[d[:cut]] for d in whole]
-        second._parts = [[d[cut:]] for d in whole]
-        return first, second
+        """Two disjoint halves of the set: the images whose hash has bit `HALF_BIT` clear, and
+        the rest (each about half, chosen by the images' pixels, not their order; identical
+        images all fall into one)."""
+        hashes = torch.cat(self._hashes) if self._hashes else torch.zeros(0, dtype=torch.int64)
+        side = (hashes >> HALF_BIT) & 1
+        rows = side.repeat_interleave(self.per_image)
+        whole = [torch.cat(parts) if parts else torch.zeros(0) for parts in self._parts]
+        split = []
+        for k in (0, 1):
+            half = copy.copy(self)
+            half._parts = [[d[rows == k]] for d in whole]
+            half._hashes = [hashes[side == k]]
+            split.append(half)
+        return split[0], split[1]
 
 
 def sliced_wasserstein(a: torch.Tensor, b: torch.Tensor, seed: int) -> float:
@@ -187,6 +204,27 @@ def swd(fake: PatchDescriptors, real: PatchDescriptors, seed: int) -> dict[str, 
         for i, size in enumerate(fake.levels)
     }
     return {SWD.key(): math.fsum(values.values()) / len(values)} | values
+
+
+def matched_swd(fake: PatchDescriptors, real: PatchDescriptors, seed: int) -> dict[str, float]:
+    """SWD of the generated against the real images at the size of the real-halves floor: the
+    mean of `swd`(generated half 0, real half 1) and `swd`(generated half 1, real half 0), each
+    key as `swd` gives it. SWD falls as the sets grow, so a value from whole sets would sit
+    below a floor from half sets even for a perfect generator; this one sits at the floor.
+    A half without images (a set of identical images) leaves its pair out.
+
+    Raises:
+        ValueError: as `swd`, or no pair with images on both sides.
+    """
+    pairs = [
+        (f, r)
+        for f, r in zip(fake.halves(), reversed(real.halves()), strict=True)
+        if f.count and r.count
+    ]
+    if not pairs:
+        raise ValueError("SWD needs generated and real images in both halves")
+    values = [swd(f, r, seed) for f, r in pairs]
+    return {key: math.fsum(v[key] for v in values) / len(values) for key in values[0]}
 
 
 class QualityReference:
@@ -226,10 +264,11 @@ class QualityReference:
 
     @functools.cached_property
     def floor(self) -> dict[str, float]:
-        """SWD (mean and per level) between the first and second half of the real images."""
+        """SWD (mean and per level) between the two halves of the real images; empty where a
+        half has no image (real images all identical)."""
         began = time.perf_counter()
         first, second = self.descriptors.halves()
-        values = swd(first, second, self.seed)
+        values = swd(first, second, self.seed) if first.count and second.count else {}
         self.seconds += time.perf_counter() - began
         return values
 
@@ -261,7 +300,7 @@ class GeneratedQuality:
         then reset)."""
         began = time.perf_counter()
         ref = self.reference
-        found = swd(self.descriptors, ref.descriptors, ref.seed)
+        found = matched_swd(self.descriptors, ref.descriptors, ref.seed)
         if ref.inception is not None:
             found |= ref.inception.compute()
         self.seconds += time.perf_counter() - began

@@ -188,7 +188,7 @@ def headline_lines(row: RunRow) -> list[str]:
         elif stage != "probe" and fields[key + "_init"] != "":
             trend = f" -> {fields[key + '_last']:.2g}" if len(evaluations) > 1 else ""
             real = fields.get(key + "_real", "")
-            floor = f" (real {real:.1g})" if real != "" else ""
+            floor = f" (real {real:.2g})" if real != "" else ""
             lines.append(f"{label} {fields[key + '_init']:.2g}{trend}{floor}")
     return lines
 
