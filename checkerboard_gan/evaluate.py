@@ -17,7 +17,7 @@ import argparse
 import logging
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import torch
@@ -30,8 +30,13 @@ from checkerboard_gan.analysis.evaluation import (
     passing,
     statistics,
 )
-from checkerboard_gan.analysis.inception import InceptionDistances, fid_enabled, inception_weights
-from checkerboard_gan.analysis.quality import QualityReference, quality_levels
+from checkerboard_gan.analysis.inception import (
+    COMMAND_SETTINGS,
+    InceptionDistances,
+    fid_enabled,
+    inception_weights,
+)
+from checkerboard_gan.analysis.quality import NEIGHBOURHOOD, QualityReference, quality_levels
 from checkerboard_gan.analysis.streaming import evaluation_periods
 from checkerboard_gan.config import ConfigError, EvalConfig
 from checkerboard_gan.data.datasets import build_batches
@@ -136,15 +141,12 @@ def evaluate_images(
     """
     periods = plan(fake, real, stride)
     began = time.perf_counter()
-    reference = None
-    if real is not None and quality_levels(fake.shape):
-        distances = None if inception is None else InceptionDistances(inception)
-        reference = QualityReference(fake.shape, real.count, seed, distances)
+    reference = _quality_reference(fake, real, seed, inception)
     generated = None if reference is None else reference.generated(fake.count)
     sides = {}
     for name, images, sink in (
-        ("generated", fake, generated and generated.add),
-        ("real", real, reference and reference.add_real),
+        ("generated", fake, generated and _as_rgb(generated.add, reference)),
+        ("real", real, reference and _as_rgb(reference.add_real, reference)),
     ):
         if images is not None:
             chunks = _with_progress(images, name)
@@ -153,7 +155,10 @@ def evaluate_images(
             sides[name] = Side.of(stats)
     quality, floor, quality_s = {}, {}, 0.0
     if generated is not None and reference is not None:
-        log.info("quality: SWD%s", " and FID/KID" if inception else "")
+        log.info(
+            "sample quality: SWD%s of the generated against the real images",
+            " and FID/KID" if inception else "",
+        )
         quality, floor = generated.values(), reference.floor
         quality_s = generated.seconds + reference.seconds
     seconds = time.perf_counter() - began
@@ -168,6 +173,29 @@ def evaluate_images(
         floor,
         quality_s,
     )
+
+
+def _quality_reference(
+    fake: ImageSet, real: ImageSet | None, seed: int, inception: Path | None
+) -> QualityReference | None:
+    """The real side of SWD (and FID, KID) for `fake`, or None: no real images, or images under
+    7 px (said in the log)."""
+    if real is None:
+        return None
+    if not quality_levels(fake.shape):
+        log.info("no quality measure: images under %d px hold no SWD patch", NEIGHBOURHOOD)
+        return None
+    distances = None if inception is None else InceptionDistances(inception)
+    channels = max(fake.shape[0], real.shape[0])  # grey against RGB: as grey RGB
+    return QualityReference((channels, *fake.shape[1:]), real.count, seed, distances)
+
+
+def _as_rgb(
+    sink: Callable[[torch.Tensor], None], reference: QualityReference | None
+) -> Callable[[torch.Tensor], None]:
+    """`sink`, with grey chunks repeated to the reference's channels (grey against RGB)."""
+    channels = reference.shape[0] if reference is not None else 1
+    return lambda chunk: sink(chunk.expand(-1, channels, -1, -1))
 
 
 def _print_verdicts(ev: Evaluation) -> None:
@@ -217,15 +245,16 @@ def _check_source(path: Path) -> None:
 def _warn_sizes(fake: ImageSet, real: ImageSet | None) -> None:
     if fake.count < MIN_IMAGES:
         log.warning(
-            "only %d generated images: intervals from fewer than %d images are rough",
+            "only %d generated images: intervals, SWD and its floor from fewer than %d images "
+            "are rough",
             fake.count,
             MIN_IMAGES,
         )
     if real is not None and max(fake.count, real.count) > 2 * min(fake.count, real.count):
         log.warning(
             "%d generated against %d real images: FP_p of images without a stamped pattern "
-            "falls as 1 / N, so the floor is comparable only for sets of similar size "
-            "(--num-samples N takes the first N of each)",
+            "falls as 1 / N and SWD falls as the sets grow, so their floors are comparable only "
+            "for sets of similar size (--num-samples N takes the first N of each)",
             fake.count,
             real.count,
         )
@@ -267,7 +296,9 @@ def _inception(args: argparse.Namespace, real: ImageSet | None) -> Path | None:
         if settings.fid == "true":
             raise ConfigError("--fid true needs real images to compare with: give --real")
         return None
-    return inception_weights(settings.inception_weights) if fid_enabled(settings) else None
+    if not fid_enabled(settings, names=COMMAND_SETTINGS):
+        return None
+    return inception_weights(settings.inception_weights, COMMAND_SETTINGS)
 
 
 def _run_main(args: argparse.Namespace) -> int:
@@ -277,6 +308,9 @@ def _run_main(args: argparse.Namespace) -> int:
             "its generator's, and the result goes into its metrics.json; --real, --stride and "
             "--out apply to images from elsewhere"
         )
+    if args.fid or args.inception_weights:  # checked first, so messages name the options
+        settings = EvalConfig(fid=args.fid or "auto", inception_weights=args.inception_weights)
+        fid_enabled(settings, explain=False, names=COMMAND_SETTINGS)
     overrides = [f"eval.fid={args.fid}"] * bool(args.fid)
     overrides += [f"eval.inception_weights={args.inception_weights}"] * bool(args.inception_weights)
     ev = evaluate_run(Path(args.source), args.num_samples, args.device, overrides)

@@ -188,10 +188,11 @@ def test_the_command_writes_its_folder_beside_the_source(crops, tmp_path, capsys
     assert {v["verdict"] for v in record["verdicts"]} == {"within the floor"}
     assert set(record["quality"]) == set(record["quality_floor"]) == {"swd", "swd_16"}
     # the same images: each generated half is the real half it is not compared with, so the
-    # value is the floor exactly (a generator as good as the data reads at the floor)
-    assert record["quality"] == pytest.approx(record["quality_floor"], rel=1e-12)
-    swd = record["quality"]["swd"]
-    assert f"quality: swd {swd:.3g} (real halves {swd:.3g})" in printed
+    # value is the floor's distance over fewer directions (a generator as good as the data
+    # reads at the floor)
+    assert record["quality"] == pytest.approx(record["quality_floor"], rel=0.15)
+    swd, floor = record["quality"]["swd"], record["quality_floor"]["swd"]
+    assert f"quality: swd {swd:.3g} (real halves {floor:.3g})" in printed
     for name in ("evaluation.md", "fingerprint.png", "spectrum.png", "radial_spectrum.png"):
         assert (out / name).stat().st_size > 0
     assert main([str(tmp_path / "samples.npz")]) == 0
@@ -359,3 +360,38 @@ def test_a_value_inside_the_real_interval_is_within_the_floor_and_one_above_it_u
     assert floor_verdict(Interval(0.0, 0.001), real, 0.0005) == "within the floor"
     assert floor_verdict(Interval(0.015, 0.04), real, 0.025).startswith("undecided")
     assert floor_verdict(Interval(0.015, 0.04), None, 0.025) == "no real floor (give --real)"
+
+
+def test_grey_images_are_compared_with_rgb_ones_as_grey_rgb(crops, tmp_path):
+    grey = crops.float().mean(dim=1).round().to(torch.uint8)  # (N, H, W): a greyscale array
+    np.save(tmp_path / "grey.npy", grey.numpy())
+    np.savez(tmp_path / "rgb.npz", crops.permute(0, 2, 3, 1).numpy())
+    assert main([str(tmp_path / "grey.npy"), "--real", str(tmp_path / "rgb.npz")]) == 0
+    record = json.loads((tmp_path / "grey_evaluation" / "evaluation.json").read_text())
+    assert record["quality"]["swd"] > record["quality_floor"]["swd"]  # colour lost: further
+    assert main([str(tmp_path / "rgb.npz"), "--real", str(tmp_path / "grey.npy")]) == 0
+    again = json.loads((tmp_path / "rgb_evaluation" / "evaluation.json").read_text())
+    assert again["quality"]["swd"] > again["quality_floor"]["swd"]
+
+
+def test_images_under_7_px_say_why_they_have_no_quality_measure(tmp_path):
+    tiny = photo_crops(40, size=16)[..., :6, :6].contiguous()
+    np.save(tmp_path / "a.npy", tiny[:20].permute(0, 2, 3, 1).numpy())
+    np.save(tmp_path / "b.npy", tiny[20:].permute(0, 2, 3, 1).numpy())
+    assert main([str(tmp_path / "a.npy"), "--real", str(tmp_path / "b.npy"), "--stride", "2"]) == 0
+    text = (tmp_path / "a_evaluation" / "evaluation.md").read_text()
+    assert "n/a, images under 7 x 7 px hold no SWD patch" in text
+
+
+def test_fid_options_are_named_as_the_command_spells_them(crops, tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch_home"))
+    monkeypatch.setenv("HTTPS_PROXY", "http://127.0.0.1:9")  # a download fails at once
+    np.save(tmp_path / "a.npy", crops.permute(0, 2, 3, 1).numpy())
+    real = ["--real", str(tmp_path / "a.npy")]
+    assert main([str(tmp_path / "a.npy"), *real, "--fid", "true"]) == 2
+    err = capsys.readouterr().err
+    assert "--fid true needs the InceptionV3 weights" in err and "--inception-weights PATH" in err
+    assert "eval." not in err
+    assert main([str(tmp_path / "a.npy"), *real, "--inception-weights", str(tmp_path)]) == 2
+    assert "--inception-weights " in capsys.readouterr().err
+    assert not (tmp_path / "a_evaluation").exists()

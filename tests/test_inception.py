@@ -151,8 +151,35 @@ def test_weights_are_looked_for_where_torch_fidelity_downloads_them(tmp_path):
     cached = tmp_path / "torch_home" / "hub" / "checkpoints" / inception.WEIGHTS_FILE
     assert inception.cached_weights() == cached and inception_weights(None) is None
     cached.parent.mkdir(parents=True)
-    cached.write_bytes(b"")
+    torch.save({"conv.weight": torch.zeros(1)}, cached)
     assert inception_weights(None) == cached and fid_enabled(EvalConfig(fid="true"))
+
+
+@pytest.mark.parametrize(
+    ("content", "holds"),
+    [
+        (b"<html>404 Not Found</html>", "cannot be read as PyTorch weights"),
+        (b"", "cannot be read as PyTorch weights"),
+        (torch.zeros(3), "holds a Tensor, not a dict of tensors"),
+        ({"epoch": 3}, "holds a dict, not a dict of tensors"),
+    ],
+)
+def test_a_file_that_is_not_weights_is_one_message_naming_it(tmp_path, content, holds):
+    """A truncated download, an HTML error page or another torch file: refused before
+    torch-fidelity reads it (it unpickles without `weights_only`)."""
+    path = tmp_path / f"weights_{len(holds)}.pth"
+    if isinstance(content, bytes):
+        path.write_bytes(content)
+    else:
+        torch.save(content, path)
+    for names, key in (
+        (inception.RUN_SETTINGS, "eval.inception_weights=PATH"),
+        (inception.COMMAND_SETTINGS, "--inception-weights PATH"),
+    ):
+        with pytest.raises(ConfigError) as err:
+            fid_enabled(EvalConfig(inception_weights=str(path)), names=names)
+        message = str(err.value)
+        assert str(path) in message and holds in message and key in message, message
 
 
 def test_eval_fid_auto_false_and_true_without_weights(tmp_path, caplog):
@@ -191,6 +218,7 @@ CLI = [
     [
         ("eval.fid=true", ["eval.fid=true", "eval.inception_weights=PATH"]),
         ("eval.fid=maybe", ["eval.fid='maybe' is invalid: valid are auto, true, false"]),
+        ("eval.inception_weights=" + __file__, ["is not InceptionV3 weights", "test_inception"]),
     ],
 )
 def test_the_command_line_refuses_eval_fid_before_any_run_folder(tmp_path, override, expected):

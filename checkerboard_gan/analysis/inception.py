@@ -11,10 +11,12 @@ file (the configured one, else torch-fidelity's download in the torch hub cache)
 
 from __future__ import annotations
 
+import functools
 import logging
 import socket
 import warnings
 from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -40,51 +42,104 @@ def cached_weights() -> Path:
     return Path(torch.hub.get_dir()) / "checkpoints" / WEIGHTS_FILE
 
 
-def inception_weights(path: str | None) -> Path | None:
+@dataclass(frozen=True)
+class SettingNames:
+    """How a command spells the two FID settings in its messages: `fid` before `true`, `auto`
+    or `false`, `weights` before a path."""
+
+    fid: str
+    weights: str
+
+
+RUN_SETTINGS = SettingNames("eval.fid=", "eval.inception_weights=")
+COMMAND_SETTINGS = SettingNames("--fid ", "--inception-weights ")  # python -m ...evaluate
+
+
+def inception_weights(path: str | None, names: SettingNames = RUN_SETTINGS) -> Path | None:
     """The InceptionV3 weights file to use: `path` (it must exist), else the torch hub cache's
-    copy of torch-fidelity's download, else None."""
+    copy of torch-fidelity's download, else None.
+
+    Raises:
+        ConfigError: `path` is not a file, or the file found is not a PyTorch state dict
+            (`check_weights`).
+    """
     if path is not None:
         given = Path(path).expanduser()
         if not given.is_file():
             raise ConfigError(
-                f"eval.inception_weights={path} is not a file: give the InceptionV3 weights "
-                f"torch-fidelity uses ({WEIGHTS_FILE}), or leave it null"
+                f"{names.weights}{path} is not a file: give the InceptionV3 weights "
+                f"torch-fidelity uses ({WEIGHTS_FILE}), or leave it out"
             )
+        check_weights(given.resolve(), given.stat().st_mtime_ns, names)
         return given
     cached = cached_weights()
-    return cached if cached.is_file() else None
+    if not cached.is_file():
+        return None
+    check_weights(cached, cached.stat().st_mtime_ns, names)
+    return cached
 
 
-def fid_enabled(cfg: EvalConfig, explain: bool = True) -> bool:
+@functools.lru_cache(maxsize=4)
+def check_weights(path: Path, mtime_ns: int, names: SettingNames = RUN_SETTINGS) -> None:
+    """Refuse a file that is not a state dict of tensors, read with `weights_only=True` (no code
+    in it can run; torch-fidelity then reads the same bytes without that guard). Checked once
+    per path and modification time.
+
+    Raises:
+        ConfigError: naming the file, what it holds instead and what to do.
+    """
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+        ok = (
+            isinstance(state, dict)
+            and state
+            and all(isinstance(v, torch.Tensor) for v in state.values())
+        )
+        problem = "" if ok else f"it holds a {type(state).__name__}, not a dict of tensors"
+    except Exception as err:  # any unreadable file: a truncated download, an HTML page, ...
+        first = (str(err).splitlines() or [type(err).__name__])[0][:120]
+        problem = f"it cannot be read as PyTorch weights ({first})"
+    if problem:
+        raise ConfigError(
+            f"{path} is not InceptionV3 weights: {problem}; give torch-fidelity's "
+            f"{WEIGHTS_FILE} with {names.weights}PATH, delete a broken copy in the hub cache, "
+            f"or set {names.fid}false"
+        )
+
+
+def fid_enabled(cfg: EvalConfig, explain: bool = True, names: SettingNames = RUN_SETTINGS) -> bool:
     """Whether a run computes FID and KID (`eval.fid`). `false`: never. `auto`: when the weights
     are found, else not, with one info line (with `explain`) saying how to enable them. `true`:
     the weights found or downloaded now into torch's cache, else one ConfigError naming both
-    keys."""
+    settings as `names` spells them."""
     if cfg.fid == "false":
         return False
-    if inception_weights(cfg.inception_weights) is not None:
+    if inception_weights(cfg.inception_weights, names) is not None:
         return True
     if cfg.fid == "auto":
         if explain:
             log.info(
-                "FID/KID skipped: no InceptionV3 weights (eval.inception_weights is null and %s "
-                "does not exist); to compute them, give the file with eval.inception_weights=PATH, "
-                "or run once with eval.fid=true on a connected machine (it downloads them there)",
+                "FID/KID skipped: no InceptionV3 weights (no %s given and %s does not exist); to "
+                "compute them, give the file with %sPATH, or run once with %strue on a connected "
+                "machine (it downloads them there)",
+                names.weights.rstrip("= "),
                 cached_weights(),
+                names.weights,
+                names.fid,
             )
         return False
-    download_weights()
+    download_weights(names=names)
     return True
 
 
-def download_weights(timeout_s: float = 60.0) -> Path:
+def download_weights(timeout_s: float = 60.0, names: SettingNames = RUN_SETTINGS) -> Path:
     """Download torch-fidelity's InceptionV3 weights into torch's hub cache (`cached_weights`),
     as its own first use would; a failure is one ConfigError naming `eval.fid` and
     `eval.inception_weights`."""
     from torch_fidelity.feature_extractor_inceptionv3 import URL_INCEPTION_V3
 
     target = cached_weights()
-    log.info("eval.fid=true: downloading the InceptionV3 weights into %s", target)
+    log.info("%strue: downloading the InceptionV3 weights into %s", names.fid, target)
     previous = socket.getdefaulttimeout()
     socket.setdefaulttimeout(timeout_s)  # an unreachable network fails, not hangs
     try:
@@ -92,9 +147,9 @@ def download_weights(timeout_s: float = 60.0) -> Path:
         torch.hub.download_url_to_file(URL_INCEPTION_V3, str(target), progress=False)
     except OSError as err:
         raise ConfigError(
-            f"eval.fid=true needs the InceptionV3 weights: {target} does not exist and the "
-            f"download failed ({err}); give the file with eval.inception_weights=PATH "
-            f"({WEIGHTS_FILE}), or set eval.fid=auto or eval.fid=false"
+            f"{names.fid}true needs the InceptionV3 weights: {target} does not exist and the "
+            f"download failed ({err}); give the file with {names.weights}PATH "
+            f"({WEIGHTS_FILE}), or set {names.fid}auto or {names.fid}false"
         ) from None
     finally:
         socket.setdefaulttimeout(previous)

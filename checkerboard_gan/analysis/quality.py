@@ -38,6 +38,7 @@ NEIGHBOURHOOD = 7
 DESCRIPTORS_PER_IMAGE = 4
 MAX_DESCRIPTORS = 1 << 13  # per level and set: time and memory bound whatever N
 PROJECTIONS = 16  # the paper: 4 repeats of 128 directions (see the module docstring)
+FLOOR_PROJECTIONS = 128  # the floor is computed once per run: more directions, less spread
 COARSEST = 16
 SCALE = 1e3
 POOL = 4096  # patch positions per level an image's hash picks from
@@ -180,18 +181,23 @@ class PatchDescriptors:
         return split[0], split[1]
 
 
-def sliced_wasserstein(a: torch.Tensor, b: torch.Tensor, seed: int) -> float:
-    """POT's sliced Wasserstein distance (p = 1, `PROJECTIONS` random unit directions)."""
+def sliced_wasserstein(
+    a: torch.Tensor, b: torch.Tensor, seed: int, projections: int | None = None
+) -> float:
+    """POT's sliced Wasserstein distance (p = 1, `projections` random unit directions, by
+    default `PROJECTIONS`)."""
     import ot
 
     return float(
         ot.sliced_wasserstein_distance(
-            a.double(), b.double(), n_projections=PROJECTIONS, p=1, seed=seed
+            a.double(), b.double(), n_projections=projections or PROJECTIONS, p=1, seed=seed
         )
     )
 
 
-def swd(fake: PatchDescriptors, real: PatchDescriptors, seed: int) -> dict[str, float]:
+def swd(
+    fake: PatchDescriptors, real: PatchDescriptors, seed: int, projections: int | None = None
+) -> dict[str, float]:
     """`swd` (the mean over levels) and `swd_<size>` per level, times 1e3.
 
     Raises:
@@ -200,7 +206,8 @@ def swd(fake: PatchDescriptors, real: PatchDescriptors, seed: int) -> dict[str, 
     if fake.levels != real.levels:
         raise ValueError(f"pyramid levels differ: {fake.levels} and {real.levels}")
     values = {
-        SWD.key(size): SCALE * sliced_wasserstein(fake.level(i), real.level(i), seed + i)
+        SWD.key(size): SCALE
+        * sliced_wasserstein(fake.level(i), real.level(i), seed + i, projections)
         for i, size in enumerate(fake.levels)
     }
     return {SWD.key(): math.fsum(values.values()) / len(values)} | values
@@ -268,7 +275,8 @@ class QualityReference:
         half has no image (real images all identical)."""
         began = time.perf_counter()
         first, second = self.descriptors.halves()
-        values = swd(first, second, self.seed) if first.count and second.count else {}
+        enough = first.count and second.count
+        values = swd(first, second, self.seed, FLOOR_PROJECTIONS) if enough else {}
         self.seconds += time.perf_counter() - began
         return values
 

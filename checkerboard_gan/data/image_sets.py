@@ -224,7 +224,8 @@ def _as_nchw(chunk: torch.Tensor, layout: str) -> torch.Tensor:
 def _signed(read: Callable, what: str, dtype: Any) -> Callable:
     """`read`, saying once when a float array's first chunk holds no negative value: such
     images are most likely in [0, 1], which CB, content, FP and the peak do not mind but the
-    spectral distance does (it compares log powers)."""
+    spectral distance (it compares log powers), SWD and FID/KID (they compare pixel values with
+    the real images') do."""
     is_uint8 = dtype in (np.uint8, torch.uint8)
 
     def checked(size: int) -> Iterator[torch.Tensor]:
@@ -232,8 +233,9 @@ def _signed(read: Callable, what: str, dtype: Any) -> Callable:
             if i == 0 and not is_uint8 and chunk.numel() and chunk.min() >= 0:
                 log.warning(
                     "%s: float values with no negative one in the first %d images: if these "
-                    "are [0, 1] images, give x * 2 - 1 (the spectral distance to real images "
-                    "depends on the scale; CB, content, FP and the peak do not)",
+                    "are [0, 1] images, give x * 2 - 1 (the spectral distance, SWD and FID/KID "
+                    "against real images depend on the scale; CB, content, FP and the peak do "
+                    "not)",
                     what,
                     chunk.shape[0],
                 )

@@ -22,8 +22,16 @@ from typing import Any
 
 import matplotlib.pyplot as plt
 
-from checkerboard_gan.analysis.catalogue import CB, CONTENT, FINGERPRINT, PEAK_DB, SPECTRAL_DISTANCE
+from checkerboard_gan.analysis.catalogue import (
+    CB,
+    CONTENT,
+    FID,
+    FINGERPRINT,
+    PEAK_DB,
+    SPECTRAL_DISTANCE,
+)
 from checkerboard_gan.analysis.evaluation import Evaluation
+from checkerboard_gan.analysis.quality import NEIGHBOURHOOD
 from checkerboard_gan.analysis.streaming import LEVEL, REPLICATES
 from checkerboard_gan.pictures.plots import (
     figure_png,
@@ -145,7 +153,12 @@ def _quality_lines(ev: Evaluation) -> list[str]:
     """evaluation.md's sample-quality table: each quality measure against the real images, and
     one half of the real images against the other (the floor) where it has one."""
     if not ev.quality:
-        return ["Sample quality (SWD, FID, KID): n/a without real images.", ""]
+        reason = (
+            "without real images"
+            if ev.real_side is None
+            else f"images under {NEIGHBOURHOOD} x {NEIGHBOURHOOD} px hold no SWD patch"
+        )
+        return [f"Sample quality (SWD, FID, KID): n/a, {reason}.", ""]
     rows = [
         "Sample quality, the generated images against the real ones (lower is closer); the "
         "floor is one half of the real images against the other (SWD x 1e3 per pyramid level "
@@ -157,6 +170,8 @@ def _quality_lines(ev: Evaluation) -> list[str]:
     for key, value in ev.quality.items():
         floor = ev.quality_floor.get(key)
         rows.append(f"| {key} | {value:.4g} | {'' if floor is None else f'{floor:.4g}'} |")
+    if FID.key() not in ev.quality:
+        rows += ["", "FID and KID: not computed (no InceptionV3 weights; see `--fid`)."]
     return [*rows, ""]
 
 
