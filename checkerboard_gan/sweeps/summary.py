@@ -186,10 +186,11 @@ def headline_lines(row: RunRow) -> list[str]:
             trend = f" -> {fields[key + '_last']:.3f}" if len(probes) > 1 else ""
             lines.append(f"{label} {fields[key + '_init']:.3f}{trend}")
         elif stage != "probe" and fields[key + "_init"] != "":
-            trend = f" -> {fields[key + '_last']:.2g}" if len(evaluations) > 1 else ""
+            digits = ".3g" if stage == "quality" else ".2g"  # SWD in the hundreds: 205, not 2e+02
+            trend = f" -> {fields[key + '_last']:{digits}}" if len(evaluations) > 1 else ""
             real = fields.get(key + "_real", "")
-            floor = f" (real {real:.2g})" if real != "" else ""
-            lines.append(f"{label} {fields[key + '_init']:.2g}{trend}{floor}")
+            floor = f" (real {real:{digits}})" if real != "" else ""
+            lines.append(f"{label} {fields[key + '_init']:{digits}}{trend}{floor}")
     return lines
 
 
