@@ -90,6 +90,20 @@ SPECTRAL_PEAK = Measure(
     "mean power at the period-P frequencies over the median of their neighbouring ring, in dB",
     ("probe",),
 )
+DIVERSITY = Measure(
+    "diversity",
+    "diversity",
+    "mean over pixels of the std across the images, over the std of all values: 0 for a "
+    "collapsed generator (identical images), about 1 for real ones",
+    ("probe", "evaluation"),
+)
+SATURATED = Measure(
+    "saturated",
+    "saturated",
+    "share of the fixed-noise samples' values at |x| >= 0.99 (a generator stuck at its tanh's "
+    "limits)",
+    ("probe",),
+)
 SPECTRAL_DISTANCE = Measure(
     "spectral_distance",
     "spectral distance dB",
@@ -189,6 +203,8 @@ OVERLAP_UNEVENNESS = Measure(
 CATALOGUE: tuple[Measure, ...] = (
     CHECKERBOARD,
     SPECTRAL_PEAK,
+    DIVERSITY,
+    SATURATED,
     SPECTRAL_DISTANCE,
     GRAD_CHECKERBOARD,
     GRAD_CONTENT,

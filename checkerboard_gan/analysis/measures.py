@@ -262,3 +262,31 @@ def radial_distance(ra: torch.Tensor, rb: torch.Tensor) -> float:
 def spectral_distance(a: torch.Tensor, b: torch.Tensor) -> float:
     """Spectral distance between two batches: `radial_distance` of their radial spectra."""
     return radial_distance(radial_spectrum(a), radial_spectrum(b))
+
+
+COLLAPSED_BELOW = 0.05  # diversity under which a generator's images are (nearly) all the same
+SATURATION_LEVEL = 0.99  # |x| at or above it counts as saturated
+
+
+def diversity_of(per_pixel_std: torch.Tensor, total_std: float) -> float:
+    """Mean over pixels of the std across images, over the std of all values: 0 where there
+    is no total variation (a constant batch)."""
+    return float(per_pixel_std.mean()) / total_std if total_std > 0 else 0.0
+
+
+def diversity(x: torch.Tensor) -> float:
+    """How much a batch x (N, C, H, W) varies across its images, each image first centred (its
+    per-channel mean removed, as for every artifact measure): the mean over pixels of the std
+    across the batch, over the std of all its values (population stds, float64). 1 for
+    independent images of a distribution whose pixels share one mean, lower where the mean
+    image has structure; about 0.7 for two distinct images repeated; 0 for identical images or
+    a constant batch (a collapsed generator: below `COLLAPSED_BELOW`). Scale-free, so a
+    generator whose outputs are small at initialisation is not taken for a collapsed one; flat
+    images of any colours also read 0 (no structure at all)."""
+    x = centered(x.detach().double())
+    return diversity_of(x.std(dim=0, unbiased=False), float(x.std(unbiased=False)))
+
+
+def saturated_share(x: torch.Tensor) -> float:
+    """The share of the values of x with |x| >= `SATURATION_LEVEL` (0 to 1)."""
+    return float((x.detach().abs() >= SATURATION_LEVEL).double().mean())

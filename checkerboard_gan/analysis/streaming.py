@@ -27,7 +27,7 @@ from dataclasses import dataclass
 import torch
 
 from checkerboard_gan.analysis import measures
-from checkerboard_gan.analysis.catalogue import CB, CONTENT, FINGERPRINT, PEAK_DB
+from checkerboard_gan.analysis.catalogue import CB, CONTENT, DIVERSITY, FINGERPRINT, PEAK_DB
 
 REPLICATES = 200  # bootstrap replicates: percentiles at 2.5 and 97.5 fall between ranks
 LEVEL = 0.95
@@ -309,7 +309,17 @@ class ImageStatistics:
             out[CONTENT.key(p)] = content[p]
             out[PEAK_DB.key(p)] = measures.peak_db(spectrum, p)
             out[FINGERPRINT.key(p)] = measures.fingerprint_ratio(self.tile(p), variance)
+        out[DIVERSITY.key()] = self.diversity()
         return out
+
+    def diversity(self) -> float:
+        """`measures.diversity` of all the images added, from the per-pixel moments."""
+        self._require()
+        per_pixel = (self._m2 / self.n).clamp_min(0)
+        total = per_pixel.mean() + (self._mean - self._mean.mean()).square().mean()
+        if self.variance() == 0.0:  # identical images: rounding only
+            per_pixel = torch.zeros_like(per_pixel)
+        return measures.diversity_of(per_pixel.sqrt(), float(total.sqrt()))
 
     def intervals(self, values: dict[str, float] | None = None) -> dict[str, Interval]:
         """95% bootstrap intervals of cb_p, content_p and fingerprint_p (empty without

@@ -24,6 +24,7 @@ from checkerboard_gan.analysis.catalogue import (
 from checkerboard_gan.pictures.images import grid, heatmap, stretch, to_uint8_hwc
 from checkerboard_gan.sweeps.runs import RunRow, find_runs, sort_by_swept_keys
 
+NOT_MEANINGFUL = "not meaningful (collapsed)"
 CELL = 170  # px per contact-sheet cell
 PICTURE = 150  # of which the picture (the rest: its caption)
 LABEL_W = 330
@@ -34,7 +35,9 @@ def row_fields(row: RunRow, swept: list[str]) -> dict[str, Any]:
     (`summary_measure_columns`), then losses, time and rate."""
     m = row.metrics or {}
     fields: dict[str, Any] = {"run": row.path.name, "overrides": " ".join(row.overrides)}
-    fields |= row.values | {"status": row.status, "error": m.get("error", "")}
+    status = row.status + (f", collapsed at {m['collapsed_at']}" if m.get("collapsed") else "")
+    fields |= row.values | {"status": status, "error": m.get("error", "")}
+    fields |= {"collapsed": bool(m.get("collapsed")), "collapsed_at": m.get("collapsed_at", "")}
     fields |= measure_fields(m, row.periods)
     for key in ("final_loss_d", "final_loss_g", "wall_s", "throughput_img_s"):
         fields[key] = m.get(key, "")
@@ -68,11 +71,14 @@ def measure_fields(m: dict[str, Any], periods: Periods | None) -> dict[str, Any]
     return {c: fields[c] for c in columns if c in fields}
 
 
-def headline_columns(columns: list[str]) -> list[str]:
+def headline_columns(columns: list[str], artifacts_only: bool = False) -> list[str]:
     """The measure stems the narrow table shows, in column order: every headline measure of
-    the catalogue that has `_init`/`_last` columns (at whatever period the runs recorded)."""
+    the catalogue that has `_init`/`_last` columns (at whatever period the runs recorded);
+    with `artifacts_only`, not the quality measures (meaningful also for a collapsed run)."""
     stems = dict.fromkeys(c.rsplit("_", 1)[0] for c in columns if c.endswith(("_init", "_last")))
-    headline = [m for m in CATALOGUE if m.headline]
+    headline = [
+        m for m in CATALOGUE if m.headline and not (artifacts_only and "quality" in m.stages)
+    ]
     return [
         stem
         for m in headline
@@ -114,6 +120,8 @@ def write_tables(table: list[dict[str, Any]], sweep_dir: Path, swept: list[str])
     lines = ["| " + " | ".join(shown) + " |", "|" + " --- |" * len(shown)]
     for row in table:
         cells = {c: _table_cell(row, c) for c in shown}
+        if row.get("collapsed") is True:
+            cells |= {c: NOT_MEANINGFUL for c in headline_columns(columns, artifacts_only=True)}
         if row.get("error"):
             cells["status"] += f": {_md(row['error'])}"
         lines.append("| " + " | ".join(cells[c] for c in shown) + " |")
@@ -199,7 +207,8 @@ def _label(row: RunRow, height: int) -> Image.Image:
     draw = ImageDraw.Draw(panel)
     font = ImageFont.load_default(size=14)
     lines = [f"{k}={v}" for k, v in row.values.items()] or [" ".join(row.overrides)[:40]]
-    lines += headline_lines(row)
+    collapsed = bool(row.metrics and row.metrics.get("collapsed"))
+    lines += [NOT_MEANINGFUL] if collapsed else headline_lines(row)
     lines.append(
         row.status
         + (f": {row.metrics.get('error', '')}" if row.status != "completed" and row.metrics else "")
@@ -208,7 +217,7 @@ def _label(row: RunRow, height: int) -> Image.Image:
     for line in lines:
         colour = (
             "black"
-            if not line.startswith(("failed", "diverged", "missing", "interr"))
+            if not line.startswith(("failed", "diverged", "missing", "interr", "not meaningful"))
             else "firebrick"
         )
         draw.text((6, y), line[:44], fill=colour, font=font)

@@ -20,7 +20,13 @@ import torch
 from torch.utils.tensorboard import SummaryWriter
 
 from checkerboard_gan.analysis import measures
-from checkerboard_gan.analysis.catalogue import CHECKERBOARD, OVERLAP_UNEVENNESS, Periods
+from checkerboard_gan.analysis.catalogue import (
+    CHECKERBOARD,
+    DIVERSITY,
+    OVERLAP_UNEVENNESS,
+    SATURATED,
+    Periods,
+)
 from checkerboard_gan.analysis.evaluation import Evaluation
 from checkerboard_gan.config import Config, flat_config
 from checkerboard_gan.pictures.images import (
@@ -54,6 +60,23 @@ from checkerboard_gan.rundir.tensorboard import (
 from checkerboard_gan.training.probes import NUM_GRAD_SHOWN, Observation
 
 log = logging.getLogger(__name__)
+
+
+ABSURD_LOSS = 1e6
+
+
+def degenerate(scores: dict[str, float], real_saturated: float) -> str | None:
+    """Why a probe's samples are no images (collapsed or saturated), or None."""
+    spread = scores[DIVERSITY.key()]
+    if spread < measures.COLLAPSED_BELOW:
+        return f"collapsed: its samples are (nearly) identical (diversity {spread:.3f})"
+    share = scores[SATURATED.key()]
+    if share >= 0.99 and real_saturated < 0.9:
+        return (
+            f"saturated: {100 * share:.1f}% of its values at +/-1 (real images "
+            f"{100 * real_saturated:.0f}%)"
+        )
+    return None
 
 
 def log_evaluation(
@@ -202,9 +225,37 @@ class RunLogger:
             self._scalars(0, {f"init/{t}": now[t] for t in tags})
 
     def losses(self, step: int, d: float, g: float) -> None:
-        """The losses averaged since the last call: TensorBoard scalars and the final values."""
+        """The losses averaged since the last call: TensorBoard scalars and the final values; a
+        finite loss above `ABSURD_LOSS` in size is warned about once (`absurd_loss_at`)."""
         self._scalars(step, {"loss/d": d, "loss/g": g})
         self.record.note(final_loss_d=d, final_loss_g=g)
+        if max(abs(d), abs(g)) > ABSURD_LOSS and self.record.get("absurd_loss_at") is None:
+            self.record.note(absurd_loss_at=step)
+            log.warning(
+                "step %d: loss_d %.3g, loss_g %.3g: losses this large mean training has broken "
+                "down (learning rates too high?), though the values are still finite",
+                step,
+                d,
+                g,
+            )
+
+    def health(self, step: int, scores: dict[str, float], real_saturated: float) -> None:
+        """Mark a generator that no longer makes images, from a probe's `scores`: collapsed
+        (diversity under `measures.COLLAPSED_BELOW`: its samples are all the same) or saturated
+        (at least 99% of its values at |x| >= 0.99 where under 90% of the real images' are).
+        metrics.json keeps `collapsed_at` (the first such probe), `collapsed` (whether the last
+        probe is) and `collapse_reason`; the first is warned about once."""
+        reason = degenerate(scores, real_saturated)
+        self.record.note(collapsed=reason is not None)
+        if reason is None or self.record.get("collapsed_at") is not None:
+            return
+        self.record.note(collapsed_at=step, collapse_reason=reason)
+        log.warning(
+            "step %d: the generator has %s; its artifact measures are not meaningful while it "
+            "stays so (metrics.json collapsed_at)",
+            step,
+            reason,
+        )
 
     def checkpoint(self) -> None:
         """Wait for the background writer, so the folder matches the checkpoint about to be

@@ -16,8 +16,10 @@ from torch import nn
 from checkerboard_gan.analysis import measures
 from checkerboard_gan.analysis.catalogue import (
     CHECKERBOARD,
+    DIVERSITY,
     GRAD_CHECKERBOARD,
     GRAD_CONTENT,
+    SATURATED,
     SPECTRAL_DISTANCE,
     SPECTRAL_PEAK,
 )
@@ -57,6 +59,7 @@ class Probe:
         self.real_radial = measures.radial_spectrum(real)
         self.g_period, self.d_period = g_period, d_period
         self.d_stride = cfg.disc.stride
+        self.real_saturated = measures.saturated_share(real)
 
     @torch.no_grad()
     def samples(self, generator: nn.Module) -> torch.Tensor:
@@ -80,6 +83,8 @@ class Probe:
         scores = {
             CHECKERBOARD.key(): measures.checkerboard_score(x, self.g_period),
             SPECTRAL_PEAK.key(): measures.peak_db(spectrum, self.g_period),
+            DIVERSITY.key(): measures.diversity(x),
+            SATURATED.key(): measures.saturated_share(x),
             SPECTRAL_DISTANCE.key(): measures.radial_distance(radial, self.real_radial),
             GRAD_CHECKERBOARD.key(): measures.checkerboard_score(grad, self.d_period),
         }

@@ -224,6 +224,18 @@ def final_block(m: dict[str, Any], run_dir: Path) -> str:
         f"  run folder: {run_dir}",
     ]
     periods = Periods.from_record(m)
+    if m.get("collapsed"):
+        lines.append(
+            f"  artifact measures not meaningful (collapsed): at step {m['collapsed_at']} the "
+            f"generator had {m['collapse_reason']}, and still has at the last probe; its CB, "
+            "content and FP say nothing about upsampling"
+        )
+        probes = evals = []  # its numbers stay in metrics.json, not in this summary
+    elif m.get("collapsed_at") is not None:
+        lines.append(
+            f"  note: at step {m['collapsed_at']} the generator had {m['collapse_reason']}; it "
+            "recovered by the last probe"
+        )
     if probes and periods:
         first, last = probes[0], probes[-1]
         cb, grad = CHECKERBOARD.key(), GRAD_CHECKERBOARD.key()

@@ -179,6 +179,7 @@ def probe(
         sc[GRAD_CHECKERBOARD.key()],
         "" if step == 0 else ", loss_d {:.4f} loss_g {:.4f}".format(*(losses or (math.nan,) * 2)),
     )
+    logger.health(step, sc, s.probe.real_saturated)
     evaluation = s.evaluator.evaluate(step, s.generator) if is_eval_step(step, cfg) else None
     logger.probe(obs, evaluation)
     if evaluation is not None:
