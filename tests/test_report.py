@@ -19,9 +19,9 @@ import torch
 
 from checkerboard_gan.config import config_dir
 from checkerboard_gan.report.claims import CLAIMS, claim_sections
-from checkerboard_gan.report.command import studies_for
+from checkerboard_gan.report.command import excluded_note, studies_for
 from checkerboard_gan.report.document import Table
-from checkerboard_gan.report.reading import Context, ev
+from checkerboard_gan.report.reading import Context, ev, without_collapsed
 from checkerboard_gan.report.studies import SETTINGS, Setting, Study
 from checkerboard_gan.report.trained_claims import trained_claim
 from checkerboard_gan.report.verdicts import Check, compare, verdict
@@ -174,6 +174,32 @@ def test_trained_claims_are_judged_per_seed_from_the_evaluations(tmp_path):
     quick = Setting("quick", 1, 40, (), 20, 2)
     (section,) = [s for s in claim_sections(Context(tmp_path, quick, rows), [3]) if s.verdict]
     assert section.verdict.status == "not judged" and "0.004 < 3" in section.verdict.sentence
+
+
+def test_a_collapsed_run_is_left_out_of_the_verdicts_and_named(tmp_path):
+    """Seed 1's bilinear run, which broke the 3 x rule above, collapsed: the verdict reads the
+    other runs only, and the page names the one it left out."""
+    values = {("deconv", 0): 0.01, ("nearest", 0): 0.001, ("bilinear", 0): 0.002}
+    values |= {("deconv", 1): 0.004, ("nearest", 1): 0.001, ("bilinear", 1): 0.002}
+    for i, ((kind, seed), value) in enumerate(values.items()):
+        overrides = [f"upsample={kind}", "upsample.kernel=3", f"seed={seed}"]
+        _fake_run(tmp_path / "runs" / "train_resize" / str(i), overrides, value)
+    broken = tmp_path / "runs" / "train_resize" / "5" / "metrics.json"
+    metrics = json.loads(broken.read_text())
+    metrics |= {"collapsed": True, "collapsed_at": 200, "collapse_reason": "collapsed: ..."}
+    broken.write_text(json.dumps(metrics))
+    kept, excluded = without_collapsed(
+        {"train_resize": find_runs(tmp_path / "runs" / "train_resize")}
+    )
+    assert [r.path.name for r in excluded["train_resize"]] == ["5"]
+    cpu = Setting("cpu", 5, 1200, (), None, 2)
+    ctx = Context(tmp_path, cpu, kept, excluded)
+    _, checks = trained_claim(3)(ctx)
+    assert not any("bilinear's 0.002" in c.text and "seed 1" in c.text for c in checks)
+    assert all(c.ok is not False for c in checks)
+    note = excluded_note(ctx)
+    assert note.startswith("**Excluded from the verdicts (1 run(s), generator collapsed):**")
+    assert "train_resize/5" in note
 
 
 def _report(tmp_path: Path, *args: str) -> subprocess.CompletedProcess:

@@ -31,14 +31,30 @@ from checkerboard_gan.sweeps.runs import read_sweep
 
 from .claims import CLAIMS, claim_sections
 from .document import Block, Code, Section, Table, fmt, to_html, to_markdown
-from .reading import Context
+from .reading import Context, collapsed, without_collapsed
 from .studies import PROBES, SETTINGS, Setting, Study, run_study
 
 ARTICLE = "https://distill.pub/2016/deconv-checkerboard/"
 
 
-def intro_section(meta: dict[str, Any], setting: Setting, claims: list[Section]) -> Section:
-    """Verdicts at a glance; the command, setting, running time, versions and device."""
+def excluded_note(ctx: Context) -> str | None:
+    """The banner naming the runs the verdicts leave out because their generator collapsed."""
+    runs = [r for rows in ctx.excluded.values() for r in rows]
+    if not runs:
+        return None
+    links = ", ".join(ctx.link(r, f"{r.path.parent.name}/{r.path.name}") for r in runs)
+    return (
+        f"**Excluded from the verdicts ({len(runs)} run(s), generator collapsed):** {links}. "
+        "Their samples were (nearly) identical or saturated at the last probe, so their "
+        "artifact measures say nothing about upsampling (metrics.json `collapse_reason`)."
+    )
+
+
+def intro_section(
+    meta: dict[str, Any], setting: Setting, claims: list[Section], excluded: str | None = None
+) -> Section:
+    """Verdicts at a glance (with the runs left out as collapsed, `excluded`); the command,
+    setting, running time, versions and device."""
     verdicts = [
         [f"[{s.title}](#{s.anchor})", f"**{s.verdict.status}**", s.verdict.sentence]
         if s.verdict
@@ -56,7 +72,25 @@ def intro_section(meta: dict[str, Any], setting: Setting, claims: list[Section])
     if meta.get("together"):
         facts.append(["trained runs together", meta["together"]])
     facts += [[k, v] for k, v in meta["environment"].items()]
-    banner: list[Block] = []
+    banner = banners(meta, setting, excluded)
+    return Section(
+        "about",
+        "How these numbers were made",
+        [
+            *banner,
+            f"Each claim of the [article]({ARTICLE}) (Odena, Dumoulin & Olah, Distill 2016), as "
+            "this project states it (docs/design.md), checked against runs made by this command on "
+            "this machine. Every verdict is computed from the numbers by the rule stated above it.",
+            Table(["claim", "verdict", "the numbers it was decided on"], verdicts),
+            Table(["", ""], facts),
+        ],
+    )
+
+
+def banners(meta: dict[str, Any], setting: Setting, excluded: str | None) -> list[Block]:
+    """What a reader must know before the verdicts: runs left out as collapsed, a cut setting,
+    studies stopped at the time limit, a quick run."""
+    banner: list[Block] = [excluded] if excluded else []
     if cut := cut_note(setting):
         banner.append(cut)
     stopped = [st["name"] for st in meta["studies"] if st.get("stopped_at_limit")]
@@ -73,18 +107,7 @@ def intro_section(meta: dict[str, Any], setting: Setting, claims: list[Section])
             "too short for training to have happened, so the trained claims are shown with "
             "their numbers but not judged; run without `--quick` for verdicts."
         )
-    return Section(
-        "about",
-        "How these numbers were made",
-        [
-            *banner,
-            f"Each claim of the [article]({ARTICLE}) (Odena, Dumoulin & Olah, Distill 2016), as "
-            "this project states it (docs/design.md), checked against runs made by this command on "
-            "this machine. Every verdict is computed from the numbers by the rule stated above it.",
-            Table(["claim", "verdict", "the numbers it was decided on"], verdicts),
-            Table(["", ""], facts),
-        ],
-    )
+    return banner
 
 
 def cut_note(setting: Setting) -> str | None:
@@ -151,11 +174,11 @@ def runs_section(ctx: Context, meta: dict[str, Any]) -> Section:
             [
                 ctx.link(r, f"{study['name']}/{r.path.name}"),
                 " ".join(f"`{k}={v}`" for k, v in r.values.items()) or "(as the command)",
-                r.status,
+                r.status + (", collapsed: excluded" if collapsed(r) else ""),
                 fmt(float((r.metrics or {}).get("wall_s", "nan"))),
                 f"[config.yaml]({ctx.rel(r.path)}/.hydra/config.yaml)",
             ]
-            for r in ctx.rows.get(study["name"], [])
+            for r in ctx.rows.get(study["name"], []) + ctx.excluded.get(study["name"], [])
         ]
         blocks += [
             f"**{study['name']}**: exit code {study['returncode']}, {study['seconds']:.0f} s; "
@@ -394,13 +417,14 @@ def main(argv: list[str] | None = None) -> int:
     s = meta["setting"]
     setting = Setting(**{**s, "overrides": tuple(s["overrides"])})
     rows = {st["name"]: read_sweep(runs_dir / st["name"]) for st in meta["studies"]}
-    ctx = Context(out, setting, rows)
+    ctx = Context(out, setting, *without_collapsed(rows))
     began = time.perf_counter()
     claims = claim_sections(ctx, meta["claims"])
     meta["render_seconds"] = time.perf_counter() - began
     # a sum of rates means something only for runs that trained at the same time
     meta["together"] = together(ctx, meta["run_seconds"]) if meta.get("concurrent") else ""
-    sections = [intro_section(meta, setting, claims), *claims, runs_section(ctx, meta)]
+    intro = intro_section(meta, setting, claims, excluded_note(ctx))
+    sections = [intro, *claims, runs_section(ctx, meta)]
     title = "Deconvolution and checkerboard artifacts, reproduced"
     (out / "report.md").write_text(to_markdown(sections, title))
     (out / "index.html").write_text(to_html(sections, title))

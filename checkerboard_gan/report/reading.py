@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import math
 import statistics
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +26,7 @@ class Context:
     out: Path
     setting: Setting
     rows: dict[str, list[RunRow]]  # study -> its runs, sorted by the swept keys
+    excluded: dict[str, list[RunRow]] = field(default_factory=dict)  # study -> collapsed runs
 
     def pick(self, kind: Kind) -> list[RunRow]:
         """The kind's runs: those of its study whose overrides hold all its key=value pairs."""
@@ -53,6 +54,21 @@ class Context:
         fig.savefig(path, dpi=100)
         plots.plt.close(fig)
         return self.rel(path)
+
+
+def collapsed(row: RunRow) -> bool:
+    """Whether the run's generator had collapsed (or saturated) at its last probe, so that its
+    artifact measures say nothing (metrics.json `collapsed`)."""
+    return bool(row.metrics and row.metrics.get("collapsed"))
+
+
+def without_collapsed(
+    rows: dict[str, list[RunRow]],
+) -> tuple[dict[str, list[RunRow]], dict[str, list[RunRow]]]:
+    """(the runs the verdicts read, the collapsed ones they leave out), each by study."""
+    kept = {study: [r for r in runs if not collapsed(r)] for study, runs in rows.items()}
+    left = {study: [r for r in runs if collapsed(r)] for study, runs in rows.items()}
+    return kept, {study: runs for study, runs in left.items() if runs}
 
 
 def per_seed(ctx: Context, kind: Kind) -> dict[str, RunRow]:

@@ -131,8 +131,10 @@ def write_tables(table: list[dict[str, Any]], sweep_dir: Path, swept: list[str])
         "evaluation over many samples at the finest period p, with the real images' value (the "
         "floor) in brackets; `swd`: sample quality, the sliced Wasserstein distance of image "
         "patches to the real images (lower is closer), with one half of the real images against "
-        "the other in brackets; `throughput_img_s`: training images per second. Every field of "
-        "every run is in summary.csv.\n\n" + "\n".join(lines) + "\n",
+        "the other in brackets; `throughput_img_s`: training images per second. A run whose "
+        "generator collapsed (identical or saturated samples at its last probe) reads `not "
+        "meaningful (collapsed)` for its artifact measures. Every field of every run is in "
+        "summary.csv.\n\n" + "\n".join(lines) + "\n",
         encoding="utf-8",
     )
 
