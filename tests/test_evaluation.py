@@ -36,7 +36,8 @@ def test_a_constant_generator_has_no_content_and_no_fingerprint():
     assert ev.step == 7 and ev.n_fake == 48 and ev.n_real == 32
     assert set(ev.fake) == {
         f"{m}_{p}" for m in ("cb", "content", "peak_db", "fingerprint") for p in (2, 4)
-    } | {"spectral_distance"}
+    } | {"spectral_distance", "diversity"}
+    assert ev.fake["diversity"] == 0.0  # every image the same: a collapsed generator
     for key, value in ev.fake.items():
         if key.startswith(("cb_", "content_", "fingerprint_")):
             assert value == 0.0, key
@@ -72,7 +73,7 @@ def test_a_run_writes_its_evaluations_to_metrics_and_tensorboard(kind, tmp_path)
         assert e["n_fake"] == 64 and e["n_real"] == 64 and e["seconds"] > 0
         assert set(e["real"]) == {
             f"{m}_{p}" for m in ("cb", "content", "peak_db", "fingerprint") for p in (2, 4)
-        }
+        } | {"diversity"}
         assert set(e["fake"]) == set(e["real"]) | {"spectral_distance"}
     acc = events(tmp_path)
     for e in evals:  # SWD against the real images, and one half of them against the other
