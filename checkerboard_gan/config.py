@@ -12,7 +12,7 @@ import math
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from hydra.core.config_store import ConfigStore
 from omegaconf import MISSING, DictConfig, OmegaConf
@@ -155,10 +155,11 @@ class DatasetConfig:
     name: str = MISSING
     image_size: int = 32
     channels: int = 3
+    FOLLOWS_DATA: ClassVar[bool] = False  # True: `channels` may be null (follow the data)
 
     def __post_init__(self) -> None:
         _at_least("dataset.image_size", self.image_size, 4)
-        if self.channels not in (1, 3):
+        if self.channels not in (1, 3) and not self.FOLLOWS_DATA:
             raise ConfigError(f"dataset.channels={self.channels} is invalid: valid are 1 or 3")
 
 
@@ -196,9 +197,23 @@ class FileDatasetConfig(DatasetConfig):
 
 @dataclass
 class FolderConfig(FileDatasetConfig):
-    """`folder`: your own images; `root` has no default, since no folder is everyone's."""
+    """`folder`: your own images; `root` has no default, since no folder is everyone's.
+
+    `channels` null (the default) follows the images: 1 where every readable one is greyscale,
+    else 3 (`data.sources.settle_channels` decides it and the log says so).
+    """
 
     root: str = MISSING
+    channels: int | None = None
+    FOLLOWS_DATA: ClassVar[bool] = True
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.channels not in (1, 3, None):
+            raise ConfigError(
+                f"dataset.channels={self.channels} is invalid: valid are 1, 3 or null (follow "
+                "the images)"
+            )
 
 
 @dataclass

@@ -108,6 +108,8 @@ NOTES: dict[tuple[str, str], str] = {
     "memory on the device; larger data streams through a DataLoader",
     ("FileDatasetConfig", "workers"): "DataLoader worker processes (decoding, streaming)",
     ("FolderConfig", "root"): "the image folder (required: no folder is everyone's)",
+    ("FolderConfig", "channels"): "null: follow the images, 1 where every readable one is "
+    "greyscale, else 3 (the log says which and why); 1 or 3: images are converted to it",
     ("PhotosConfig", "min_crop"): "smallest side of a random square crop, in pixels of the photo",
     ("PhotosConfig", "max_crop"): "largest side of a random square crop",
     ("ModelConfig", "z_dim"): "latent size",

@@ -5,6 +5,8 @@ No network is touched: `dataset.download` stays false throughout.
 
 from __future__ import annotations
 
+import logging
+import math
 import pickle
 import struct
 import subprocess
@@ -17,9 +19,11 @@ from PIL import Image
 
 from checkerboard_gan.data.datasets import InMemoryBatches, StreamingBatches, build_batches
 from checkerboard_gan.data.sources import PALETTE, DatasetError, make_shapes
+from checkerboard_gan.pictures.images import MIN_CELL_PX
 from checkerboard_gan.training.run import train
 
 from .conftest import compose_config
+from .test_decode import RAMP, write_png16
 
 RUN = ["train.steps=2", "train.batch_size=8", "log.num_samples=8", "dataset.image_size=16"]
 
@@ -290,3 +294,53 @@ def test_streaming_a_folder_of_only_undecodable_files_is_one_clear_error(tmp_pat
     )
     with pytest.raises(DatasetError, match="none of 20 images read could be decoded"):
         train(cfg, tmp_path / "run")
+
+
+def test_a_16_bit_folder_trains_on_its_values_scaled_to_8_bit(tmp_path, caplog):
+    """16-bit greyscale ramps (0..65535, left to right): the data, the run's fixed real batch
+    and its real-image tile hold the ramp's high byte (mid-grey in the middle), not white."""
+    folder = tmp_path / "imgs"
+    folder.mkdir()
+    for i in range(16):
+        write_png16(folder / f"{i:02d}.png", RAMP[..., None])
+    cfg = compose_config("dataset=folder", f"dataset.root={folder}", "dataset.workers=0", *RUN)
+    with caplog.at_level(logging.INFO, logger="checkerboard_gan.data"):
+        train(cfg, tmp_path / "run")
+    assert caplog.text.count("16 of 16 files are 16-bit, scaled to 8 bit") == 1
+    assert "all 16 readable images are greyscale, so dataset.channels=1" in caplog.text
+    fixed = build_batches(cfg.dataset, 8, 0, "cpu").fixed(8)  # the run's fixed real batch
+    assert fixed.shape == (8, 1, 16, 16)
+    middle = (fixed[..., 7:9].mean() + 1) * 127.5
+    assert middle.item() == pytest.approx(128, abs=1)
+    factor = math.ceil(MIN_CELL_PX / 16)
+    pad = 2 * factor
+    tile = np.asarray(Image.open(tmp_path / "run" / "samples" / "real.png"))[pad:, pad:, 0]
+    columns = tile[: 16 * factor : factor, : 16 * factor : factor].mean(0)  # one per pixel
+    assert columns.tolist() == pytest.approx((RAMP[0] >> 8).tolist())
+    assert columns[7:9].mean() == pytest.approx(128, abs=1)
+
+
+def test_a_greyscale_folder_trains_with_one_channel_unless_set(tmp_path, caplog):
+    folder = tmp_path / "imgs"
+    folder.mkdir()
+    rng = np.random.default_rng(0)
+    for i in range(16):
+        Image.fromarray(rng.integers(0, 256, (16, 16), dtype=np.uint8), "L").save(
+            folder / f"{i:02d}.png"
+        )
+    cfg = compose_config("dataset=folder", f"dataset.root={folder}", "dataset.workers=0", *RUN)
+    assert cfg.dataset.channels is None  # not set: it follows the images
+    caplog.set_level(logging.INFO, logger="checkerboard_gan.data")
+    trains(cfg, tmp_path, 1)
+    assert "all 16 readable images are greyscale, so dataset.channels=1" in caplog.text
+    state = torch.load(tmp_path / "run" / "checkpoints" / "last.pt", weights_only=False)
+    assert state["config"]["dataset"]["channels"] == 1  # the config the run used
+    assert build_batches(cfg.dataset, 8, 0, "cpu").images.shape == (16, 1, 16, 16)
+    cfg = compose_config(
+        "dataset=folder", f"dataset.root={folder}", "dataset.channels=3", "dataset.workers=0", *RUN
+    )
+    assert build_batches(cfg.dataset, 8, 0, "cpu").images.shape == (16, 3, 16, 16)
+    Image.new("RGB", (16, 16), "red").save(folder / "red.png")  # one colour image: RGB
+    cfg = compose_config("dataset=folder", f"dataset.root={folder}", "dataset.workers=0", *RUN)
+    assert build_batches(cfg.dataset, 8, 0, "cpu").images.shape == (17, 3, 16, 16)
+    assert "1 of 17 readable images are in colour, so dataset.channels=3" in caplog.text

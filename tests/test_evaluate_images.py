@@ -20,6 +20,7 @@ from checkerboard_gan.evaluate import evaluate_images, main
 from checkerboard_gan.evaluate import parser as evaluate_parser
 
 from .conftest import compose_config
+from .test_decode import RAMP, write_png16, write_rotated
 
 
 def photo_crops(n: int, size: int = 32, seed: int = 0) -> torch.Tensor:
@@ -395,3 +396,36 @@ def test_fid_options_are_named_as_the_command_spells_them(crops, tmp_path, capsy
     assert main([str(tmp_path / "a.npy"), *real, "--inception-weights", str(tmp_path)]) == 2
     assert "--inception-weights " in capsys.readouterr().err
     assert not (tmp_path / "a_evaluation").exists()
+
+
+def test_a_16_bit_greyscale_folder_is_evaluated_on_its_values_scaled_to_8_bit(tmp_path, caplog):
+    """16-bit greyscale ramps read as 1-channel images holding each sample's high byte
+    (mid-grey in the middle; they read as white, repeated to RGB), by the command too."""
+    rng = np.random.default_rng(0)
+    folder = tmp_path / "ramps"
+    folder.mkdir()
+    for i in range(8):
+        noise = rng.integers(0, 2048, RAMP.shape)
+        write_png16(folder / f"{i}.png", (RAMP * 0.96 + noise).astype(np.uint16)[..., None])
+    images = open_image_set([str(folder)])
+    assert images.shape == (1, 16, 16) and images.count == 8
+    x = torch.cat(list(images.chunks(4)))
+    assert ((x[..., 7:9].mean() + 1) * 127.5).item() == pytest.approx(128, abs=3)
+    assert x[..., 0].max() < -0.9 and x[..., 15].min() > 0.9
+    with caplog.at_level(logging.INFO):
+        assert main([str(folder)]) == 0
+    assert caplog.text.count("8 of 8 files are 16-bit, scaled to 8 bit") == 1
+    assert (tmp_path / "ramps_evaluation" / "evaluation.json").exists()
+
+
+def test_exif_rotated_files_are_measured_upright(tmp_path):
+    """A file stored 16 x 8 whose EXIF turns it to 8 x 16 has the size of 8 x 16 files (the
+    folder was refused as mixed sizes), and reads upright."""
+    write_rotated(tmp_path / "rotated.jpg")
+    for i in range(3):
+        Image.new("RGB", (8, 16), (60 * i, 0, 0)).save(tmp_path / f"plain{i}.png")
+    images = open_image_set([str(tmp_path)])
+    assert images.shape == (3, 16, 8)
+    x = torch.cat(list(images.chunks(4)))
+    rotated = x[3]  # sorted: plain0..2, rotated
+    assert rotated[:, :7].mean() > 0.95 and rotated[:, 9:].mean() < -0.95

@@ -13,7 +13,13 @@ import torch
 from torch.utils.data import DataLoader, Dataset, RandomSampler
 
 from checkerboard_gan.config import ConfigError, DatasetConfig, FileDatasetConfig
-from checkerboard_gan.data.sources import SOURCES, DatasetError, decode_all, estimated_mb
+from checkerboard_gan.data.sources import (
+    SOURCES,
+    DatasetError,
+    decode_all,
+    estimated_mb,
+    settle_channels,
+)
 
 
 def to_signed(images: torch.Tensor) -> torch.Tensor:
@@ -117,8 +123,10 @@ class StreamingBatches:
 def build_batches(
     cfg: DatasetConfig, batch_size: int, seed: int, device: torch.device | str
 ) -> InMemoryBatches | StreamingBatches:
-    """The configured dataset as batches on `device`, in memory where it fits."""
+    """The configured dataset as batches on `device`, in memory where it fits (a folder's unset
+    channels decided from its images)."""
     device = torch.device(device)
+    cfg = settle_channels(cfg)
     source = SOURCES.check(cfg)(cfg)
     if isinstance(source, Dataset):  # only file sources give one, so cfg has their fields
         assert isinstance(cfg, FileDatasetConfig)

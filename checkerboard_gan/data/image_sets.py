@@ -9,8 +9,8 @@ taken as they are and must lie in [-1, 1].
 
 Array layouts: uint8 (N, H, W, C), as StyleGAN's, ADM's and guided-diffusion's sample files
 are; float (N, C, H, W); (N, H, W) is greyscale. An alpha channel (C = 4) is dropped, as the
-image folder's decoding drops it. A .npz gives its `arr_0`, or its only array; a .pt a
-tensor, or a dict's `images` (as `python -m checkerboard_gan.generate` writes) or its only
+image folder's decoding (`data.decode`) drops it. A .npz gives its `arr_0`, or its only array;
+a .pt a tensor, or a dict's `images` (as `python -m checkerboard_gan.generate` writes) or its only
 tensor.
 """
 
@@ -29,7 +29,8 @@ import torch
 
 from checkerboard_gan.config import ConfigError, compose_config, config_dir, validate
 from checkerboard_gan.data.datasets import to_signed
-from checkerboard_gan.data.sources import SOURCES, _decode, _image_files
+from checkerboard_gan.data.decode import convert_channels, decode_file, read_headers, report_changes
+from checkerboard_gan.data.sources import SOURCES, image_files, settle_channels
 
 log = logging.getLogger(__name__)
 
@@ -98,54 +99,54 @@ def _count(total: int, limit: int | None) -> int:
 # Folders ----------------------------------------------------------------------------------
 
 
-def _header_size(path: Path) -> tuple[int, int] | None:
-    from PIL import Image
-
-    try:
-        with Image.open(path) as img:
-            return img.size
-    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError):
-        return None
-
-
-def _folder_set(root: Path, limit: int | None) -> ImageSet:
-    files = _image_files(root)
-    if not files:
-        raise ImageSetError(f"{root} holds no image files (.png, .jpg, ...), nor in its folders")
-    sizes = {f: _header_size(f) for f in files}
-    readable = [f for f in files if sizes[f] is not None]
-    if not readable:
-        raise ImageSetError(f"{root}: none of its {len(files)} image files could be read")
+def _one_size(root: Path, sizes: list[tuple[int, int]]) -> tuple[int, int]:
+    """The one (W, H) of a folder's images, or an ImageSetError naming the sizes found."""
     found: dict[tuple[int, int], int] = {}
-    for f in readable:
-        found[sizes[f]] = found.get(sizes[f], 0) + 1
+    for size in sizes:
+        found[size] = found.get(size, 0) + 1
     if len(found) > 1:
         listed = ", ".join(f"{w} x {h} ({n} files)" for (w, h), n in sorted(found.items()))
         raise ImageSetError(
             f"{root}: its images differ in size ({listed}); the measures need one size "
             "(resizing would change the very patterns measured): evaluate each size apart"
         )
+    return next(iter(found))
+
+
+def _folder_set(root: Path, limit: int | None) -> ImageSet:
+    """The folder's images at their own (upright) size, with 1 channel where every readable
+    one is greyscale and 3 otherwise, decoded as `dataset=folder` decodes them."""
+    files = image_files(root)
+    if not files:
+        raise ImageSetError(f"{root} holds no image files (.png, .jpg, ...), nor in its folders")
+    headers = dict(zip(files, read_headers(files), strict=True))
+    readable = [f for f in files if headers[f] is not None]
+    if not readable:
+        raise ImageSetError(f"{root}: none of its {len(files)} image files could be read")
+    w, h = _one_size(root, [headers[f].size for f in readable])
+    channels = 1 if all(headers[f].grey for f in readable) else 3
+    report_changes(list(headers.values()), f"folder {root}")
     skipped = len(files) - len(readable)
     files = readable[: _count(len(readable), limit)]
-    w, h = next(iter(found))
     note = f", {skipped} unreadable skipped" if skipped else ""
     return ImageSet(
         f"folder {root} ({len(files)} images{note})",
         len(files),
-        (3, h, w),
-        lambda size: _decode_files(files, size),
+        (channels, h, w),
+        lambda size: _decode_files(files, channels, size),
     )
 
 
 class _Files(torch.utils.data.Dataset):
-    def __init__(self, files: list[Path]) -> None:
-        self.files = files
+    def __init__(self, files: list[Path], channels: int) -> None:
+        self.files, self.channels = files, channels
 
     def __len__(self) -> int:
         return len(self.files)
 
     def __getitem__(self, i: int) -> torch.Tensor | None:
-        return _decode(self.files[i])
+        img = decode_file(self.files[i])
+        return None if img is None else convert_channels(img[None], self.channels)[0]
 
 
 def _stack(items: list[torch.Tensor | None]) -> torch.Tensor:
@@ -155,11 +156,12 @@ def _stack(items: list[torch.Tensor | None]) -> torch.Tensor:
     return torch.stack(good) if good else torch.empty(0, dtype=torch.uint8)
 
 
-def _decode_files(files: list[Path], size: int) -> Iterator[torch.Tensor]:
-    """The files decoded as `dataset=folder` decodes them (RGB), in 2 worker processes."""
+def _decode_files(files: list[Path], channels: int, size: int) -> Iterator[torch.Tensor]:
+    """The files decoded as `dataset=folder` decodes them, as `channels`, in 2 worker
+    processes."""
     workers = 2 if len(files) > size else 0
     loader = torch.utils.data.DataLoader(
-        _Files(files), batch_size=size, num_workers=workers, collate_fn=_stack
+        _Files(files, channels), batch_size=size, num_workers=workers, collate_fn=_stack
     )
     for batch in loader:
         if batch.numel():
@@ -359,6 +361,7 @@ def _dataset_set(overrides: list[str], limit: int | None) -> ImageSet:
             f"{' '.join(overrides)}: {str(err).splitlines()[0]} (datasets: {', '.join(names)}; "
             "their keys: docs/configuration.md)"
         ) from err
+    cfg = settle_channels(cfg)  # a folder's unset channels follow its images
     source = SOURCES.check(cfg)(cfg)
     total = len(source)
     count = _count(total, limit)

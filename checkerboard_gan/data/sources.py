@@ -5,7 +5,9 @@ data too large to keep in memory).
 `shapes` is generated (no files, no network) and deterministic for its seed: one saturated shape
 (disc, square or triangle, rotated) with sharp edges on a saturated background, the extreme
 colours at which the article saw the strongest artifacts. The torchvision sets read their files
-through torchvision; `folder` reads any image folder; `photos` crops scikit-image's photographs.
+through torchvision; `folder` reads any image folder (as `data.decode` decodes a file, with the
+channels of its images unless `dataset.channels` is set); `photos` crops scikit-image's
+photographs.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import logging
 import math
 import warnings
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 import torch
@@ -28,6 +31,13 @@ from checkerboard_gan.config import (
     FolderConfig,
     PhotosConfig,
     ShapesConfig,
+)
+from checkerboard_gan.data.decode import (
+    LUMA,
+    convert_channels,
+    decode_file,
+    read_headers,
+    report_changes,
 )
 from checkerboard_gan.registry import Registry
 
@@ -43,7 +53,6 @@ PALETTE = torch.tensor(
     [[1, 0, 0], [0, 1, 0], [0, 0, 1], [1, 1, 0], [0, 1, 1], [1, 0, 1], [1, 1, 1], [0, 0, 0]],
     dtype=torch.float32,
 )
-LUMA = torch.tensor([0.299, 0.587, 0.114])
 
 
 @functools.lru_cache(maxsize=2)
@@ -84,7 +93,7 @@ def fit(images: torch.Tensor, size: int, channels: int, chunk: int = 1024) -> to
     top, left = (h - side) // 2, (w - side) // 2
     images = images[..., top : top + side, left : left + side]
     if images.shape[1] != channels:
-        images = _convert_channels(images, channels)
+        images = convert_channels(images, channels)
     if side == size:
         return images.contiguous()
     out = torch.empty(images.shape[0], channels, size, size, dtype=torch.uint8)
@@ -95,13 +104,6 @@ def fit(images: torch.Tensor, size: int, channels: int, chunk: int = 1024) -> to
         )
         out[i : i + chunk] = resized.round_().clamp_(0, 255).to(torch.uint8)
     return out
-
-
-def _convert_channels(images: torch.Tensor, channels: int) -> torch.Tensor:
-    if channels == 3:
-        return images.expand(-1, 3, -1, -1)
-    luma = (images.float() * LUMA.view(1, 3, 1, 1)).sum(1, keepdim=True)
-    return luma.round_().clamp_(0, 255).to(torch.uint8)
 
 
 # torchvision sets ---------------------------------------------------------------------------
@@ -174,25 +176,11 @@ def torchvision_source(cfg: FileDatasetConfig) -> torch.Tensor | Dataset:
 # Image folders ------------------------------------------------------------------------------
 
 
-def _image_files(root: Path) -> list[Path]:
+def image_files(root: Path) -> list[Path]:
+    """The files under `root` (sub-folders included) with an image suffix, sorted by path."""
     from torchvision.datasets.folder import IMG_EXTENSIONS
 
     return sorted(p for p in root.rglob("*") if p.is_file() and p.suffix.lower() in IMG_EXTENSIONS)
-
-
-def _decode(path: Path) -> torch.Tensor | None:
-    """uint8 (3, H, W) through torchvision's PIL loader, or None if the file cannot be decoded."""
-    from PIL import Image
-    from torchvision.datasets.folder import pil_loader
-    from torchvision.transforms.functional import pil_to_tensor
-
-    try:
-        return pil_to_tensor(pil_loader(str(path)))
-    except Image.DecompressionBombError as err:
-        log.warning("skipping %s: %s", path, str(err).splitlines()[0])
-        return None
-    except (OSError, ValueError, SyntaxError):
-        return None
 
 
 class _FolderSet(Dataset):
@@ -205,18 +193,54 @@ class _FolderSet(Dataset):
         return len(self.files)
 
     def __getitem__(self, i: int) -> torch.Tensor | None:
-        img = _decode(self.files[i])
+        img = decode_file(self.files[i])
         return None if img is None else fit(img.unsqueeze(0), self.size, self.channels)[0]
 
 
-def folder_source(cfg: FileDatasetConfig) -> torch.Tensor | Dataset:
+def _folder_files(cfg: FileDatasetConfig) -> list[Path]:
     root = _root(cfg)
     if not root.is_dir():
         raise DatasetError(f"dataset=folder: dataset.root={root} is not a folder")
-    files = _image_files(root)
+    files = image_files(root)
     if not files:
         raise DatasetError(f"dataset=folder: {root} holds no image files (.png, .jpg, ...)")
-    return _FolderSet(files, cfg.image_size, cfg.channels)
+    return files
+
+
+def settle_channels(cfg: DatasetConfig) -> DatasetConfig:
+    """`cfg` with its channels decided: a folder's unset `dataset.channels` (null) follows its
+    images, 1 where every readable one is greyscale and 3 otherwise, and the log says which and
+    why. Other configs are returned as they are.
+
+    Raises:
+        DatasetError: `dataset.root` is not a folder or holds no image files.
+    """
+    if not isinstance(cfg, FolderConfig) or cfg.channels is not None:
+        return cfg
+    headers = [h for h in read_headers(_folder_files(cfg)) if h is not None]
+    colour = sum(not h.grey for h in headers)
+    channels = 1 if headers and not colour else 3
+    found = (
+        f"all {len(headers)} readable images are greyscale"
+        if channels == 1
+        else f"{colour} of {len(headers)} readable images are in colour"
+    )
+    log.info(
+        "dataset folder %s: %s, so dataset.channels=%d (it was not set; set it to choose)",
+        _root(cfg),
+        found,
+        channels,
+    )
+    return replace(cfg, channels=channels)
+
+
+def folder_source(cfg: FileDatasetConfig) -> torch.Tensor | Dataset:
+    """Every image file under `dataset.root` as uint8 (channels, S, S), decoded by
+    `data.decode.decode_file`; the log says once what decoding changed (16-bit, alpha, ...)."""
+    channels = settle_channels(cfg).channels
+    files = _folder_files(cfg)
+    report_changes(read_headers(files), f"dataset folder {_root(cfg)}")
+    return _FolderSet(files, cfg.image_size, channels)
 
 
 def decode_all(dataset: Dataset, workers: int, what: str) -> torch.Tensor:

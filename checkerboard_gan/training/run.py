@@ -8,6 +8,7 @@ import signal
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +18,7 @@ from checkerboard_gan.analysis.catalogue import CHECKERBOARD, GRAD_CHECKERBOARD,
 from checkerboard_gan.analysis.evaluation import headline
 from checkerboard_gan.analysis.inception import fid_enabled
 from checkerboard_gan.config import Config, ConfigError, flat_config, with_defaults
+from checkerboard_gan.data.sources import settle_channels
 from checkerboard_gan.devices import cuda_default, resolve_device
 from checkerboard_gan.models.networks import build_generator, uses_custom_code
 from checkerboard_gan.rundir.checkpoint import CheckpointError, find_checkpoint, load_latest
@@ -114,6 +116,7 @@ def train(
     error line before it propagates, so a sweep summary can say what happened.
     """
     run_dir = Path(run_dir)
+    cfg = replace(cfg, dataset=settle_channels(cfg.dataset))  # a folder's channels, from its images
     if uses_custom_code(cfg):  # import, build and check the user's classes before any file
         build_generator(cfg)
     fid_enabled(cfg.eval)  # eval.fid=true without weights stops here, before any file
