@@ -25,7 +25,8 @@ from checkerboard_gan.config import (
     validate,
 )
 from checkerboard_gan.rundir.folder import WRITE_ERRNOS, FolderInUse, WriteFailed, check_writable
-from checkerboard_gan.rundir.record import Diverged, Interrupted, RunRecord
+from checkerboard_gan.rundir.record import Diverged, Interrupted, RunRecord, error_line
+from checkerboard_gan.rundir.schema import SchemaError
 
 log = logging.getLogger("checkerboard_gan")
 
@@ -144,20 +145,30 @@ def _app(cfg: DictConfig) -> None:
         _end(multirun, f"run {run_dir} not started: {err}", f"checkerboard_gan: error: {err}", 2)
     except WriteFailed as err:  # one line: which file, why; what could be kept was kept
         with contextlib.suppress(OSError):
-            RunRecord.open(run_dir).fail_unless_ended(overrides, err)
+            _mark_failed(run_dir, overrides, err)
         message = (
             f"checkerboard_gan: error: {err}; the run stopped (metrics.json says failed where it "
             "could still be written) and its checkpoints are kept"
         )
         _end(multirun, f"run {run_dir} failed: {err}", message, 2)
     except Exception as err:
-        message = RunRecord.open(run_dir).fail_unless_ended(overrides, err)
+        message = _mark_failed(run_dir, overrides, err)
         full = not isinstance(err, ConfigError) or os.environ.get("HYDRA_FULL_ERROR") == "1"
         if not multirun:
             if full:
                 raise
             remove_if_untouched(run_dir)
         _end(multirun, f"run {run_dir} failed: {message}", f"checkerboard_gan: error: {err}", 2)
+
+
+def _mark_failed(run_dir: Path, overrides: list[str], err: BaseException) -> str:
+    """Record the job as failed by `err` in its metrics.json (unless its run recorded how it
+    ended); returns the error line. A metrics.json that is unreadable or not a run record is
+    left as it is (the error may be about that very file)."""
+    try:
+        return RunRecord.open(run_dir).fail_unless_ended(overrides, err)
+    except SchemaError:
+        return error_line(err)
 
 
 def _end(multirun: bool, sweep_line: str, message: str, code: int) -> None:

@@ -69,7 +69,14 @@ def evaluate_run(
     overrides: list[str] | None = None,
 ) -> Evaluation:
     """Evaluate RUN_DIR's last checkpoint and record the result in the run folder; `overrides`
-    (`eval.fid=...`, `eval.inception_weights=...`) change the run's evaluation settings."""
+    (`eval.fid=...`, `eval.inception_weights=...`) change the run's evaluation settings.
+
+    Raises:
+        ConfigError: RUN_DIR does not exist or holds no checkpoint; bad `overrides`.
+        CheckpointError: its checkpoint is pickled, corrupt or does not fit its config.
+        SchemaError: its checkpoint or metrics.json holds something else.
+        FolderInUse: a live run holds the folder.
+    """
     run_dir = Path(run_dir)
     path = run_checkpoint(run_dir, "evaluate")
     extra = [f"eval.num_samples={num_samples}"] * (num_samples is not None)
@@ -79,11 +86,11 @@ def evaluate_run(
 
 
 def _evaluate(run_dir: Path, path: Path, extra: list[str]) -> Evaluation:
+    record = RunRecord.open(run_dir)  # its metrics.json checked before the work
     cfg, generator, step = load_run(path, extra)
     dev = next(generator.parameters()).device
     data = build_batches(cfg.dataset, cfg.train.batch_size, cfg.seed, dev)
     evaluation = Evaluator.for_run(cfg, data, generator.period).evaluate(step, generator)
-    record = RunRecord.open(run_dir)
     evaluations = record.add_evaluation(evaluation.entry())
     writer = open_writer(run_dir)
     try:
@@ -324,7 +331,8 @@ def _run_main(args: argparse.Namespace) -> int:
 
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
-        prog="python -m checkerboard_gan.evaluate", description=__doc__.splitlines()[0]
+        prog="python -m checkerboard_gan.evaluate",
+        description=" ".join(__doc__.split("\n\n")[0].split()),  # the first paragraph
     )
     p.add_argument("source", help="a run folder, an image folder, or a .npz, .npy or .pt file")
     p.add_argument(

@@ -72,7 +72,8 @@ def generate(run_dir: Path, seeds: list[int], out: Path | None, device: str | No
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(
-        prog="python -m checkerboard_gan.generate", description=__doc__.splitlines()[0]
+        prog="python -m checkerboard_gan.generate",
+        description=" ".join(__doc__.split("\n\n")[0].split()),  # the first paragraph
     )
     p.add_argument("run_dir", type=Path, help="a run folder (holding checkpoints/last.pt)")
     which = p.add_mutually_exclusive_group()

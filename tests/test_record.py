@@ -64,7 +64,10 @@ def test_only_the_record_writes_metrics_json(tmp_path, writes):
 
 def test_a_resumed_record_keeps_what_came_before_the_resume_step(tmp_path):
     earlier = {
-        "periods": {"generator": {"finest": 2, "total": 8}},
+        "periods": {
+            "generator": {"finest": 2, "total": 8},
+            "discriminator": {"finest": 2, "total": 4},
+        },
         "overlap_unevenness": 4.0,
         "wall_s": 3.0,
         "probes": [{"step": 0}, {"step": 5}, {"step": 10}],

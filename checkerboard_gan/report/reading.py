@@ -3,6 +3,7 @@ tensors those runs saved, and where the report's figures go. Nothing here re-run
 
 from __future__ import annotations
 
+import logging
 import math
 import statistics
 from dataclasses import dataclass, field
@@ -12,10 +13,12 @@ from typing import Any
 import torch
 
 from checkerboard_gan.pictures import plots
+from checkerboard_gan.rundir.schema import SchemaError, load_fingerprint
 from checkerboard_gan.sweeps.runs import RunRow
 
 from .studies import Setting
 
+log = logging.getLogger(__name__)
 Kind = tuple[str, str, dict[str, str]]  # label, study, overrides that select its runs
 
 
@@ -117,18 +120,30 @@ def real_floor(rows: list[RunRow | None], key: str) -> float:
     return next((v for r in rows if not math.isnan(v := ev(r, key, side="real"))), math.nan)
 
 
+def _unreadable(err: SchemaError) -> None:
+    log.warning("%s; the report leaves it out", err)
+
+
 def samples_at(row: RunRow | None, which: int) -> tuple[int, torch.Tensor] | None:
-    """(step, samples) of a run's first (0) or last (-1) saved probe."""
+    """(step, samples) of a run's first (0) or last (-1) saved probe; None when missing or
+    unreadable (said in the log)."""
     if not row or not row.sample_steps:
         return None
     step = row.sample_steps[which]
-    return step, row.samples(step)
+    try:
+        return step, row.samples(step)
+    except SchemaError as err:
+        return _unreadable(err)
 
 
 def gradient_at(row: RunRow | None, which: int) -> torch.Tensor | None:
-    """D's input gradient saved at a run's first (0) or last (-1) probe; None when missing."""
+    """D's input gradient saved at a run's first (0) or last (-1) probe; None when missing or
+    unreadable."""
     steps = row.gradient_steps if row else []
-    return row.gradient(steps[which]) if row and steps else None
+    try:
+        return row.gradient(steps[which]) if row and steps else None
+    except SchemaError as err:
+        return _unreadable(err)
 
 
 def fingerprint_at(row: RunRow | None, which: int) -> dict[str, Any] | None:
@@ -136,12 +151,15 @@ def fingerprint_at(row: RunRow | None, which: int) -> dict[str, Any] | None:
     (`eval/fingerprint_step_XXXXXXX.pt`: `step`, the raw `fake` and `real` tiles (C, P, P) and
     the `fake_variance` and `real_variance` FP_p divides by); None where it saved none (a run
     evaluated before the tiles were kept has only a picture, which cannot be put on a shared
-    scale)."""
+    scale), or unreadable."""
     steps = [e["step"] for e in (row.metrics or {}).get("evaluations", [])] if row else []
     path = row.path / "eval" / f"fingerprint_step_{steps[which]:07d}.pt" if row and steps else None
     if path is None or not path.is_file():
         return None
-    return torch.load(path, weights_only=True, map_location="cpu")
+    try:
+        return load_fingerprint(path)
+    except SchemaError as err:
+        return _unreadable(err)
 
 
 def mean_std(values: list[float]) -> tuple[float, float]:

@@ -20,6 +20,7 @@ import torch
 
 from checkerboard_gan.config import ConfigError
 from checkerboard_gan.rundir.folder import atomic_write_bytes
+from checkerboard_gan.rundir.schema import check_checkpoint
 
 log = logging.getLogger(__name__)
 
@@ -48,13 +49,22 @@ def save_checkpoint(folder: Path, state: dict[str, Any]) -> Path:
 
 
 def load_checkpoint(path: Path) -> dict[str, Any]:
-    """Read one checkpoint onto the CPU with `weights_only=True`; any failure is a
-    CheckpointError. load_state_dict moves weights and optimiser state to the models' device.
+    """Read one checkpoint onto the CPU with `weights_only=True` and check its structure.
+    load_state_dict moves weights and optimiser state to the models' device.
 
     Only a readable file that names a global outside the allowed tensors and plain data is
     "pickled"; anything torch cannot parse (random bytes, a flipped byte, a cut-off file) is
     "corrupt".
+
+    Raises:
+        CheckpointError: the file is pickled or corrupt.
+        SchemaError: it parses but holds something else (a sample file's tensor, a dict
+            without the generator, ...).
     """
+    return check_checkpoint(_read(path), path)
+
+
+def _read(path: Path) -> Any:
     try:
         return torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as err:
@@ -91,7 +101,12 @@ def find_checkpoint(target: Path) -> Path | None:
 def load_latest(path: Path) -> tuple[dict[str, Any], Path]:
     """Load `path`, or, if it is corrupt and a previous checkpoint sits beside it, that one
     (with a warning naming both); returns the state and the file it came from. A pickled
-    checkpoint is refused, never skipped."""
+    checkpoint, or one of the wrong structure, is refused, never skipped.
+
+    Raises:
+        CheckpointError: pickled, or corrupt without a readable previous.pt.
+        SchemaError: the file holds something other than a checkpoint.
+    """
     try:
         return load_checkpoint(path), path
     except CheckpointError as err:

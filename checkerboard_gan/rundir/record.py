@@ -30,6 +30,7 @@ from typing import Any
 
 from checkerboard_gan.analysis.catalogue import of_stage
 from checkerboard_gan.rundir.folder import WriteFailed, atomic_write_bytes, named_failure
+from checkerboard_gan.rundir.schema import SchemaError, check_record
 
 SCHEMA_VERSION = 2
 FILE = "metrics.json"
@@ -49,11 +50,19 @@ CARRIED_ON_RESUME = (
 
 
 class Diverged(RuntimeError):
-    """A non-finite loss or generator output; the run stops with status `diverged`."""
+    """A non-finite loss or generator output; the run stops with status `diverged`.
 
-    def __init__(self, step: int, what: str) -> None:
-        super().__init__(f"diverged at step {step}: {what} is not finite")
-        self.step = step
+    The loop looks where it reads the device anyway (the loss sums every `log.loss_every`
+    steps, the samples at each probe), so it knows the steps since its last look, not which of
+    them: `since`, the first step not yet looked at, makes the message "between steps `since`
+    and `step`" (`step`: where it was seen and the run stopped).
+    """
+
+    def __init__(self, step: int, what: str, since: int | None = None) -> None:
+        since = step if since is None else min(since, step)
+        when = f"at step {step}" if since == step else f"between steps {since} and {step}"
+        super().__init__(f"diverged {when}: {what} is not finite")
+        self.step, self.since = step, since
 
 
 class Interrupted(RuntimeError):
@@ -72,12 +81,21 @@ def error_line(err: BaseException) -> str:
 
 
 def read_record(run_dir: Path) -> dict[str, Any] | None:
-    """A run folder's metrics.json as a plain dict (for readers), or None when missing or
-    unreadable (a killed run)."""
-    try:
-        return json.loads((Path(run_dir) / FILE).read_text())
-    except (OSError, ValueError):
+    """A run folder's metrics.json as a plain dict (for readers), its structure checked; None
+    when there is none (a run killed before its first write, a job that never started).
+
+    Raises:
+        SchemaError: the file cannot be read or parsed (a half-written file), or it holds
+            something other than a run record (a list, a key of the wrong type).
+    """
+    path = Path(run_dir) / FILE
+    if not path.is_file():
         return None
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, ValueError) as err:
+        raise SchemaError(f"{path} cannot be read as a run record ({error_line(err)})") from err
+    return check_record(data, path)
 
 
 def _write(path: Path, data: dict[str, Any]) -> None:
@@ -134,7 +152,11 @@ class RunRecord:
     @classmethod
     def open(cls, run_dir: Path) -> RunRecord:
         """The record of an existing run folder; an empty one with status `missing` where the
-        folder has no readable metrics.json."""
+        folder has no metrics.json.
+
+        Raises:
+            SchemaError: as `read_record`: its metrics.json is unreadable or not a run record.
+        """
         data = read_record(run_dir)
         if data is None:
             data = {"schema_version": SCHEMA_VERSION, "status": "missing", "probes": []}

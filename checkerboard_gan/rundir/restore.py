@@ -18,7 +18,7 @@ from checkerboard_gan.config import (
 )
 from checkerboard_gan.devices import resolve_device
 from checkerboard_gan.models.networks import build_generator
-from checkerboard_gan.rundir.checkpoint import find_checkpoint, load_latest
+from checkerboard_gan.rundir.checkpoint import CheckpointError, find_checkpoint, load_latest
 
 
 def saved_config(saved: dict[str, Any], overrides: list[str] | None = None) -> Config:
@@ -31,8 +31,19 @@ def saved_config(saved: dict[str, Any], overrides: list[str] | None = None) -> C
 
 
 def run_checkpoint(run_dir: Path, what: str) -> Path:
-    """RUN_DIR's last checkpoint, or a ConfigError saying there is nothing to `what`."""
+    """RUN_DIR's last checkpoint.
+
+    Raises:
+        ConfigError: RUN_DIR does not exist, is a file, or holds no checkpoint (nothing to
+            `what`).
+    """
     run_dir = Path(run_dir)
+    if not run_dir.exists():
+        raise ConfigError(f"{run_dir} does not exist: give a run folder (one holding checkpoints/)")
+    if not run_dir.is_dir():
+        raise ConfigError(
+            f"{run_dir} is a file, not a run folder: give the folder that holds checkpoints/"
+        )
     path = find_checkpoint(run_dir / "checkpoints") if (run_dir / "checkpoints").is_dir() else None
     if path is None:
         raise ConfigError(f"{run_dir} holds no checkpoint (checkpoints/last.pt): nothing to {what}")
@@ -41,9 +52,22 @@ def run_checkpoint(run_dir: Path, what: str) -> Path:
 
 def load_run(path: Path, overrides: list[str]) -> tuple[Config, nn.Module, int]:
     """The config, the generator with its trained weights on the config's device, and the
-    step of the checkpoint at `path` (or of previous.pt where that one is corrupt)."""
+    step of the checkpoint at `path` (or of previous.pt where that one is corrupt).
+
+    Raises:
+        CheckpointError: the file is pickled or corrupt, or its generator's weights do not fit
+            the generator its config builds.
+        SchemaError: the file is not a checkpoint (its structure is checked on loading).
+        ConfigError: its config, with `overrides`, is not valid.
+    """
     state, path = load_latest(path)
     cfg = saved_config(state["config"], overrides)
     generator = build_generator(cfg).to(resolve_device(cfg.device))
-    generator.load_state_dict(state["generator"])
+    try:
+        generator.load_state_dict(state["generator"])
+    except RuntimeError as err:  # missing, unexpected or misshapen weights
+        raise CheckpointError(
+            f"checkpoint {path}: its generator weights do not fit the generator its config "
+            f"builds ({str(err).strip().splitlines()[-1].strip()})"
+        ) from err
     return cfg, generator, state["step"]

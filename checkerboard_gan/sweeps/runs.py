@@ -20,6 +20,7 @@ from checkerboard_gan.analysis.catalogue import Periods
 from checkerboard_gan.config import sweep_overrides
 from checkerboard_gan.rundir.folder import holder_alive
 from checkerboard_gan.rundir.record import read_record
+from checkerboard_gan.rundir.schema import SchemaError, load_images
 
 
 def _steps(folder: Path) -> list[int]:
@@ -34,15 +35,24 @@ class RunRow:
     overrides: list[str]
     metrics: dict[str, Any] | None
     values: dict[str, str] = field(default_factory=dict)  # swept key -> value
+    unreadable: str | None = None  # why metrics.json could not be used, where it could not
 
     @property
     def status(self) -> str:
         """metrics.json's status; `killed` for a run that says running but whose process is
-        gone, `missing` for one that never wrote metrics.json (or never started)."""
+        gone, `missing` for one that never wrote metrics.json (or never started), `unreadable`
+        for one whose metrics.json is not a run record."""
+        if self.unreadable:
+            return "unreadable"
         status = (self.metrics or {}).get("status", "missing")
         if status == "running" and holder_alive(self.path) is False:
             return "killed"
         return status
+
+    @property
+    def error(self) -> str:
+        """Why the run did not complete: metrics.json's `error`, or why that file is unreadable."""
+        return self.unreadable or (self.metrics or {}).get("error", "")
 
     @property
     def seed(self) -> str:
@@ -77,14 +87,22 @@ class RunRow:
         return _steps(self.path / "gradients")
 
     def samples(self, step: int) -> torch.Tensor:
-        """The fixed-noise samples saved at a probe step: (N, C, H, W) in [-1, 1]."""
-        return torch.load(self.path / "samples" / f"step_{step:07d}.pt", weights_only=True)
+        """The fixed-noise samples saved at a probe step: (N, C, H, W) in [-1, 1].
+
+        Raises:
+            SchemaError: the file is unreadable or holds something else.
+        """
+        return load_images(self.path / "samples" / f"step_{step:07d}.pt")
 
     def gradient(self, step: int) -> torch.Tensor | None:
         """dD(x)/dx on the fixed real images at a probe step, (N, C, H, W), as
-        `Probe.input_gradient` computed it; None where the run saved none."""
+        `Probe.input_gradient` computed it; None where the run saved none.
+
+        Raises:
+            SchemaError: the file is unreadable or holds something else.
+        """
         path = self.path / "gradients" / f"step_{step:07d}.pt"
-        return torch.load(path, weights_only=True) if path.is_file() else None
+        return load_images(path, "an input gradient") if path.is_file() else None
 
 
 def _v1(metrics: dict[str, Any] | None, key: str) -> int | None:
@@ -93,13 +111,17 @@ def _v1(metrics: dict[str, Any] | None, key: str) -> int | None:
 
 
 def find_runs(sweep_dir: Path) -> list[RunRow]:
-    """Every job folder (one holding .hydra/overrides.yaml) directly under `sweep_dir`, and a
-    `missing` row for every job of the sweep that never started (a killed sweep)."""
+    """Every job folder (one holding .hydra/overrides.yaml) directly under `sweep_dir` (an
+    `unreadable` row where its metrics.json is not a run record), and a `missing` row for every
+    job of the sweep that never started (a killed sweep)."""
     rows = []
     for marker in sorted(Path(sweep_dir).glob("*/.hydra/overrides.yaml")):
         run_dir = marker.parent.parent
         overrides = [str(o) for o in OmegaConf.load(marker)]
-        rows.append(RunRow(run_dir, overrides, read_record(run_dir)))
+        try:
+            rows.append(RunRow(run_dir, overrides, read_record(run_dir)))
+        except SchemaError as err:  # one run's bad file must not hide the others
+            rows.append(RunRow(run_dir, overrides, None, unreadable=str(err)))
     started = {frozenset(r.overrides) for r in rows}
     never = [job for job in sweep_jobs(Path(sweep_dir)) if frozenset(job) not in started]
     rows += [RunRow(Path(sweep_dir) / f"not-started-{i}", job, None) for i, job in enumerate(never)]

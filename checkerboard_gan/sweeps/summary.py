@@ -7,6 +7,7 @@ metrics.json appears with its status (`missing` when it never wrote one).
 from __future__ import annotations
 
 import csv
+import logging
 from pathlib import Path
 from typing import Any
 
@@ -22,8 +23,10 @@ from checkerboard_gan.analysis.catalogue import (
     summary_measure_columns,
 )
 from checkerboard_gan.pictures.images import grid, heatmap, stretch, to_uint8_hwc
+from checkerboard_gan.rundir.schema import SchemaError
 from checkerboard_gan.sweeps.runs import RunRow, find_runs, sort_by_swept_keys
 
+log = logging.getLogger(__name__)
 NOT_MEANINGFUL = "not meaningful (collapsed)"
 CELL = 170  # px per contact-sheet cell
 PICTURE = 150  # of which the picture (the rest: its caption)
@@ -36,7 +39,7 @@ def row_fields(row: RunRow, swept: list[str]) -> dict[str, Any]:
     m = row.metrics or {}
     fields: dict[str, Any] = {"run": row.path.name, "overrides": " ".join(row.overrides)}
     status = row.status + (f", collapsed at {m['collapsed_at']}" if m.get("collapsed") else "")
-    fields |= row.values | {"status": status, "error": m.get("error", "")}
+    fields |= row.values | {"status": status, "error": row.error}
     fields |= {"collapsed": bool(m.get("collapsed")), "collapsed_at": m.get("collapsed_at", "")}
     fields |= measure_fields(m, row.periods)
     for key in ("final_loss_d", "final_loss_g", "wall_s", "throughput_img_s"):
@@ -170,7 +173,11 @@ def _run_cells(row: RunRow, columns: int) -> list[Image.Image]:
     if not steps:
         return [_cell(None)] * columns
     chosen = [steps[0], steps[len(steps) // 2], steps[-1]] if columns == 4 else [steps[0]]
-    batches = [row.samples(s) for s in chosen]  # each file read once; the last is reused
+    try:
+        batches = [row.samples(s) for s in chosen]  # each file read once; the last is reused
+    except SchemaError as err:  # one run's bad file must not stop the sheet
+        log.warning("%s; its run's pictures are left out of the contact sheet", err)
+        return [_cell(None, "samples unreadable")] * columns
     cells = [
         _cell(_thumbnail(x, PICTURE), f"step {s}") for s, x in zip(chosen, batches, strict=True)
     ]
@@ -211,15 +218,14 @@ def _label(row: RunRow, height: int) -> Image.Image:
     lines = [f"{k}={v}" for k, v in row.values.items()] or [" ".join(row.overrides)[:40]]
     collapsed = bool(row.metrics and row.metrics.get("collapsed"))
     lines += [NOT_MEANINGFUL] if collapsed else headline_lines(row)
-    lines.append(
-        row.status
-        + (f": {row.metrics.get('error', '')}" if row.status != "completed" and row.metrics else "")
-    )
+    lines.append(row.status + (f": {row.error}" if row.status != "completed" and row.error else ""))
     y = 6
     for line in lines:
         colour = (
             "black"
-            if not line.startswith(("failed", "diverged", "missing", "interr", "not meaningful"))
+            if not line.startswith(
+                ("failed", "diverged", "missing", "interr", "unreadable", "not meaningful")
+            )
             else "firebrick"
         )
         draw.text((6, y), line[:44], fill=colour, font=font)

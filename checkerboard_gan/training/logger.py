@@ -49,6 +49,7 @@ from checkerboard_gan.pictures.plots import (
 from checkerboard_gan.rundir.background import BackgroundWriter
 from checkerboard_gan.rundir.folder import write_bytes
 from checkerboard_gan.rundir.record import RunRecord
+from checkerboard_gan.rundir.schema import SchemaError, load_images
 from checkerboard_gan.rundir.tensorboard import (
     declare_hparams,
     evaluation_table,
@@ -293,9 +294,9 @@ class RunLogger:
         if not init.is_file():
             return
         try:
-            samples = torch.load(init, weights_only=True, map_location="cpu")
-        except Exception as err:  # a truncated or foreign file: show no init rather than fail
-            log.warning("%s cannot be read (%s); no init grid is shown", init, err)
+            samples = load_images(init)
+        except SchemaError as err:  # a truncated or foreign file: show no init rather than fail
+            log.warning("%s; no init grid is shown", err)
             return
         self._init_grid = grid(stretch(samples))
         if earlier_dir.resolve() != self.run_dir.resolve():

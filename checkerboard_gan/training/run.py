@@ -119,11 +119,13 @@ def train(
     cfg = replace(cfg, dataset=settle_channels(cfg.dataset))  # a folder's channels, from its images
     if uses_custom_code(cfg):  # import, build and check the user's classes before any file
         build_generator(cfg)
+    # train.resume's checkpoint (and record) is read and checked before any file is written
+    given = resume_point(cfg, run_dir) if cfg.train.resume is not None else None
     fid_enabled(cfg.eval)  # eval.fid=true without weights stops here, before any file
     _check_writable(run_dir)
     with run_lock(run_dir):
         _remove_leftovers(run_dir)
-        return _train(cfg, run_dir, overrides, swept)
+        return _train(cfg, run_dir, overrides, swept, given)
 
 
 def _remove_leftovers(run_dir: Path) -> None:
@@ -141,13 +143,24 @@ def _config_keys(overrides: list[str]) -> list[str]:
     return [k if "." in k else f"{k}.name" for k in keys]
 
 
-def resume_point(cfg: Config, run_dir: Path) -> tuple[dict[str, Any] | None, Path | None]:
-    """The checkpoint state to continue from and its file, or (None, None) for a fresh run.
-    Refuses one made with another config or past `train.steps`."""
+Resume = tuple[dict[str, Any] | None, Path | None, dict[str, Any] | None]
+
+
+def resume_point(cfg: Config, run_dir: Path) -> Resume:
+    """The checkpoint state to continue from, its file and the record (metrics.json) of the
+    run it continues; (None, None, None) for a fresh run.
+
+    Raises:
+        ConfigError: train.resume names no checkpoint, or its step is past `train.steps`.
+        CheckpointError: the checkpoint is pickled, corrupt (without a previous.pt), or made
+            with another config.
+        SchemaError: the checkpoint or that metrics.json holds something else (a sample
+            file given as train.resume, a list as metrics.json, ...).
+    """
     source = _resume_source(cfg, run_dir)
     state, source = load_latest(source) if source else (None, None)
-    if state is None:
-        return None, None
+    if state is None or source is None:
+        return None, None, None
     _check_same_config(state["config"], cfg, source)
     if state["step"] > cfg.train.steps:
         raise ConfigError(
@@ -156,18 +169,22 @@ def resume_point(cfg: Config, run_dir: Path) -> tuple[dict[str, Any] | None, Pat
             "start a new run folder"
         )
     log.info("resuming from %s at step %d", source, state["step"])
-    return state, source
+    return state, source, read_record(source.parent.parent)
 
 
 def _train(
-    cfg: Config, run_dir: Path, overrides: list[str] | None, swept: list[str] | None
+    cfg: Config,
+    run_dir: Path,
+    overrides: list[str] | None,
+    swept: list[str] | None,
+    given: Resume | None,
 ) -> dict[str, Any]:
     start = time.perf_counter()
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
     device = resolve_device(cfg.device)
     check_memory(cfg, device)
-    state, source = resume_point(cfg, run_dir)
+    state, source, earlier = given or resume_point(cfg, run_dir)
     earlier_dir = None if source is None else source.parent.parent
     header = {
         "steps": cfg.train.steps,
@@ -176,7 +193,6 @@ def _train(
         "environment": environment(device),
     }
     resume_step = None if state is None else state["step"]
-    earlier = None if earlier_dir is None else read_record(earlier_dir)
     record = RunRecord.start(run_dir, header, earlier, resume_step)
     wall_before = float(record.get("wall_s", 0.0))
     background = cuda_default(cfg.log.background, device)

@@ -157,16 +157,25 @@ def is_eval_step(step: int, cfg: Config) -> bool:
 
 
 def probe(
-    step: int, cfg: Config, s: Setup, logger: RunLogger, losses: tuple[float, float] | None
+    step: int,
+    cfg: Config,
+    s: Setup,
+    logger: RunLogger,
+    losses: tuple[float, float] | None,
+    since: int | None = None,
 ) -> None:
     """Look at the models: fixed-noise samples, D's input gradient and their measures; at step 0
     also the overlap map and real images; at evaluation steps the evaluation over many samples.
-    `losses`: the latest averaged (d, g) losses, for the log line. Its seconds count as probe
-    time."""
+    `losses`: the latest averaged (d, g) losses, for the log line; `since`: the first step after
+    the previous probe. Its seconds count as probe time.
+
+    Raises:
+        Diverged: the samples are not finite (they became so between `since` and `step`).
+    """
     began = time.perf_counter()
     obs = s.probe.observe(step, s.generator, s.discriminator)  # the plain (uncompiled) modules
     if not torch.isfinite(obs.samples).all():
-        raise Diverged(step, "the generator's output")
+        raise Diverged(step, "the generator's output", since)
     sc, p = obs.scores, s.periods
     log.info(
         "step %d/%d%s: CB_%d %.3g, grad CB_%d %.3g%s",
@@ -234,14 +243,25 @@ def progress_line(step: int, first: int, total: int, batch: int, elapsed: float)
     )
 
 
+def summed_steps(step: int, cfg: Config) -> int:
+    """How many steps the loss sums hold at `step` (before it is read): those since the last
+    multiple of `log.loss_every`."""
+    return step % cfg.log.loss_every or cfg.log.loss_every
+
+
 def read_losses(step: int, losses: torch.Tensor, cfg: Config) -> tuple[float, float]:
     """The losses averaged since the last read (the one host-device sync per interval); the
-    sums restart from zero."""
-    n = step % cfg.log.loss_every or cfg.log.loss_every
+    sums restart from zero.
+
+    Raises:
+        Diverged: a sum is not finite: a loss of one of the summed steps was not (the message
+            names them, since the sum does not say which).
+    """
+    n = summed_steps(step, cfg)
     d, g = (losses / n).tolist()
     losses.zero_()
     if not (math.isfinite(d) and math.isfinite(g)):
-        raise Diverged(step, "the loss")
+        raise Diverged(step, "the loss", step - n + 1)
     return d, g
 
 
@@ -249,9 +269,13 @@ def save(
     checkpoints: Path, step: int, cfg: Config, s: Setup, logger: RunLogger, losses: torch.Tensor
 ) -> None:
     """A checkpoint at `step`, after the pictures up to it are written; never a bad one over a
-    good one."""
+    good one.
+
+    Raises:
+        Diverged: the loss sums since the last read are not finite.
+    """
     if not torch.isfinite(losses).all():
-        raise Diverged(step, "the loss")
+        raise Diverged(step, "the loss", step - summed_steps(step, cfg) + 1)
     logger.checkpoint()
     save_checkpoint(checkpoints, s.state(step, cfg, losses))
 
@@ -272,6 +296,7 @@ def training_loop(
     # (d, g) losses summed on the device since the last read
     losses = torch.zeros(2, device=s.device) if state is None else state["losses"].to(s.device)
     last: tuple[float, float] | None = None  # the latest averaged losses, for the log
+    looked = first  # the step of the latest probe (the samples were finite)
     if first == 0:
         probe(0, cfg, s, logger, last)
     step_fn = make_step(cfg, s)
@@ -287,7 +312,8 @@ def training_loop(
             logger.losses(step, *last)
             clock.losses(step, *last)
         if is_probe_step(step, cfg) or is_eval_step(step, cfg):
-            probe(step, cfg, s, logger, last)
+            probe(step, cfg, s, logger, last, since=looked + 1)
+            looked = step
         clock.update(step)
         if stops:
             save(checkpoints, step, cfg, s, logger, losses)
