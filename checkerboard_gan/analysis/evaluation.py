@@ -247,13 +247,18 @@ class Evaluator:
         self._real_images = real
         self.inception = inception
 
+    @property
+    def levels(self) -> list[int]:
+        """The SWD's pyramid levels (px, finest first) for these images; none under 7 px."""
+        return quality_levels(tuple(self._real_images.shape[1:]))
+
     @functools.cached_property
     def _reference(self) -> tuple[Side, QualityReference | None]:
         """The real batch's evaluation and quality reference, from one pass over it."""
         x = self._real_images
         shape = tuple(x.shape[1:])
         quality = None
-        if quality_levels(shape):
+        if self.levels:
             quality = QualityReference(shape, self.n_real, self.seed, self.inception)
         chunks = x.split(self.chunk)
         if quality is not None:

@@ -213,20 +213,21 @@ def swd(
     return {SWD.key(): math.fsum(values.values()) / len(values)} | values
 
 
-def matched_swd(fake: PatchDescriptors, real: PatchDescriptors, seed: int) -> dict[str, float]:
+def matched_swd(
+    fake: PatchDescriptors, real: tuple[PatchDescriptors, PatchDescriptors], seed: int
+) -> dict[str, float]:
     """SWD of the generated against the real images at the size of the real-halves floor: the
-    mean of `swd`(generated half 0, real half 1) and `swd`(generated half 1, real half 0), each
-    key as `swd` gives it. SWD falls as the sets grow, so a value from whole sets would sit
-    below a floor from half sets even for a perfect generator; this one sits at the floor.
+    mean of `swd`(generated half 0, real half 1) and `swd`(generated half 1, real half 0), `real`
+    being the real set's `halves()`; each key as `swd` gives it. SWD falls as the sets grow, so
+    a value from whole sets would sit below a floor from half sets even for a perfect
+    generator; this one sits at the floor.
     A half without images (a set of identical images) leaves its pair out.
 
     Raises:
         ValueError: as `swd`, or no pair with images on both sides.
     """
     pairs = [
-        (f, r)
-        for f, r in zip(fake.halves(), reversed(real.halves()), strict=True)
-        if f.count and r.count
+        (f, r) for f, r in zip(fake.halves(), reversed(real), strict=True) if f.count and r.count
     ]
     if not pairs:
         raise ValueError("SWD needs generated and real images in both halves")
@@ -274,11 +275,16 @@ class QualityReference:
         """SWD (mean and per level) between the two halves of the real images; empty where a
         half has no image (real images all identical)."""
         began = time.perf_counter()
-        first, second = self.descriptors.halves()
+        first, second = self.halves
         enough = first.count and second.count
         values = swd(first, second, self.seed, FLOOR_PROJECTIONS) if enough else {}
         self.seconds += time.perf_counter() - began
         return values
+
+    @functools.cached_property
+    def halves(self) -> tuple[PatchDescriptors, PatchDescriptors]:
+        """The real images' two halves, split once (the floor and every value read them)."""
+        return self.descriptors.halves()
 
     def generated(self, count: int) -> GeneratedQuality:
         """A generated set of `count` images to measure against these real ones."""
@@ -308,7 +314,7 @@ class GeneratedQuality:
         then reset)."""
         began = time.perf_counter()
         ref = self.reference
-        found = matched_swd(self.descriptors, ref.descriptors, ref.seed)
+        found = matched_swd(self.descriptors, ref.halves, ref.seed)
         if ref.inception is not None:
             found |= ref.inception.compute()
         self.seconds += time.perf_counter() - began

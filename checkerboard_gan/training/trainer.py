@@ -21,8 +21,6 @@ from tqdm import tqdm
 
 from checkerboard_gan.analysis.catalogue import CHECKERBOARD, GRAD_CHECKERBOARD, Periods
 from checkerboard_gan.analysis.evaluation import Evaluator, headline
-from checkerboard_gan.analysis.inception import fid_enabled
-from checkerboard_gan.analysis.quality import quality_levels
 from checkerboard_gan.config import Config
 from checkerboard_gan.data.datasets import InMemoryBatches, StreamingBatches, build_batches
 from checkerboard_gan.models.networks import Discriminator, build_generator
@@ -93,6 +91,7 @@ def build(cfg: Config, device: torch.device) -> Setup:
     torch.manual_seed(cfg.seed + D_STREAM)
     discriminator = Discriminator(cfg).to(device)
     data = build_batches(cfg.dataset, t.batch_size, cfg.seed, device)
+    evaluator = Evaluator.for_run(cfg, data, generator.period)
     return Setup(
         generator=generator,
         discriminator=discriminator,
@@ -101,15 +100,15 @@ def build(cfg: Config, device: torch.device) -> Setup:
         loss=build_loss(t.loss, t.label_smoothing),
         data=data,
         probe=Probe(cfg, data.fixed(NUM_REAL), generator.period, discriminator.period),
-        evaluator=Evaluator.for_run(cfg, data, generator.period),
+        evaluator=evaluator,
         noise=torch.Generator(device=device).manual_seed(cfg.seed + 2_000),
         periods=Periods(
             cfg.upsample.stride,
             generator.period,
             cfg.disc.stride,
             discriminator.period,
-            tuple(quality_levels((0, cfg.dataset.image_size, cfg.dataset.image_size))),
-            fid_enabled(cfg.eval, explain=False),
+            tuple(evaluator.levels),
+            evaluator.inception is not None,
         ),
     )
 
