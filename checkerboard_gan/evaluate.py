@@ -28,6 +28,7 @@ from checkerboard_gan.analysis.evaluation import (
     Evaluator,
     Side,
     passing,
+    quality_text,
     statistics,
 )
 from checkerboard_gan.analysis.inception import (
@@ -161,13 +162,12 @@ def evaluate_images(
             stats = statistics(chunks, stride, periods, images.shape, seed)
             sides[name] = Side.of(stats)
     quality, floor, quality_s = {}, {}, 0.0
-    if generated is not None and reference is not None:
+    if generated is not None:
         log.info(
             "sample quality: SWD%s of the generated against the real images",
             " and FID/KID" if inception else "",
         )
-        quality, floor = generated.values(), reference.floor
-        quality_s = generated.seconds + reference.seconds
+        quality, floor, quality_s = generated.result()
     seconds = time.perf_counter() - began
     return Evaluation(
         None,
@@ -216,14 +216,7 @@ def _print_verdicts(ev: Evaluation) -> None:
             f"[{interval[0]:.3g}, {interval[1]:.3g}]{real}: {verdict}"
         )
     if ev.quality:
-        floor = ev.quality_floor
-        print(
-            "  quality: "
-            + ", ".join(
-                f"{k} {v:.3g}" + (f" (real halves {floor[k]:.3g})" if k in floor else "")
-                for k, v in ev.quality.items()
-            )
-        )
+        print("  quality: " + quality_text(ev.quality, ev.quality_floor, list(ev.quality)))
 
 
 def _check_out(out: Path) -> None:

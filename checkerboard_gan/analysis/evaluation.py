@@ -315,17 +315,13 @@ class Evaluator:
         real side and the SWD floor), with the quality measures of one pass."""
         began = time.perf_counter()
         real, reference = self.real_side, self.quality_reference
-        quality_before = 0.0 if reference is None else reference.seconds
         chunks = self.chunks(generator)
         generated = None if reference is None else reference.generated(self.z.shape[0])
         if generated is not None:
             chunks = passing(chunks, generated.add)
         shape = self._real_images.shape[1:]
         stats = statistics(chunks, self.stride, self.periods, shape, self.seed)
-        quality, floor, quality_s = {}, {}, 0.0
-        if generated is not None and reference is not None:
-            quality, floor = generated.values(), reference.floor
-            quality_s = generated.seconds + reference.seconds - quality_before
+        quality, floor, quality_s = generated.result() if generated else ({}, {}, 0.0)
         seconds = time.perf_counter() - began
         return Evaluation(
             step,
@@ -346,10 +342,17 @@ def headline(entry: Mapping[str, Any], finest: int) -> str:
     fake, real = entry["fake"], entry["real"]
     keys = [m.key(finest) for m in of_stage("evaluation") if m.headline]
     parts = [f"{k} {fake[k]:.3g} (real {real[k]:.3g})" for k in keys]
-    quality, floor = entry.get("quality") or {}, entry.get("quality_floor") or {}
-    for m in of_stage("quality"):
-        if m.headline and m.key() in quality:
-            value = f"{m.key()} {quality[m.key()]:.3g}"
-            real = f" (real halves {floor[m.key()]:.3g})" if m.key() in floor else ""
-            parts.append(value + real)
+    quality = entry.get("quality") or {}
+    shown = [m.key() for m in of_stage("quality") if m.headline and m.key() in quality]
+    if shown:
+        parts.append(quality_text(quality, entry.get("quality_floor") or {}, shown))
     return ", ".join(parts)
+
+
+def quality_text(quality: Mapping[str, float], floor: Mapping[str, float], keys: list[str]) -> str:
+    """`keys` of an evaluation's quality block, each with its real-halves floor where it has
+    one: `swd 72.6 (real halves 33.4), ...`."""
+    return ", ".join(
+        f"{k} {quality[k]:.3g}" + (f" (real halves {floor[k]:.3g})" if k in floor else "")
+        for k in keys
+    )

@@ -293,12 +293,13 @@ class QualityReference:
 
 class GeneratedQuality:
     """One generated set against a `QualityReference`: `add` its chunks as they stream past,
-    then `values`. `seconds` is the time spent in both."""
+    then `values` (or `result`). `seconds` is the time spent in both."""
 
     def __init__(self, reference: QualityReference, count: int) -> None:
         self.reference = reference
         self.descriptors = PatchDescriptors(reference.shape, count, reference.seed)
         self.seconds = 0.0
+        self._reference_before = reference.seconds
 
     @torch.no_grad()
     def add(self, chunk: torch.Tensor) -> None:
@@ -319,6 +320,13 @@ class GeneratedQuality:
             found |= ref.inception.compute()
         self.seconds += time.perf_counter() - began
         return found
+
+    def result(self) -> tuple[dict[str, float], dict[str, float], float]:
+        """(`values`, the reference's floor, the seconds both sides spent since this set was
+        begun): what an evaluation records as `quality`, `quality_floor`, `quality_seconds`."""
+        values, floor = self.values(), self.reference.floor
+        spent = self.seconds + self.reference.seconds - self._reference_before
+        return values, floor, spent
 
 
 def quality_levels(shape: tuple[int, ...]) -> list[int]:
