@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-import shutil
 import sys
 import threading
 from pathlib import Path
@@ -19,13 +18,28 @@ from omegaconf import DictConfig, OmegaConf
 
 from checkerboard_gan.config import (
     ConfigError,
+    absolute_paths,
     config_dir,
     register_configs,
+    sweep_jobs,
     sweep_overrides,
     validate,
 )
+from checkerboard_gan.rundir.admission import (
+    first_missing,
+    refused_jobs,
+    release_log,
+    remove_made,
+    write_job_record,
+)
 from checkerboard_gan.rundir.folder import WRITE_ERRNOS, FolderInUse, WriteFailed, check_writable
-from checkerboard_gan.rundir.record import Diverged, Interrupted, RunRecord, error_line
+from checkerboard_gan.rundir.record import (
+    AlreadyComplete,
+    Diverged,
+    Interrupted,
+    RunRecord,
+    error_line,
+)
 from checkerboard_gan.rundir.schema import SchemaError
 
 log = logging.getLogger("checkerboard_gan")
@@ -85,47 +99,93 @@ def _writable_folder(folder: Path, key: str) -> None:
         sys.exit(2)
 
 
-HYDRA_ONLY = {".hydra", "cli.log", "metrics.json", ".lock"}  # what a run refused at once leaves
-
-
-def remove_if_untouched(run_dir: Path) -> None:
-    """Remove a run folder that holds only what Hydra and the refusal wrote (a typo must not
-    leave a folder behind), and its date folder if that is left empty."""
-    if not run_dir.is_dir() or not set(os.listdir(run_dir)) <= HYDRA_ONLY:
-        return
-    shutil.rmtree(run_dir, ignore_errors=True)
-    with contextlib.suppress(OSError):
-        run_dir.parent.rmdir()  # only if empty
+_made: list[Path | None] = [None]  # the folder a single run's command made (gone on refusal)
 
 
 class RunFolders(Callback):
-    """Refuse a run or sweep folder that cannot be written, before any work or log file; note
-    what a multirun sweeps, for its jobs' folder names."""
+    """Before any work or log file: refuse a run or sweep folder that cannot be written, and a
+    sweep whose jobs would share a folder; note what a multirun sweeps (its jobs' folder names)
+    and which folder a single run makes."""
 
     def on_run_start(self, config: DictConfig, **kwargs: Any) -> None:
-        _writable_folder(Path(str(config.hydra.run.dir)), "hydra.run.dir")
+        run_dir = Path(str(config.hydra.run.dir))
+        _made[0] = first_missing(run_dir)
+        _writable_folder(run_dir, "hydra.run.dir")
 
     def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
-        _writable_folder(Path(str(config.hydra.sweep.dir)), "hydra.sweep.dir")
         _swept.clear()
         _swept.update(swept_keys(config))
+        _one_folder_per_job(config)
+        _writable_folder(Path(str(config.hydra.sweep.dir)), "hydra.sweep.dir")
+
+
+def _one_folder_per_job(config: DictConfig) -> None:
+    """Exit 2 before a sweep starts if two of its jobs would get one run folder: the same
+    settings twice (`upsample.kernel=3,3`), or settings whose folder names coincide. Checked
+    where jobs are named by `run_name` and the basic sweeper's jobs are known."""
+    subdir = OmegaConf.to_container(config.hydra.sweep, resolve=False).get("subdir")
+    jobs = sweep_jobs(config.hydra) if "run_name" in str(subdir) else None
+    named: dict[str, int] = {}
+    for num, job in enumerate(jobs or []):
+        first = named.setdefault(run_name(job, num), num)
+        if first == num:
+            continue
+        same = sorted(jobs[first]) == sorted(job)  # type: ignore[index]
+        shown = [o for o in job if o.split("=", 1)[0] in _swept] or job
+        what = (
+            f"the same settings ({' '.join(shown)})"
+            if same
+            else f"settings that name one folder, {run_name(job, num)}"
+        )
+        print(
+            f"checkerboard_gan: error: jobs {first} and {num} of this sweep have {what}; each "
+            "job needs its own run folder: give each value once (to repeat a setting, sweep "
+            "seed=0,1,...)",
+            file=sys.stderr,
+        )
+        sys.exit(2)
+
+
+class Job:
+    """This command's Hydra job: its folder and config, and whether its run was admitted (the
+    folder is written only from then on: rundir/admission.py)."""
+
+    def __init__(self, cfg: DictConfig, hydra_cfg: DictConfig) -> None:
+        self.cfg, self.hydra_cfg = cfg, hydra_cfg
+        self.run_dir = Path(hydra_cfg.runtime.output_dir)
+        self.overrides = [str(o) for o in hydra_cfg.overrides.task]
+        self.multirun = hydra_cfg.mode == RunMode.MULTIRUN
+        self.fresh = not any(self.run_dir.iterdir())  # a sweep job's folder Hydra just made
+        self.admitted = False
+
+    def admit(self) -> None:
+        """The run passed its checks and holds the folder: write its .hydra/ record (with the
+        config's paths absolute) and let its log file be written."""
+        write_job_record(self.run_dir, self.cfg, self.hydra_cfg, self.overrides)
+        release_log()
+        self.admitted = True
 
 
 @hydra.main(version_base="1.3", config_path=str(config_dir()), config_name="config")
 def _app(cfg: DictConfig) -> None:
     _jobs_started.append(True)
-    hydra_cfg = HydraConfig.get()
     quiet_write_errors()
-    run_dir, overrides = Path(hydra_cfg.runtime.output_dir), list(hydra_cfg.overrides.task)
-    multirun = hydra_cfg.mode == RunMode.MULTIRUN
+    job = Job(cfg, HydraConfig.get())
+    run_dir, overrides, multirun = job.run_dir, job.overrides, job.multirun
     try:
+        absolute_paths(cfg, Path(job.hydra_cfg.runtime.cwd))
         typed = validate(cfg)
         from checkerboard_gan.training.run import (
             train,  # torch is imported only once the config is known good
         )
 
         swept = [o.split("=", 1)[0] for o in overrides if o.split("=", 1)[0] in _swept]
-        train(typed, run_dir, overrides, swept)
+        train(typed, run_dir, overrides, swept, admit=job.admit)
+    except AlreadyComplete as done:  # the folder's run is finished: touch nothing, not an error
+        if multirun:
+            log.info("%s", done)
+        else:
+            print(f"checkerboard_gan: {done}")
     except Interrupted as err:
         print(
             f"checkerboard_gan: {err}; to continue: python -m checkerboard_gan "
@@ -134,13 +194,7 @@ def _app(cfg: DictConfig) -> None:
         )
         sys.exit(130)
     except Diverged as err:  # a result, not a crash: its status and last good checkpoint are kept
-        last = run_dir / "checkpoints" / "last.pt"
-        kept = f"the last good checkpoint is {last}" if last.is_file() else "no checkpoint yet"
-        message = (
-            f"checkerboard_gan: {err}; status 'diverged' in {run_dir / 'metrics.json'}, {kept} "
-            "(try lower train.lr_g / train.lr_d)"
-        )
-        _end(multirun, f"run {run_dir} {err}", message, 1)
+        _end(multirun, f"run {run_dir} {err}", _diverged_line(run_dir, err), 1)
     except FolderInUse as err:  # the folder belongs to a live run: touch none of its files
         _end(multirun, f"run {run_dir} not started: {err}", f"checkerboard_gan: error: {err}", 2)
     except WriteFailed as err:  # one line: which file, why; what could be kept was kept
@@ -152,13 +206,45 @@ def _app(cfg: DictConfig) -> None:
         )
         _end(multirun, f"run {run_dir} failed: {err}", message, 2)
     except Exception as err:
+        if not job.admitted:
+            _refused(job, err)
+            return
         message = _mark_failed(run_dir, overrides, err)
-        full = not isinstance(err, ConfigError) or os.environ.get("HYDRA_FULL_ERROR") == "1"
-        if not multirun:
-            if full:
-                raise
-            remove_if_untouched(run_dir)
+        if not multirun and (not isinstance(err, ConfigError) or _full_errors()):
+            raise
         _end(multirun, f"run {run_dir} failed: {message}", f"checkerboard_gan: error: {err}", 2)
+
+
+def _diverged_line(run_dir: Path, err: Diverged) -> str:
+    last = run_dir / "checkpoints" / "last.pt"
+    kept = f"the last good checkpoint is {last}" if last.is_file() else "no checkpoint yet"
+    return (
+        f"checkerboard_gan: {err}; status 'diverged' in {run_dir / 'metrics.json'}, {kept} "
+        "(try lower train.lr_g / train.lr_d)"
+    )
+
+
+def _full_errors() -> bool:
+    return os.environ.get("HYDRA_FULL_ERROR") == "1"
+
+
+def _refused(job: Job, err: Exception) -> None:
+    """A run refused before it was admitted. Alone: the folder this command made is removed,
+    one message on stderr, exit 2 (an unexpected error, or HYDRA_FULL_ERROR=1: the traceback).
+    In a sweep: a job's new folder records the failure, so that the summary reports the job; a
+    folder from before is left as it was and the sweep ends non-zero."""
+    if not job.multirun:
+        remove_made(_made[0])
+        if not isinstance(err, ConfigError) or _full_errors():
+            raise err
+        print(f"checkerboard_gan: error: {err}", file=sys.stderr)
+        sys.exit(2)
+    if job.fresh:
+        job.admit()
+        log.error("run %s failed: %s", job.run_dir, _mark_failed(job.run_dir, job.overrides, err))
+    else:
+        refused_jobs.append(job.run_dir)
+        log.error("run %s refused, its folder left as it was: %s", job.run_dir, error_line(err))
 
 
 def _mark_failed(run_dir: Path, overrides: list[str], err: BaseException) -> str:

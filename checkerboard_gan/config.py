@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,6 +21,9 @@ from omegaconf import MISSING, DictConfig, OmegaConf
 
 class ConfigError(ValueError):
     """A config value that cannot work; the message names the key, the value and what is valid."""
+
+
+PATH = {"path": True}  # metadata of a field naming a file or folder (see `absolute_paths`)
 
 
 def _positive(key: str, value: float) -> None:
@@ -184,7 +188,7 @@ class FileDatasetConfig(DatasetConfig):
     larger data streams through a DataLoader with `workers` processes.
     """
 
-    root: str = "~/.cache/checkerboard_gan"
+    root: str = field(default="~/.cache/checkerboard_gan", metadata=PATH)
     download: bool = False
     max_memory_mb: int = 4096
     workers: int = 2
@@ -203,7 +207,7 @@ class FolderConfig(FileDatasetConfig):
     else 3 (`data.sources.settle_channels` decides it and the log says so).
     """
 
-    root: str = MISSING
+    root: str = field(default=MISSING, metadata=PATH)
     channels: int | None = None
     FOLLOWS_DATA: ClassVar[bool] = True
 
@@ -267,7 +271,7 @@ class TrainConfig:
     loss: str = "bce"
     label_smoothing: float = 0.1
     checkpoint_every: int = 500  # also at the end; 0 = only at the end
-    resume: str | None = None  # a checkpoint file or a run folder to continue from
+    resume: str | None = field(default=None, metadata=PATH)  # a checkpoint or a run folder
     # bf16 autocast and NHWC memory: off, since at the default size both made training slower
     # on an H100 (6,467 -> 4,687 img/s) as on the CPU; try them for wide models or large images
     amp: bool = False
@@ -318,7 +322,7 @@ class EvalConfig:
     every: int = 0
     num_samples: int = 2048
     fid: str = "auto"
-    inception_weights: str | None = None
+    inception_weights: str | None = field(default=None, metadata=PATH)
 
     def __post_init__(self) -> None:
         _at_least("eval.every", self.every, 0)
@@ -500,14 +504,71 @@ def flat_config(cfg: Config | dict[str, Any]) -> dict[str, str | int | float | b
     return out
 
 
-def sweep_overrides(hydra_cfg: DictConfig) -> list[Any]:
+def sweep_overrides(hydra_cfg: DictConfig, config_loader: Any = None) -> list[Any]:
     """A multirun's overrides as Hydra's basic sweeper reads them: the sweeper's `params`, then
-    the command line's (hydra.overrides.task), parsed (hydra's Override objects)."""
+    the command line's (hydra.overrides.task), parsed (hydra's Override objects; a `glob()`
+    among them expands only with a `config_loader`)."""
     from hydra.core.override_parser.overrides_parser import OverridesParser
 
     params = hydra_cfg.sweeper.get("params") or {}
     args = [f"{k}={v}" for k, v in params.items()] + [str(o) for o in hydra_cfg.overrides.task]
-    return OverridesParser.create().parse_overrides(args)
+    return OverridesParser.create(config_loader=config_loader).parse_overrides(args)
+
+
+def sweep_jobs(hydra_cfg: DictConfig) -> list[list[str]] | None:
+    """Each job's overrides as Hydra's basic sweeper expands a multirun (its `hydra` node, live
+    or from multirun.yaml), e.g. `k=1,2` -> [["k=1"], ["k=2"]]; `glob(...)` is read from the
+    config sources the run was composed from. None for another sweeper, or where the sweep
+    cannot be expanded again (a config source that is gone)."""
+    from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
+    from hydra.errors import HydraException
+
+    if not str(hydra_cfg.sweeper.get("_target_", "")).endswith("BasicSweeper"):
+        return None
+    try:
+        loader = _config_loader(OmegaConf.select(hydra_cfg, "runtime.config_sources") or [])
+        parsed = sweep_overrides(hydra_cfg, loader)
+        jobs = [job for batch in BasicSweeper.split_arguments(parsed, None) for job in batch]
+    except (HydraException, OSError, ValueError):
+        return None
+    swept = [o for o in parsed if o.is_sweep_override()]
+    return jobs if all(len(job) >= len(swept) for job in jobs) else None
+
+
+def _config_loader(sources: Any) -> Any:
+    """A Hydra config loader over `sources` (`hydra.runtime.config_sources`), which `glob()`
+    sweeps need to list a group's options."""
+    from hydra._internal.config_loader_impl import ConfigLoaderImpl
+    from hydra._internal.config_search_path_impl import ConfigSearchPathImpl
+    from hydra.core.plugins import Plugins
+
+    Plugins.instance()  # registers the config source types (file, pkg, structured)
+    register_configs()
+    search_path = ConfigSearchPathImpl()
+    for source in sources:
+        search_path.append(str(source.provider), f"{source.schema}://{source.path}")
+    return ConfigLoaderImpl(config_search_path=search_path)
+
+
+def absolute_paths(cfg: DictConfig, start: Path) -> None:
+    """Make every relative file or folder that `cfg` names (the schema's fields marked `PATH`:
+    dataset.root, train.resume, eval.inception_weights) absolute against `start`, the folder
+    the command was started from, in place: the run's stored config then names the same files
+    from any folder, and with `hydra.job.chdir=true`. `~/...` and absolute paths are kept."""
+    for key in list(cfg.keys()):
+        node = cfg._get_node(key)
+        if isinstance(node, DictConfig):
+            absolute_paths(node, start)
+            continue
+        kind = OmegaConf.get_type(cfg)
+        marked = dataclasses.is_dataclass(kind) and any(
+            f.name == key and f.metadata.get("path") for f in dataclasses.fields(kind)
+        )
+        if not marked or OmegaConf.is_missing(cfg, str(key)):
+            continue
+        value = cfg[key]
+        if isinstance(value, str) and value and not value.startswith("~"):
+            cfg[key] = os.path.normpath(os.path.join(start, value))
 
 
 def config_dir() -> Path:

@@ -252,6 +252,9 @@ def show(value: Any) -> str:
     return f"`{value}`"
 
 
+PATH_RULE = "a path: a relative one is taken from the folder the command starts in, stored absolute"
+
+
 def own_fields(cls: type, prefix: str, inherited: bool = False) -> list[Field]:
     """The fields `cls` declares itself (all of them with `inherited`), as rows."""
     comments, checks = {}, {}
@@ -279,7 +282,10 @@ def own_fields(cls: type, prefix: str, inherited: bool = False) -> list[Field]:
             x for x in (NOTES.get((owner.__name__, f.name)), comments.get(f.name)) if x
         )
         key = f"{prefix}{f.name}"
-        rows.append(Field(key, f"`{f.type}`", show(default), checks.get(key, ""), meaning))
+        valid = checks.get(key, "")
+        if f.metadata.get("path"):
+            valid = PATH_RULE
+        rows.append(Field(key, f"`{f.type}`", show(default), valid, meaning))
     return rows
 
 

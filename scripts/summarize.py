@@ -6,6 +6,7 @@ python scripts/summarize.py multirun/2026-11-26/10-00-00
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 from checkerboard_gan.sweeps.summary import summarize
@@ -21,6 +22,10 @@ def main(argv: list[str] | None = None) -> None:
         rows = summarize(args.sweep_dir)
     except FileNotFoundError as err:
         parser.error(str(err))
+    except Exception as err:  # one line, never a traceback; the runs themselves are untouched
+        first = (str(err).splitlines() or [""])[0]
+        what = f"{type(err).__name__}: {first}"
+        sys.exit(f"summarize.py: error: cannot summarize {args.sweep_dir}: {what}")
     for row in rows:
         print(f"{row.status:11s} {row.path.name}: {' '.join(row.overrides)}")
     print(f"wrote {args.sweep_dir / 'summary.md'}, summary.csv, summary.png")

@@ -33,14 +33,34 @@ def run_lock(run_dir: Path) -> Iterator[None]:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            holder = os.pread(fd, 32, 0).decode(errors="replace").strip() or "unknown"
-            raise FolderInUse(
-                f"run folder {run_dir} is in use by process {holder}; wait for it, stop it, or "
-                "choose another folder (hydra.run.dir=...)"
-            ) from None
+            raise _in_use(run_dir, fd) from None
         os.ftruncate(fd, 0)
         os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
         yield
+    finally:
+        os.close(fd)
+
+
+def _in_use(run_dir: Path, fd: int) -> FolderInUse:
+    holder = os.pread(fd, 32, 0).decode(errors="replace").strip() or "unknown"
+    return FolderInUse(
+        f"run folder {run_dir} is in use by process {holder}; wait for it, stop it, or choose "
+        "another folder (hydra.run.dir=...)"
+    )
+
+
+def ensure_free(run_dir: Path) -> None:
+    """Raise FolderInUse if a live process holds `run_dir/.lock`, without taking the lock or
+    creating the file (so a run refused for another reason later has written nothing)."""
+    path = Path(run_dir) / LOCK
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except BlockingIOError:
+        raise _in_use(run_dir, fd) from None
     finally:
         os.close(fd)
 

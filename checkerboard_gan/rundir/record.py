@@ -74,6 +74,19 @@ class Interrupted(RuntimeError):
         self.step = step
 
 
+class AlreadyComplete(Exception):
+    """The run folder's run completed at step `step` = train.steps: there is nothing to do, and
+    nothing in the folder is touched."""
+
+    def __init__(self, run_dir: Path, step: int) -> None:
+        super().__init__(
+            f"run {run_dir} is already complete at step {step}; nothing to do (to train on, "
+            f"give train.steps > {step}; to measure again: python -m checkerboard_gan.evaluate "
+            f"{run_dir})"
+        )
+        self.step = step
+
+
 def error_line(err: BaseException) -> str:
     """`Type: first line of the message`, as metrics.json's `error` and summaries show it."""
     first = (str(err).strip().splitlines() or [""])[0]

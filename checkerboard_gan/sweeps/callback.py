@@ -13,11 +13,14 @@ from typing import Any
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig
 
+from checkerboard_gan.rundir.admission import refused_jobs
+
 log = logging.getLogger(__name__)
 
 
 class SweepSummary(Callback):
-    """On multirun end: summarise the sweep folder, then exit 1 if a run did not complete.
+    """On multirun end: summarise the sweep folder from its jobs' own records, then exit 1 if a
+    run did not complete, a job was refused, or the summary could not be written (one line).
 
     Hydra turns exceptions raised in callbacks into warnings, so the exit is explicit.
     """
@@ -26,10 +29,22 @@ class SweepSummary(Callback):
         from checkerboard_gan.sweeps.summary import summarize
 
         sweep_dir = Path(config.hydra.sweep.dir)
-        rows = summarize(sweep_dir)
+        try:
+            rows = summarize(sweep_dir)
+        except Exception as err:  # the runs are kept; the summary can be made again
+            first = (str(err).splitlines() or [""])[0]
+            log.error(
+                "could not write the sweep summary of %s (%s: %s); its runs are kept, try "
+                "python scripts/summarize.py %s",
+                sweep_dir,
+                type(err).__name__,
+                first,
+                sweep_dir,
+            )
+            sys.exit(1)
         log.info("sweep summary of %d runs: %s", len(rows), sweep_dir / "summary.md")
-        bad = [r for r in rows if r.status != "completed"]
+        bad = [f"{r.path.name} ({r.status})" for r in rows if r.status != "completed"]
+        bad += [f"{p.name} (refused)" for p in refused_jobs]
         if bad:
-            names = ", ".join(f"{r.path.name} ({r.status})" for r in bad)
-            log.error("%d of %d runs did not complete: %s", len(bad), len(rows), names)
+            log.error("%d of %d runs did not complete: %s", len(bad), len(rows), ", ".join(bad))
             sys.exit(1)

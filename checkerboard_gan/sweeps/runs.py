@@ -17,7 +17,7 @@ import torch
 from omegaconf import OmegaConf
 
 from checkerboard_gan.analysis.catalogue import Periods
-from checkerboard_gan.config import sweep_overrides
+from checkerboard_gan.config import sweep_jobs as config_sweep_jobs
 from checkerboard_gan.rundir.folder import holder_alive
 from checkerboard_gan.rundir.record import read_record
 from checkerboard_gan.rundir.schema import SchemaError, load_images
@@ -130,19 +130,16 @@ def find_runs(sweep_dir: Path) -> list[RunRow]:
 
 def sweep_jobs(sweep_dir: Path) -> list[list[str]]:
     """Each job's overrides as Hydra's basic sweeper expands the sweep in multirun.yaml; none
-    for another sweeper or without the file."""
+    for another sweeper, without the file, or where it cannot be expanded again."""
     path = sweep_dir / "multirun.yaml"
     if not path.is_file():
         return []
-    cfg = OmegaConf.load(path).hydra
-    if not str(cfg.sweeper.get("_target_", "")).endswith("BasicSweeper"):
-        return []
-    return expand_sweep(sweep_overrides(cfg))
+    return config_sweep_jobs(OmegaConf.load(path).hydra) or []
 
 
 def expand_sweep(overrides: list[Any]) -> list[list[str]]:
     """Each job's overrides as Hydra's basic sweeper expands `overrides` (parsed Override
-    objects, or `key=a,b` strings), e.g. ["k=1,2"] -> [["k=1"], ["k=2"]]."""
+    objects, or `key=a,b` strings, without `glob()`), e.g. ["k=1,2"] -> [["k=1"], ["k=2"]]."""
     from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
     from hydra.core.override_parser.overrides_parser import OverridesParser
 

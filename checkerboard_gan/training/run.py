@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 import signal
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import replace
 from pathlib import Path
@@ -20,11 +20,11 @@ from checkerboard_gan.analysis.inception import fid_enabled
 from checkerboard_gan.config import Config, ConfigError, flat_config, with_defaults
 from checkerboard_gan.data.sources import settle_channels
 from checkerboard_gan.devices import cuda_default, resolve_device
-from checkerboard_gan.models.networks import build_generator, uses_custom_code
 from checkerboard_gan.rundir.checkpoint import CheckpointError, find_checkpoint, load_latest
-from checkerboard_gan.rundir.folder import check_writable, run_lock, write_failure
+from checkerboard_gan.rundir.folder import check_writable, ensure_free, run_lock, write_failure
 from checkerboard_gan.rundir.provenance import environment
 from checkerboard_gan.rundir.record import (
+    AlreadyComplete,
     Diverged,
     Interrupted,
     RunRecord,
@@ -33,7 +33,7 @@ from checkerboard_gan.rundir.record import (
 from checkerboard_gan.rundir.tensorboard import event_file
 from checkerboard_gan.training.logger import RunLogger
 from checkerboard_gan.training.memory import check_memory
-from checkerboard_gan.training.trainer import build, training_loop
+from checkerboard_gan.training.trainer import Setup, build, training_loop
 
 log = logging.getLogger(__name__)
 
@@ -88,7 +88,6 @@ def _check_same_config(saved: dict[str, Any], cfg: Config, path: Path) -> None:
 def _check_writable(run_dir: Path) -> None:
     try:
         check_writable(run_dir)
-        (run_dir / "samples").mkdir(exist_ok=True)
     except OSError as err:
         raise ConfigError(f"cannot write to the run folder {run_dir}: {err.strerror}") from err
 
@@ -108,24 +107,41 @@ def train(
     run_dir: Path,
     overrides: list[str] | None = None,
     swept: list[str] | None = None,
+    admit: Callable[[], None] | None = None,
 ) -> dict[str, Any]:
     """Train one GAN as configured, writing everything into `run_dir`; returns metrics.json.
 
-    Continues from a checkpoint when `run_dir` holds one or `train.resume` names one. A failure
-    (divergence, an exception, a signal) is recorded in metrics.json with its status and first
-    error line before it propagates, so a sweep summary can say what happened.
+    Continues from a checkpoint when `run_dir` holds one or `train.resume` names one. Whatever
+    can refuse the run (custom code, memory, FID's weights, the checkpoint to resume, the data
+    and models, a folder in use) is settled before a byte is written; then, holding the folder,
+    `admit` is called (the CLI writes the job's .hydra/ record and log file there). A failure
+    after that (divergence, an exception, a signal) is recorded in metrics.json with its status
+    and first error line before it propagates, so a sweep summary can say what happened.
+
+    Raises:
+        AlreadyComplete: `run_dir`'s own run completed at train.steps (nothing is touched).
+        ConfigError, CheckpointError, SchemaError, FolderInUse: refused (nothing is written).
     """
+    start = time.perf_counter()
     run_dir = Path(run_dir)
     cfg = replace(cfg, dataset=settle_channels(cfg.dataset))  # a folder's channels, from its images
-    if uses_custom_code(cfg):  # import, build and check the user's classes before any file
-        build_generator(cfg)
-    # train.resume's checkpoint (and record) is read and checked before any file is written
-    given = resume_point(cfg, run_dir) if cfg.train.resume is not None else None
-    fid_enabled(cfg.eval)  # eval.fid=true without weights stops here, before any file
+    if cfg.threads:
+        torch.set_num_threads(cfg.threads)
+    device = resolve_device(cfg.device)
+    check_memory(cfg, device)
+    fid_enabled(cfg.eval)  # eval.fid=true without weights stops here
+    ensure_free(run_dir)
+    given = resume_point(cfg, run_dir)
+    setup = build(cfg, device)
+    if given[0] is not None:
+        setup.load(given[0])
     _check_writable(run_dir)
     with run_lock(run_dir):
+        if admit is not None:
+            admit()
+        (run_dir / "samples").mkdir(exist_ok=True)
         _remove_leftovers(run_dir)
-        return _train(cfg, run_dir, overrides, swept, given)
+        return _train(cfg, run_dir, overrides, swept, given, setup, device, start)
 
 
 def _remove_leftovers(run_dir: Path) -> None:
@@ -151,6 +167,7 @@ def resume_point(cfg: Config, run_dir: Path) -> Resume:
     run it continues; (None, None, None) for a fresh run.
 
     Raises:
+        AlreadyComplete: the folder's own run completed at `train.steps`.
         ConfigError: train.resume names no checkpoint, or its step is past `train.steps`.
         CheckpointError: the checkpoint is pickled, corrupt (without a previous.pt), or made
             with another config.
@@ -162,6 +179,10 @@ def resume_point(cfg: Config, run_dir: Path) -> Resume:
     if state is None or source is None:
         return None, None, None
     _check_same_config(state["config"], cfg, source)
+    earlier = read_record(source.parent.parent)
+    own = cfg.train.resume is None
+    if own and state["step"] == cfg.train.steps and (earlier or {}).get("status") == "completed":
+        raise AlreadyComplete(run_dir, state["step"])
     if state["step"] > cfg.train.steps:
         raise ConfigError(
             f"train.steps={cfg.train.steps} is below step {state['step']}, where the "
@@ -169,7 +190,7 @@ def resume_point(cfg: Config, run_dir: Path) -> Resume:
             "start a new run folder"
         )
     log.info("resuming from %s at step %d", source, state["step"])
-    return state, source, read_record(source.parent.parent)
+    return state, source, earlier
 
 
 def _train(
@@ -177,14 +198,12 @@ def _train(
     run_dir: Path,
     overrides: list[str] | None,
     swept: list[str] | None,
-    given: Resume | None,
+    given: Resume,
+    setup: Setup,
+    device: torch.device,
+    start: float,
 ) -> dict[str, Any]:
-    start = time.perf_counter()
-    if cfg.threads:
-        torch.set_num_threads(cfg.threads)
-    device = resolve_device(cfg.device)
-    check_memory(cfg, device)
-    state, source, earlier = given or resume_point(cfg, run_dir)
+    state, source, earlier = given
     earlier_dir = None if source is None else source.parent.parent
     header = {
         "steps": cfg.train.steps,
@@ -198,9 +217,6 @@ def _train(
     background = cuda_default(cfg.log.background, device)
     logger = RunLogger(run_dir, record, resume_step, earlier_dir, background)
     try:
-        setup = build(cfg, device)
-        if state is not None:
-            setup.load(state)
         varied = _config_keys(swept or [])
         first = varied or _config_keys(overrides or [])
         logger.declare(cfg, setup.periods, first, set(varied), fresh=state is None)
