@@ -14,12 +14,13 @@ import hydra
 from hydra.core.hydra_config import HydraConfig
 from hydra.experimental.callback import Callback
 from hydra.types import RunMode
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig, OmegaConf, open_dict
 
 from checkerboard_gan.config import (
     ConfigError,
     absolute_paths,
     config_dir,
+    config_loader,
     register_configs,
     sweep_jobs,
     sweep_overrides,
@@ -116,6 +117,7 @@ class RunFolders(Callback):
         _swept.clear()
         _swept.update(swept_keys(config))
         _one_folder_per_job(config)
+        _every_job_composes(config)
         _writable_folder(Path(str(config.hydra.sweep.dir)), "hydra.sweep.dir")
 
 
@@ -144,6 +146,47 @@ def _one_folder_per_job(config: DictConfig) -> None:
             file=sys.stderr,
         )
         sys.exit(2)
+
+
+def _every_job_composes(config: DictConfig) -> None:
+    """Exit 2 before a sweep starts (and before its folder exists) if one of its jobs names an
+    option or key the configs do not have (`upsample=nearest,bogus`) or a value the schema
+    refuses (`upsample.kernel=0,3`): found at launch, it would stop the sweep after the jobs
+    before it ran, or leave a failed run folder per bad value."""
+    jobs = sweep_jobs(config.hydra) or []
+    loader = config_loader(OmegaConf.select(config, "hydra.runtime.config_sources") or [])
+    for num, job in enumerate(jobs):
+        try:
+            composed = loader.load_sweep_config(config, list(job))
+            with open_dict(composed):
+                del composed["hydra"]  # its job fields are set only at launch
+            absolute_paths(composed, Path.cwd())
+            validate(composed)
+        except Exception as err:
+            shown = " ".join(o for o in job if o.split("=", 1)[0] in _swept)
+            line = str(err) if isinstance(err, ConfigError) else compose_line(err)
+            print(f"checkerboard_gan: error: job {num} of this sweep ({shown}): {line}",
+                  file=sys.stderr)  # fmt: skip
+            sys.exit(2)
+
+
+def compose_line(err: Exception) -> str:
+    """Hydra's multi-line compose error in one line: what it could not find or override, and
+    the valid options (`Available options ...`) or the key's schema, never its `+key` hint
+    (which the schema would refuse)."""
+    text = f"{err}\n{err.__cause__ or ''}"
+    lines = [x.strip() for x in text.splitlines() if x.strip()]
+    head = lines[0] if lines else type(err).__name__
+    if "Available options" in text:
+        start = next(i for i, x in enumerate(lines) if x.startswith("Available options"))
+        names = [x for x in lines[start + 1 :] if "=" not in x and ":" not in x]
+        return f"{head}; valid: {', '.join(names)}"
+    schema = [x for x in lines if x.startswith("Key ") and " not in " in x]
+    return (
+        f"{head} {schema[0]} (python -m checkerboard_gan --cfg job lists the keys)"
+        if schema
+        else head
+    )
 
 
 class Job:

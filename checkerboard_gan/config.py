@@ -526,7 +526,7 @@ def sweep_jobs(hydra_cfg: DictConfig) -> list[list[str]] | None:
     if not str(hydra_cfg.sweeper.get("_target_", "")).endswith("BasicSweeper"):
         return None
     try:
-        loader = _config_loader(OmegaConf.select(hydra_cfg, "runtime.config_sources") or [])
+        loader = config_loader(OmegaConf.select(hydra_cfg, "runtime.config_sources") or [])
         parsed = sweep_overrides(hydra_cfg, loader)
         jobs = [job for batch in BasicSweeper.split_arguments(parsed, None) for job in batch]
     except (HydraException, OSError, ValueError):
@@ -535,7 +535,7 @@ def sweep_jobs(hydra_cfg: DictConfig) -> list[list[str]] | None:
     return jobs if all(len(job) >= len(swept) for job in jobs) else None
 
 
-def _config_loader(sources: Any) -> Any:
+def config_loader(sources: Any) -> Any:
     """A Hydra config loader over `sources` (`hydra.runtime.config_sources`), which `glob()`
     sweeps need to list a group's options."""
     from hydra._internal.config_loader_impl import ConfigLoaderImpl

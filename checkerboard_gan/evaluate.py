@@ -44,7 +44,7 @@ from checkerboard_gan.data.datasets import build_batches
 from checkerboard_gan.data.image_sets import ImageSet, ImageSetError, open_image_set
 from checkerboard_gan.rundir.checkpoint import CheckpointError
 from checkerboard_gan.rundir.evaluation_folder import FILE, default_folder, write_folder
-from checkerboard_gan.rundir.folder import FolderInUse, run_lock
+from checkerboard_gan.rundir.folder import FolderInUse, ensure_free, run_lock
 from checkerboard_gan.rundir.record import RunRecord
 from checkerboard_gan.rundir.restore import load_run, run_checkpoint
 from checkerboard_gan.rundir.tensorboard import open_writer
@@ -82,16 +82,20 @@ def evaluate_run(
     path = run_checkpoint(run_dir, "evaluate")
     extra = [f"eval.num_samples={num_samples}"] * (num_samples is not None)
     extra += [f"device={device}"] * bool(device) + list(overrides or [])
-    with run_lock(run_dir):
-        return _evaluate(run_dir, path, extra)
-
-
-def _evaluate(run_dir: Path, path: Path, extra: list[str]) -> Evaluation:
+    ensure_free(run_dir)  # every refusal comes before the lock, which would rewrite .lock
     record = RunRecord.open(run_dir)  # its metrics.json checked before the work
     cfg, generator, step = load_run(path, extra)
     dev = next(generator.parameters()).device
     data = build_batches(cfg.dataset, cfg.train.batch_size, cfg.seed, dev)
-    evaluation = Evaluator.for_run(cfg, data, generator.period).evaluate(step, generator)
+    evaluator = Evaluator.for_run(cfg, data, generator.period)
+    with run_lock(run_dir):
+        return _evaluate(run_dir, record, evaluator, step, generator)
+
+
+def _evaluate(
+    run_dir: Path, record: RunRecord, evaluator: Evaluator, step: int, generator: torch.nn.Module
+) -> Evaluation:
+    evaluation = evaluator.evaluate(step, generator)
     evaluations = record.add_evaluation(evaluation.entry())
     writer = open_writer(run_dir)
     try:
@@ -206,6 +210,9 @@ def _as_rgb(
 
 
 def _print_verdicts(ev: Evaluation) -> None:
+    reason = ev.degenerate()
+    if reason is not None:
+        print(f"  the generated images are {reason}: their artifact measures are not meaningful")
     intervals = ev.intervals()["fake"]
     for p, measure, verdict in ev.verdicts():
         key = BY_NAME[measure].key(p)

@@ -17,6 +17,7 @@ from checkerboard_gan.config import absolute_paths, sweep_jobs
 from checkerboard_gan.rundir.admission import HeldFileHandler, first_missing
 from checkerboard_gan.rundir.record import AlreadyComplete
 from checkerboard_gan.sweeps.callback import SweepSummary
+from checkerboard_gan.sweeps.runs import never_started
 from checkerboard_gan.training.run import train
 
 from .conftest import TINY, compose_config, read_metrics, run_module
@@ -79,6 +80,25 @@ def test_a_refused_run_in_its_folder_from_before_changes_nothing(finished):
     assert tree(finished) == before
 
 
+def test_resuming_a_finished_run_into_a_new_folder_is_refused(finished, tmp_path):
+    new = tmp_path / "new"
+    done = cli(*SHORT, f"train.resume={finished}", f"hydra.run.dir={new}", cwd=tmp_path)
+    assert done.returncode == 2
+    assert "is already at step 2 = train.steps, so there is nothing to train" in done.stderr
+    assert not new.exists()
+
+
+def test_a_refused_evaluate_leaves_every_byte_of_the_run(finished):
+    """A member not listed: `evaluate RUN` took the lock (rewriting `.lock`) before its checks."""
+    before = tree(finished)
+    done = run_module(
+        "checkerboard_gan.evaluate", str(finished), "--fid", "true", "--inception-weights",
+        str(finished / "nowhere.pth"), cwd=finished.parent, timeout=300,
+    )  # fmt: skip
+    assert done.returncode == 2 and "nowhere.pth" in done.stderr
+    assert tree(finished) == before
+
+
 def test_a_run_refused_before_training_creates_nothing(tmp_path):
     done = cli(*SHORT, "dataset.num_images=50", "train.batch_size=64", cwd=tmp_path)
     assert done.returncode == 2
@@ -125,11 +145,36 @@ def test_a_sweep_job_refused_in_its_folder_from_before_leaves_it(tmp_path):
     done = cli(*args, "train.lr_g=1e-4", cwd=tmp_path)
     assert done.returncode == 1
     assert f"run {job} refused, its folder left as it was" in done.stdout + done.stderr
+    assert "1 of 1 runs did not complete: job (refused)" in done.stdout + done.stderr
     assert tree(job) == before
     done = cli(*args, cwd=tmp_path)
     assert done.returncode == 0, done.stderr[-2000:]
     assert "already complete at step 2; nothing to do" in done.stdout
     assert tree(job) == before and (sweep / "summary.csv").is_file()
+
+
+@pytest.mark.parametrize(
+    ("values", "expected"),
+    [
+        (["upsample=nearest,bogus"], "job 1 of this sweep (upsample=bogus): In 'config': Could "
+         "not find 'upsample/bogus'; valid: bilinear, bilinear_additive, custom, deconv"),
+        (["upsample.kernel=3,0"], "job 1 of this sweep (upsample.kernel=0): upsample.kernel=0 is "
+         "invalid: it must be an integer >= 1"),
+        (["upsample.kernal=3,4"], "Key 'kernal' not in 'DeconvConfig'"),
+    ],
+)  # fmt: skip
+def test_a_sweep_with_a_bad_job_is_refused_before_any_folder(tmp_path, values, expected):
+    done = cli("-m", *SHORT, *values, cwd=tmp_path)
+    assert done.returncode == 2
+    assert expected in done.stderr and done.stderr.count("\n") == 1, done.stderr
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_jobs_are_matched_to_folders_on_the_values_their_sweep_varies():
+    jobs = [["upsample=a", "train.lr_g=1"], ["upsample=b", "train.lr_g=1"]]
+    assert never_started(jobs, [["upsample=a"], ["upsample=b", "seed=2"]]) == []
+    assert never_started(jobs, [["upsample=a", "train.lr_g=2"]]) == [jobs[1]]
+    assert never_started([["seed=1"]], []) == [["seed=1"]]
 
 
 def test_a_glob_sweep_gets_its_summary(tmp_path):

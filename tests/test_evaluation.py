@@ -36,12 +36,35 @@ def test_a_constant_generator_has_no_content_and_no_fingerprint():
     assert ev.step == 7 and ev.n_fake == 48 and ev.n_real == 32
     assert set(ev.fake) == {
         f"{m}_{p}" for m in ("cb", "content", "peak_db", "fingerprint") for p in (2, 4)
-    } | {"spectral_distance", "diversity"}
+    } | {"spectral_distance", "diversity", "saturated"}
     assert ev.fake["diversity"] == 0.0  # every image the same: a collapsed generator
     for key, value in ev.fake.items():
         if key.startswith(("cb_", "content_", "fingerprint_")):
             assert value == 0.0, key
     assert ev.tile.shape == (3, 4, 4) and ev.tile.abs().max() == 0
+    # zero content is no result here: every verdict says so (a new user read "within the floor")
+    assert ev.degenerate().startswith("collapsed: its samples are (nearly) identical")
+    assert {v for _, _, v in ev.verdicts()} == {"not meaningful (collapsed)"}
+
+
+class Signs(nn.Module):
+    """A generator stuck at its tanh's limits: every value -1 or +1, the images all different."""
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        g = torch.Generator().manual_seed(int(z.abs().sum() * 1e3) % 2**31)
+        return torch.randint(0, 2, (z.shape[0], 3, 16, 16), generator=g).float() * 2 - 1
+
+
+def test_a_saturated_set_is_not_meaningful_against_unsaturated_real_images():
+    g = torch.Generator().manual_seed(0)
+    real = torch.rand(64, 3, 16, 16, generator=g) * 2 - 1  # share at |x| >= 0.99: about 1%
+    ev = Evaluator(real, 48, 16, 8, 0, 2, 4).evaluate(3, Signs())
+    assert ev.fake["saturated"] == 1.0 and ev.real["saturated"] == pytest.approx(0.01, abs=0.005)
+    assert ev.fake["diversity"] > 0.9  # distinct images: not collapsed, saturated
+    assert ev.degenerate() == "saturated: 100.0% of its values at +/-1 (real images 1%)"
+    assert {v for _, _, v in ev.verdicts()} == {"not meaningful (saturated)"}
+    binary = torch.sign(real)  # real images as saturated as the generated: the rule stays quiet
+    assert Evaluator(binary, 48, 16, 8, 0, 2, 4).evaluate(3, Signs()).degenerate() is None
 
 
 def test_real_measures_use_the_same_definitions():
@@ -73,7 +96,7 @@ def test_a_run_writes_its_evaluations_to_metrics_and_tensorboard(kind, tmp_path)
         assert e["n_fake"] == 64 and e["n_real"] == 64 and e["seconds"] > 0
         assert set(e["real"]) == {
             f"{m}_{p}" for m in ("cb", "content", "peak_db", "fingerprint") for p in (2, 4)
-        } | {"diversity"}
+        } | {"diversity", "saturated"}
         assert set(e["fake"]) == set(e["real"]) | {"spectral_distance"}
     acc = events(tmp_path)
     for e in evals:  # SWD against the real images, and one half of them against the other

@@ -100,9 +100,8 @@ DIVERSITY = Measure(
 SATURATED = Measure(
     "saturated",
     "saturated",
-    "share of the fixed-noise samples' values at |x| >= 0.99 (a generator stuck at its tanh's "
-    "limits)",
-    ("probe",),
+    "share of the values at |x| >= 0.99 (a generator stuck at its tanh's limits)",
+    ("probe", "evaluation"),
 )
 SPECTRAL_DISTANCE = Measure(
     "spectral_distance",

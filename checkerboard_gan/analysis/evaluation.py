@@ -20,7 +20,9 @@ from torch import nn
 from checkerboard_gan.analysis import measures
 from checkerboard_gan.analysis.catalogue import (
     CONTENT,
+    DIVERSITY,
     FINGERPRINT,
+    SATURATED,
     SPECTRAL_DISTANCE,
     of_stage,
 )
@@ -146,8 +148,18 @@ class Evaluation:
             "quality_seconds": self.quality_seconds,
         }
 
+    def degenerate(self) -> str | None:
+        """Why the generated images are no images (`measures.degenerate`: collapsed, or
+        saturated where the real ones are not), or None."""
+        fake, real = self.fake_side.values, self.real
+        return measures.degenerate(
+            fake[DIVERSITY.key()], fake.get(SATURATED.key()), real.get(SATURATED.key())
+        )
+
     def verdicts(self) -> list[tuple[int, str, str]]:
-        """(period, measure label, verdict) for content and fingerprint at every period."""
+        """(period, measure label, verdict) for content and fingerprint at every period; every
+        verdict "not meaningful (...)" for a degenerate set (identical or saturated images)."""
+        reason = self.degenerate()
         found = []
         for p in self.periods:
             for measure in (CONTENT, FINGERPRINT):
@@ -155,6 +167,8 @@ class Evaluation:
                 real = self.real_side.intervals.get(key) if self.real_side else None
                 fake = self.fake_side.intervals[key]
                 verdict = floor_verdict(fake, real, self.fake_side.values[key])
+                if reason:
+                    verdict = f"not meaningful ({reason.split(':')[0]})"
                 found.append((p, measure.name, verdict))
         return found
 

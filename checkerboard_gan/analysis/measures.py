@@ -287,6 +287,23 @@ def diversity(x: torch.Tensor) -> float:
     return diversity_of(x.std(dim=0, unbiased=False), float(x.std(unbiased=False)))
 
 
+def degenerate(
+    diversity: float, saturated: float | None = None, real_saturated: float | None = None
+) -> str | None:
+    """Why a set of generated images is no set of images, or None: collapsed (`diversity`
+    under `COLLAPSED_BELOW`: (nearly) identical images) or saturated (a share >= 0.99 of the
+    values at |x| >= `SATURATION_LEVEL` where the real images have < 0.9; judged only with both
+    shares). Artifact measures on such a set say nothing about upsampling."""
+    if diversity < COLLAPSED_BELOW:
+        return f"collapsed: its samples are (nearly) identical (diversity {diversity:.3f})"
+    if saturated is None or real_saturated is None or saturated < 0.99 or real_saturated >= 0.9:
+        return None
+    return (
+        f"saturated: {100 * saturated:.1f}% of its values at +/-1 (real images "
+        f"{100 * real_saturated:.0f}%)"
+    )
+
+
 def saturated_share(x: torch.Tensor) -> float:
     """The share of the values of x with |x| >= `SATURATION_LEVEL` (0 to 1)."""
     return float((x.detach().abs() >= SATURATION_LEVEL).double().mean())

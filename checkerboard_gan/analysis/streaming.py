@@ -27,7 +27,14 @@ from dataclasses import dataclass
 import torch
 
 from checkerboard_gan.analysis import measures
-from checkerboard_gan.analysis.catalogue import CB, CONTENT, DIVERSITY, FINGERPRINT, PEAK_DB
+from checkerboard_gan.analysis.catalogue import (
+    CB,
+    CONTENT,
+    DIVERSITY,
+    FINGERPRINT,
+    PEAK_DB,
+    SATURATED,
+)
 
 REPLICATES = 200  # bootstrap replicates: percentiles at 2.5 and 97.5 fall between ranks
 LEVEL = 0.95
@@ -160,6 +167,7 @@ class ImageStatistics:
         c, h, w = self.shape
         self.base = _bases(self.periods, h, w)
         self.n = 0
+        self._saturated = 0  # values at |x| >= measures.SATURATION_LEVEL
         self.replicates = replicates
         self._weights = torch.Generator().manual_seed(seed)
         self._energy: dict[int, torch.Tensor] = {}  # base -> (Q, Q) sums over n, c, i, j
@@ -185,7 +193,9 @@ class ImageStatistics:
             raise ValueError(f"images of shape {tuple(x.shape[1:])}, expected {self.shape}")
         per_slice = max(1, SLICE_VALUES // max(1, x[0].numel()))
         for part in x.detach().split(per_slice):
-            self._add(_centred32(part.cpu()))
+            part = part.cpu()
+            self._saturated += int((part.abs() >= measures.SATURATION_LEVEL).sum())
+            self._add(_centred32(part))
 
     def _add(self, c: torch.Tensor) -> None:
         n = c.shape[0]
@@ -310,6 +320,7 @@ class ImageStatistics:
             out[PEAK_DB.key(p)] = measures.peak_db(spectrum, p)
             out[FINGERPRINT.key(p)] = measures.fingerprint_ratio(self.tile(p), variance)
         out[DIVERSITY.key()] = self.diversity()
+        out[SATURATED.key()] = self._saturated / (self.n * math.prod(self.shape))
         return out
 
     def diversity(self) -> float:

@@ -69,6 +69,7 @@ def record(ev: Evaluation, sources: dict[str, str | None]) -> dict[str, Any]:
         "real": ev.real,
         "intervals": ev.intervals(),
         "verdicts": [{"period": p, "measure": m, "verdict": v} for p, m, v in ev.verdicts()],
+        "degenerate": ev.degenerate(),
         "bootstrap": {"replicates": REPLICATES, "level": LEVEL, "kind": "Poisson, over images"},
         "quality": ev.quality,
         "quality_floor": ev.quality_floor,
@@ -175,6 +176,14 @@ def _quality_lines(ev: Evaluation) -> list[str]:
     return [*rows, ""]
 
 
+def _degenerate_note(ev: Evaluation) -> list[str]:
+    reason = ev.degenerate()
+    if reason is None:
+        return []
+    return [f"**Not meaningful:** the generated images are {reason}; their artifact measures say "
+            "nothing about upsampling.", ""]  # fmt: skip
+
+
 def markdown(ev: Evaluation, sources: dict[str, str | None]) -> str:
     """evaluation.md: what was measured, a table per period, the verdicts and the pictures."""
     fake = ev.fake
@@ -191,6 +200,7 @@ def markdown(ev: Evaluation, sources: dict[str, str | None]) -> str:
         f"Periods p = {', '.join(map(str, ev.periods))} (stride {ev.finest}); values with their "
         f"95% bootstrap interval over images; {ev.seconds:.1f} s.",
         "",
+        *_degenerate_note(ev),
         *_table(ev, fake),
     ]
     distance = fake.get(SPECTRAL_DISTANCE.key())

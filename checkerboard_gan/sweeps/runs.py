@@ -8,6 +8,7 @@ were read at), `samples/step_XXXXXXX.pt` (the probe's fixed-noise samples) and
 
 from __future__ import annotations
 
+import logging
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,6 +22,8 @@ from checkerboard_gan.config import sweep_jobs as config_sweep_jobs
 from checkerboard_gan.rundir.folder import holder_alive
 from checkerboard_gan.rundir.record import read_record
 from checkerboard_gan.rundir.schema import SchemaError, load_images
+
+log = logging.getLogger(__name__)
 
 
 def _steps(folder: Path) -> list[int]:
@@ -122,19 +125,40 @@ def find_runs(sweep_dir: Path) -> list[RunRow]:
             rows.append(RunRow(run_dir, overrides, read_record(run_dir)))
         except SchemaError as err:  # one run's bad file must not hide the others
             rows.append(RunRow(run_dir, overrides, None, unreadable=str(err)))
-    started = {frozenset(r.overrides) for r in rows}
-    never = [job for job in sweep_jobs(Path(sweep_dir)) if frozenset(job) not in started]
+    never = never_started(sweep_jobs(Path(sweep_dir)), [r.overrides for r in rows])
     rows += [RunRow(Path(sweep_dir) / f"not-started-{i}", job, None) for i, job in enumerate(never)]
     return rows
 
 
+def never_started(jobs: list[list[str]], folders: list[list[str]]) -> list[list[str]]:
+    """The jobs no folder's overrides stand for. A job is matched on the values of the keys its
+    sweep varies only: the same sweep again with another fixed value (`train.lr_g=...`, whose
+    jobs are refused in the earlier folders) must not turn those folders' jobs into missing
+    ones."""
+    parsed = [dict(o.split("=", 1) for o in job if "=" in o) for job in jobs]
+    varied = {k for p in parsed for k in p if len({q.get(k) for q in parsed}) > 1}
+    held = [set(f) for f in folders]
+    return [
+        job
+        for job in jobs
+        if not any({o for o in job if o.split("=", 1)[0] in varied} <= h for h in held)
+    ]
+
+
 def sweep_jobs(sweep_dir: Path) -> list[list[str]]:
     """Each job's overrides as Hydra's basic sweeper expands the sweep in multirun.yaml; none
-    for another sweeper, without the file, or where it cannot be expanded again."""
+    for another sweeper, without the file, or where it cannot be read or expanded again (a
+    warning names the file)."""
     path = sweep_dir / "multirun.yaml"
     if not path.is_file():
         return []
-    return config_sweep_jobs(OmegaConf.load(path).hydra) or []
+    try:
+        hydra_cfg = OmegaConf.load(path).hydra
+    except Exception as err:  # only the missing-job rows depend on it
+        first = (str(err).splitlines() or [""])[0]
+        log.warning("cannot read %s (%s); jobs that never started are not listed", path, first)
+        return []
+    return config_sweep_jobs(hydra_cfg) or []
 
 
 def expand_sweep(overrides: list[Any]) -> list[list[str]]:

@@ -67,17 +67,8 @@ ABSURD_LOSS = 1e6
 
 
 def degenerate(scores: dict[str, float], real_saturated: float) -> str | None:
-    """Why a probe's samples are no images (collapsed or saturated), or None."""
-    spread = scores[DIVERSITY.key()]
-    if spread < measures.COLLAPSED_BELOW:
-        return f"collapsed: its samples are (nearly) identical (diversity {spread:.3f})"
-    share = scores[SATURATED.key()]
-    if share >= 0.99 and real_saturated < 0.9:
-        return (
-            f"saturated: {100 * share:.1f}% of its values at +/-1 (real images "
-            f"{100 * real_saturated:.0f}%)"
-        )
-    return None
+    """Why a probe's samples are no images (`measures.degenerate`), or None."""
+    return measures.degenerate(scores[DIVERSITY.key()], scores[SATURATED.key()], real_saturated)
 
 
 def log_evaluation(

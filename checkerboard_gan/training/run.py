@@ -180,9 +180,8 @@ def resume_point(cfg: Config, run_dir: Path) -> Resume:
         return None, None, None
     _check_same_config(state["config"], cfg, source)
     earlier = read_record(source.parent.parent)
-    own = cfg.train.resume is None
-    if own and state["step"] == cfg.train.steps and (earlier or {}).get("status") == "completed":
-        raise AlreadyComplete(run_dir, state["step"])
+    if state["step"] == cfg.train.steps:
+        _nothing_to_train(source, run_dir, state["step"], earlier)
     if state["step"] > cfg.train.steps:
         raise ConfigError(
             f"train.steps={cfg.train.steps} is below step {state['step']}, where the "
@@ -191,6 +190,21 @@ def resume_point(cfg: Config, run_dir: Path) -> Resume:
         )
     log.info("resuming from %s at step %d", source, state["step"])
     return state, source, earlier
+
+
+def _nothing_to_train(
+    source: Path, run_dir: Path, step: int, earlier: dict[str, Any] | None
+) -> None:
+    """A checkpoint already at train.steps: its own finished folder has nothing to do; another
+    folder would get a run that trains no step (and writes no checkpoint), so it is refused."""
+    if source.parent.parent.resolve() != run_dir.resolve():
+        raise ConfigError(
+            f"train.resume: the checkpoint {source} is already at step {step} = train.steps, so "
+            f"there is nothing to train: give train.steps > {step} to continue it, or measure "
+            f"it with python -m checkerboard_gan.evaluate {source.parent.parent}"
+        )
+    if (earlier or {}).get("status") == "completed":
+        raise AlreadyComplete(run_dir, step)
 
 
 def _train(
