@@ -11,6 +11,7 @@ import pickle
 import struct
 import subprocess
 import sys
+import warnings
 
 import numpy as np
 import pytest
@@ -170,17 +171,46 @@ def test_celeba_list_files_and_jpegs(tmp_path, monkeypatch):
     trains(cfg, tmp_path)
 
 
-def test_image_folder_skips_a_corrupt_file(tmp_path):
+def test_image_folder_skips_a_corrupt_file_naming_it(tmp_path, caplog):
+    """One log warning (no Python warning) names the file and why it failed."""
     write_folder(tmp_path / "imgs")
     cfg = compose_config(
         "dataset=folder", f"dataset.root={tmp_path / 'imgs'}", "dataset.workers=0", *RUN
     )
-    with pytest.warns(UserWarning, match="skipped 1 of 31 files"):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
         batches = build_batches(cfg.dataset, 8, 0, torch.device("cpu"))
     assert isinstance(batches, InMemoryBatches) and batches.images.shape == (30, 3, 16, 16)
-    with pytest.warns(UserWarning, match="skipped 1"):
-        train(cfg, tmp_path / "run")
+    skipped = [r.getMessage() for r in caplog.records if "skipped" in r.getMessage()]
+    assert [r.levelno for r in caplog.records if "skipped" in r.getMessage()] == [logging.WARNING]
+    assert skipped[0].endswith(
+        "skipped 1 of 31 files that could not be decoded: broken.png (cannot identify image file)"
+    )
+    train(cfg, tmp_path / "run")
     check_samples(tmp_path / "run", 3)
+
+
+def test_skipped_files_are_named_up_to_five_then_counted(tmp_path, caplog):
+    """7 undecodable files among 10 (and a stream's header-unreadable ones): the first 5 by path
+    named with why, then "and 2 more"."""
+    folder = tmp_path / "imgs"
+    (folder / "sub").mkdir(parents=True)
+    for i in range(3):
+        Image.new("L", (16, 16), 40 * i).save(folder / f"ok{i}.png")
+    for i in range(7):
+        (folder / "sub" / f"bad{i}.png").write_bytes(b"not an image")
+    listed = "; ".join(f"sub/bad{i}.png (cannot identify image file)" for i in range(5))
+    for extra in ([], ["dataset.max_memory_mb=0"]):
+        caplog.clear()
+        cfg = compose_config(
+            "dataset=folder", f"dataset.root={folder}", "dataset.workers=0", *RUN, *extra
+        )
+        build_batches(cfg.dataset, 2, 0, torch.device("cpu"))
+        lines = [r.getMessage() for r in caplog.records if "skipped" in r.getMessage()]
+        assert lines == [
+            f"dataset=folder ({folder}): skipped 7 of 10 files that could not be decoded: "
+            f"{listed}; and 2 more"
+        ]
 
 
 def test_large_data_streams_through_workers(tmp_path):
@@ -274,10 +304,10 @@ def test_an_image_over_the_decompression_bomb_limit_is_skipped_by_name(
     Image.new("RGB", (64, 64), "red").save(folder / "huge.png")
     monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 300)  # 64 x 64 is over twice the limit
     cfg = compose_config("dataset=folder", f"dataset.root={folder}", "dataset.workers=0", *RUN)
-    with pytest.warns(UserWarning, match="skipped 1 of 21 files"):
-        batches = build_batches(cfg.dataset, 8, 0, torch.device("cpu"))
+    batches = build_batches(cfg.dataset, 8, 0, torch.device("cpu"))
     assert batches.images.shape == (20, 3, 16, 16)
-    assert "huge.png" in caplog.text and "decompression bomb" in caplog.text.lower()
+    assert "skipped 1 of 21 files that could not be decoded: huge.png (Image size" in caplog.text
+    assert "decompression bomb" in caplog.text.lower()
 
 
 def test_streaming_a_folder_of_only_undecodable_files_is_one_clear_error(tmp_path):
@@ -294,6 +324,19 @@ def test_streaming_a_folder_of_only_undecodable_files_is_one_clear_error(tmp_pat
     )
     with pytest.raises(DatasetError, match="none of 20 images read could be decoded"):
         train(cfg, tmp_path / "run")
+
+
+def test_a_folder_of_only_undecodable_files_decides_no_channels(tmp_path, caplog):
+    """No "0 of 0 readable images" channel line: the named skip, then the one error."""
+    folder = tmp_path / "imgs"
+    folder.mkdir()
+    for i in range(3):
+        (folder / f"{i}.png").write_bytes(b"not an image")
+    cfg = compose_config("dataset=folder", f"dataset.root={folder}", "dataset.workers=0", *RUN)
+    with caplog.at_level(logging.INFO), pytest.raises(DatasetError, match="none of its 3 files"):
+        train(cfg, tmp_path / "run")
+    assert "dataset.channels" not in caplog.text and "readable images" not in caplog.text
+    assert "skipped 3 of 3 files that could not be decoded: 0.png (cannot identify" in caplog.text
 
 
 def test_a_16_bit_folder_trains_on_its_values_scaled_to_8_bit(tmp_path, caplog):

@@ -1,6 +1,7 @@
-"""Image files decoded as a viewer shows them (`data.decode`): 16-bit, greyscale, palette,
-alpha, CMYK and EXIF-rotated files written small (16 px) in a temporary folder, each with the
-values it must decode to, and the one log line per kind of change."""
+"""Image files decoded as a viewer shows them (`data.decode`): 16-bit, 32-bit integer,
+floating-point, greyscale, palette, alpha, CMYK and EXIF-rotated files written small (16 px) in a
+temporary folder, each with the values it must decode to, the one log line per kind of change,
+and the one warning naming skipped files."""
 
 from __future__ import annotations
 
@@ -15,7 +16,13 @@ import pytest
 import torch
 from PIL import Image
 
-from checkerboard_gan.data.decode import decode_file, read_header, read_headers, report_changes
+from checkerboard_gan.data.decode import (
+    decode_file,
+    read_header,
+    read_headers,
+    report_changes,
+    report_skipped,
+)
 
 RAMP = np.tile(np.linspace(0, 65535, 16).round().astype(np.uint16), (16, 1))  # left to right
 
@@ -143,3 +150,63 @@ def test_each_kind_of_change_is_logged_once_counting_the_files(tmp_path, caplog)
     assert "folder x: 1 of 5 files have an EXIF orientation, turned upright" in caplog.text
     assert "alpha" not in caplog.text and "palette" not in caplog.text
     assert decode_file(tmp_path / "broken.png") is None
+
+
+def test_a_float_tiff_is_read_as_a_viewer_shows_it(tmp_path, caplog):
+    """Values within [0, 1] times 255, rounded (0.17 -> 43, 0.5 -> 128, 0.81 -> 207: it read
+    all black); others clipped to [0, 255]; nan and inf read as 0; one line counts them."""
+    unit = np.full((16, 16), 0.5, np.float32)
+    unit[0, :3] = [0.17, 0.81, 1.0]
+    Image.fromarray(unit).save(tmp_path / "unit.tif")
+    wide = np.full((16, 16), 100.4, np.float32)
+    wide[0, :4] = [-3.0, 254.6, 300.0, np.nan]
+    Image.fromarray(wide).save(tmp_path / "wide.tif")
+    holes = unit.copy()
+    holes[0, :2] = [np.inf, np.nan]
+    Image.fromarray(holes).save(tmp_path / "holes.tif")
+    x = decoded(tmp_path / "unit.tif")
+    assert x.shape == (1, 16, 16) and x[0, 0, :4].tolist() == [43, 207, 255, 128]
+    assert decoded(tmp_path / "wide.tif")[0, 0, :5].tolist() == [0, 255, 255, 0, 100]
+    assert decoded(tmp_path / "holes.tif")[0, 0, :4].tolist() == [0, 0, 255, 128]
+    Image.new("L", (16, 16)).save(tmp_path / "plain.png")
+    files = sorted(tmp_path.glob("*.*"))
+    with caplog.at_level(logging.INFO, logger="checkerboard_gan.data.decode"):
+        report_changes(read_headers(files), "folder x")
+    assert caplog.messages == [
+        "folder x: 3 of 4 files are floating-point, read as a viewer shows them: 2 with values "
+        "within [0, 1], scaled by 255, 1 with others, clipped to [0, 255]; 2 with non-finite "
+        "values (nan, inf), read as 0"
+    ]
+
+
+def test_a_32_bit_integer_file_is_scaled_by_the_bits_its_largest_value_needs(tmp_path, caplog):
+    """Largest value 65535: v >> 8 as 16-bit (32768 -> 128); largest 131071 (17 bits): v >> 9
+    (65536 -> 128, 131071 -> 255); negative -> 0. Logged as 32-bit, not 16-bit."""
+    small = np.zeros((16, 16), np.int32)
+    small[0, :4] = [65535, 32768, 255, -5]
+    large = np.zeros((16, 16), np.int32)
+    large[0, :4] = [131071, 65536, 511, -70000]
+    Image.fromarray(small).save(tmp_path / "small.tif")
+    Image.fromarray(large).save(tmp_path / "large.tif")
+    assert decoded(tmp_path / "small.tif")[0, 0, :4].tolist() == [255, 128, 0, 0]
+    assert decoded(tmp_path / "large.tif")[0, 0, :4].tolist() == [255, 128, 0, 0]
+    with caplog.at_level(logging.INFO, logger="checkerboard_gan.data.decode"):
+        report_changes(read_headers(sorted(tmp_path.glob("*.tif"))), "folder x")
+    assert len(caplog.messages) == 1 and "16-bit" not in caplog.text
+    assert caplog.messages[0].startswith("folder x: 2 of 2 files are 32-bit integer, scaled")
+
+
+def test_skipped_files_are_named_with_why(tmp_path, caplog):
+    (tmp_path / "text.png").write_bytes(b"not an image")
+    noise = np.random.default_rng(0).integers(0, 256, (16, 16), dtype=np.uint8)
+    Image.fromarray(noise).save(tmp_path / "cut.png")
+    whole = (tmp_path / "cut.png").read_bytes()
+    (tmp_path / "cut.png").write_bytes(whole[: len(whole) // 2])  # its header reads
+    bad = [tmp_path / "text.png", tmp_path / "cut.png"]
+    assert decode_file(bad[0]) is None and decode_file(bad[1]) is None
+    report_skipped(bad, 9, "folder x", tmp_path)
+    report_skipped([], 9, "folder y", tmp_path)
+    assert caplog.messages == [
+        "folder x: skipped 2 of 9 files that could not be decoded: text.png (cannot identify "
+        "image file); cut.png (image file is truncated)"
+    ]

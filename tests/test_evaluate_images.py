@@ -430,3 +430,27 @@ def test_exif_rotated_files_are_measured_upright(tmp_path):
     x = torch.cat(list(images.chunks(4)))
     rotated = x[3]  # sorted: plain0..2, rotated
     assert rotated[:, :7].mean() > 0.95 and rotated[:, 9:].mean() < -0.95
+
+
+def test_a_folder_names_its_skipped_files_and_reads_float_tiffs(tmp_path, caplog):
+    """A float TIFF of 0.5 reads as 128 (it read as 0); a file that is no image and one whose
+    pixels are cut short are each named with why, in one warning per stage that finds them."""
+    for i in range(3):
+        Image.fromarray(np.full((16, 16), 0.5, np.float32)).save(tmp_path / f"{i}.tif")
+    (tmp_path / "text.png").write_bytes(b"not an image")
+    noise = np.random.default_rng(0).integers(0, 256, (16, 16), dtype=np.uint8)
+    Image.fromarray(noise).save(tmp_path / "cut.png")
+    whole = (tmp_path / "cut.png").read_bytes()
+    (tmp_path / "cut.png").write_bytes(whole[: len(whole) // 2])
+    with caplog.at_level(logging.INFO):
+        images = open_image_set([str(tmp_path)])
+        x = torch.cat(list(images.chunks(8)))
+    assert x.shape == (3, 1, 16, 16) and bool((((x + 1) * 127.5).round() == 128).all())
+    skipped = [m for m in caplog.messages if "skipped" in m]
+    assert skipped == [
+        f"folder {tmp_path}: skipped 1 of 5 files that could not be decoded: text.png (cannot "
+        "identify image file)",
+        f"folder {tmp_path}: skipped 1 of 5 files that could not be decoded: cut.png (image file "
+        "is truncated)",
+    ]
+    assert "3 of 4 files are floating-point" in caplog.text

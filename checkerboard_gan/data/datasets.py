@@ -18,6 +18,7 @@ from checkerboard_gan.data.sources import (
     DatasetError,
     decode_all,
     estimated_mb,
+    report_unreadable,
     settle_channels,
 )
 
@@ -130,7 +131,9 @@ def build_batches(
     source = SOURCES.check(cfg)(cfg)
     if isinstance(source, Dataset):  # only file sources give one, so cfg has their fields
         assert isinstance(cfg, FileDatasetConfig)
+        what = f"dataset={cfg.name} ({cfg.root})"
         if estimated_mb(len(source), cfg) > cfg.max_memory_mb:
+            report_unreadable(source, what)
             return StreamingBatches(source, batch_size, seed, cfg.workers, device)
-        source = decode_all(source, cfg.workers, f"dataset={cfg.name} ({cfg.root})")
+        source = decode_all(source, cfg.workers, what)
     return InMemoryBatches(source.to(device), batch_size, seed)

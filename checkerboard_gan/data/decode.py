@@ -6,6 +6,12 @@ alpha, a palette of greys) and 3 for any other:
 - upright: its EXIF orientation applied (H and W swap for a quarter turn);
 - 16-bit samples scaled to 8 bit by their high byte, v >> 8 (65535 -> 255, 32768 -> 128),
   never clipped: the rule PIL itself applies to 16-bit colour PNGs, within 1 of v / 257;
+- 32-bit integer samples (PIL's mode I) the same where the file's largest value fits in 16 bits
+  (0..65535); a file with larger values is scaled by the bit depth its largest value needs,
+  v >> (b - 8) for b bits (a maximum of 100000, 17 bits: v >> 9); negative values read as 0;
+- floating-point samples (PIL's mode F, a float TIFF) as a viewer shows them: a file whose
+  values all lie within [0, 1] is scaled by 255 (0.5 -> 128), any other is clipped to [0, 255];
+  rounded to the nearest integer; non-finite values (nan, inf) read as 0;
 - palette (P) images converted to their palette's colours;
 - alpha (RGBA, LA, a palette's or a colour key's transparency) dropped: the stored colours are
   kept, those of transparent pixels included, as an array's 4th channel is dropped and as
@@ -37,21 +43,34 @@ ORIENTATION = 0x0112  # the EXIF tag
 # What decoding does that changes the pixels a file holds, by kind, as the log says it.
 CHANGES = {
     "16-bit": "are 16-bit, scaled to 8 bit (their high byte)",
+    "32-bit": (
+        "are 32-bit integer, scaled to 8 bit (their high byte of 16 bits where their largest "
+        "value fits in 16 bits, else of the bits it needs; negative values read as 0)"
+    ),
+    "float": "are floating-point",  # the line is FLOAT_LINE's
     "alpha": "have transparency (alpha), dropped: their stored colours are kept",
     "palette": "are palette images, converted to their palette's colours",
     "rotated": "have an EXIF orientation, turned upright as a viewer shows them",
     "CMYK": "are CMYK, converted to RGB",
 }
+FLOAT_LINE = (
+    "are floating-point, read as a viewer shows them: %d with values within [0, 1], scaled by "
+    "255, %d with others, clipped to [0, 255]"
+)
+NON_FINITE = "; %d with non-finite values (nan, inf), read as 0"
+SKIPPED_NAMED = 5  # the skipped files a warning names; the rest it counts
 
 
 @dataclass(frozen=True)
 class Header:
-    """What a file's header says.
+    """What a file's header says (and, for a floating-point file, its pixels).
 
     Attributes:
         size: (W, H) in pixels as decoded, after its EXIF orientation.
         grey: decoded with 1 channel, not 3.
-        changes: the keys of CHANGES that decoding applies to it.
+        changes: the keys of CHANGES that decoding applies to it; a floating-point file's also
+            "float-unit" where its values lie within [0, 1] and "non-finite" where it holds nan
+            or inf.
     """
 
     size: tuple[int, int]
@@ -80,13 +99,41 @@ def _grey_palette(img) -> bool:
     return bool((colours == colours[:, :1]).all())
 
 
+def _grey(img) -> bool:
+    raw, mode = _rawmode(img), img.mode
+    grey = mode in GREY_MODES or raw.startswith(("L;", "LA;", "I;"))
+    return grey or (mode == "P" and _grey_palette(img))
+
+
+def _float_values(img) -> np.ndarray:
+    """float64 (H, W) of a mode-F image as the module's docstring reads it, in [0, 255]."""
+    values = np.nan_to_num(np.asarray(img, np.float64), nan=0.0, posinf=0.0, neginf=0.0)
+    if values.size and values.min() >= 0 and values.max() <= 1:
+        values = values * 255
+    return values.clip(0, 255)
+
+
+def _float_kinds(img) -> set[str]:
+    """A mode-F image's kinds of change: "float", and "float-unit" (its finite values within
+    [0, 1]) and "non-finite" (nan or inf) where they apply, read from its pixels."""
+    values = np.asarray(img, np.float64)
+    finite = np.isfinite(values)
+    inside = values[finite]
+    unit = not inside.size or (inside.min() >= 0 and inside.max() <= 1)
+    return (
+        {"float"}
+        | ({"float-unit"} if unit else set())
+        | (set() if finite.all() else {"non-finite"})
+    )
+
+
 def _describe(img) -> Header:
     raw, mode, orientation = _rawmode(img), img.mode, _orientation(img)
-    grey = mode in GREY_MODES or raw.startswith(("L;", "LA;", "I;"))
-    grey = grey or (mode == "P" and _grey_palette(img))
     alpha = mode in ALPHA_MODES or raw.startswith(("LA;", "RGBA;")) or "transparency" in img.info
+    sixteen = ";16" in raw or mode.startswith("I;16")
     changes = {
-        "16-bit": ";16" in raw or mode.startswith("I"),
+        "16-bit": sixteen,
+        "32-bit": mode == "I" and not sixteen,
         "alpha": alpha,
         "palette": mode in ("P", "PA"),
         "rotated": orientation not in (0, 1),
@@ -96,7 +143,8 @@ def _describe(img) -> Header:
     w, h = getattr(img, "_tile_size", img.size)
     if orientation in (5, 6, 7, 8):  # a quarter turn
         w, h = h, w
-    return Header((w, h), grey, frozenset(k for k, v in changes.items() if v))
+    found = {k for k, v in changes.items() if v} | (_float_kinds(img) if mode == "F" else set())
+    return Header((w, h), _grey(img), frozenset(found))
 
 
 def read_header(path: Path) -> Header | None:
@@ -135,8 +183,37 @@ def report_changes(headers: list[Header | None], what: str) -> None:
     readable = [h for h in headers if h is not None]
     for kind, says in CHANGES.items():
         count = sum(kind in h.changes for h in readable)
+        if count and kind == "float":
+            unit, bad = (
+                sum(k in h.changes for h in readable) for k in ("float-unit", "non-finite")
+            )
+            says = FLOAT_LINE % (unit, count - unit) + (NON_FINITE % bad if bad else "")
         if count:
             log.info("%s: %d of %d files %s", what, count, len(readable), says)
+
+
+def report_skipped(skipped: list[Path], total: int, what: str, root: Path | None = None) -> None:
+    """One warning for the files of `total` that could not be decoded: the first SKIPPED_NAMED
+    named (relative to `root` where under it) with why, the first line of the error decoding
+    each raises; the rest counted. Nothing where none was skipped."""
+    if not skipped:
+        return
+    named = [
+        f"{_relative(path, root)} ({why_undecodable(path)})" for path in skipped[:SKIPPED_NAMED]
+    ]
+    more = len(skipped) - len(named)
+    listed = "; ".join(named) + (f"; and {more} more" if more else "")
+    log.warning(
+        "%s: skipped %d of %d files that could not be decoded: %s",
+        what,
+        len(skipped),
+        total,
+        listed,
+    )
+
+
+def _relative(path: Path, root: Path | None) -> Path:
+    return path.relative_to(root) if root is not None and path.is_relative_to(root) else path
 
 
 def _pixels(img, grey: bool) -> torch.Tensor:
@@ -146,28 +223,40 @@ def _pixels(img, grey: bool) -> torch.Tensor:
     img = ImageOps.exif_transpose(img)
     if img.mode in ("P", "PA"):
         img = img.convert("RGBA")  # the palette's colours, its transparency as alpha
-    if img.mode.startswith("I"):  # 16-bit (and 32-bit integer) greyscale: the high byte
-        high = np.asarray(img).astype(np.int64).clip(0, 65535) >> 8
-        return torch.from_numpy(high.astype(np.uint8))[None]
+    if img.mode == "F":
+        values = np.floor(_float_values(img) + 0.5)
+        return torch.from_numpy(values.astype(np.uint8))[None]
+    if img.mode.startswith("I"):  # 16-bit, 32-bit integer: the high byte of 16 bits or more
+        values = np.asarray(img).astype(np.int64).clip(0, None)
+        bits = max(16, int(values.max(initial=0)).bit_length())
+        return torch.from_numpy((values >> (bits - 8)).astype(np.uint8))[None]
     if grey:
         return torch.from_numpy(np.array(img.convert("L")))[None]
     return torch.from_numpy(np.array(img.convert("RGB"))).permute(2, 0, 1).contiguous()
 
 
-def decode_file(path: Path) -> torch.Tensor | None:
-    """The image in `path` as uint8 (C, H, W), C = 1 for greyscale and 3 for colour, decoded
-    as the module's docstring says; None (with a warning for one over PIL's size limit) where
-    it cannot be decoded."""
+def _decode(path: Path) -> tuple[torch.Tensor | None, str]:
+    """(the decoded image, "") or (None, the first line of the error, less the path it names)."""
     from PIL import Image
 
     try:
         with Image.open(path) as img:
-            return _pixels(img, _describe(img).grey)
-    except Image.DecompressionBombError as err:
-        log.warning("skipping %s: %s", path, str(err).splitlines()[0])
-        return None
-    except (OSError, ValueError, SyntaxError):
-        return None
+            return _pixels(img, _grey(img)), ""
+    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as err:
+        lines = str(err).replace(f" {str(path)!r}", "").strip().splitlines()
+        return None, (lines[0] if lines else type(err).__name__)
+
+
+def decode_file(path: Path) -> torch.Tensor | None:
+    """The image in `path` as uint8 (C, H, W), C = 1 for greyscale and 3 for colour, decoded
+    as the module's docstring says; None where it cannot be decoded (corrupt, not an image,
+    over PIL's size limit): `report_skipped` names such files and says why."""
+    return _decode(path)[0]
+
+
+def why_undecodable(path: Path) -> str:
+    """The first line of the error decoding `path` raises ("decoded" where none is raised)."""
+    return _decode(path)[1] or "decoded"
 
 
 def convert_channels(images: torch.Tensor, channels: int) -> torch.Tensor:

@@ -29,7 +29,13 @@ import torch
 
 from checkerboard_gan.config import ConfigError, compose_config, config_dir, validate
 from checkerboard_gan.data.datasets import to_signed
-from checkerboard_gan.data.decode import convert_channels, decode_file, read_headers, report_changes
+from checkerboard_gan.data.decode import (
+    convert_channels,
+    decode_file,
+    read_headers,
+    report_changes,
+    report_skipped,
+)
 from checkerboard_gan.data.sources import SOURCES, image_files, settle_channels
 
 log = logging.getLogger(__name__)
@@ -126,14 +132,15 @@ def _folder_set(root: Path, limit: int | None) -> ImageSet:
     w, h = _one_size(root, [headers[f].size for f in readable])
     channels = 1 if all(headers[f].grey for f in readable) else 3
     report_changes(list(headers.values()), f"folder {root}")
-    skipped = len(files) - len(readable)
-    files = readable[: _count(len(readable), limit)]
-    note = f", {skipped} unreadable skipped" if skipped else ""
+    unreadable = [f for f in files if headers[f] is None]
+    report_skipped(unreadable, len(files), f"folder {root}", root)
+    total, files = len(files), readable[: _count(len(readable), limit)]
+    note = f", {len(unreadable)} unreadable skipped" if unreadable else ""
     return ImageSet(
         f"folder {root} ({len(files)} images{note})",
         len(files),
         (channels, h, w),
-        lambda size: _decode_files(files, channels, size),
+        lambda size: _decode_files(files, channels, size, (root, total)),
     )
 
 
@@ -144,28 +151,38 @@ class _Files(torch.utils.data.Dataset):
     def __len__(self) -> int:
         return len(self.files)
 
-    def __getitem__(self, i: int) -> torch.Tensor | None:
+    def __getitem__(self, i: int) -> torch.Tensor | Path:
+        """The file decoded as uint8 (channels, H, W), or its path where it cannot be."""
         img = decode_file(self.files[i])
-        return None if img is None else convert_channels(img[None], self.channels)[0]
+        return self.files[i] if img is None else convert_channels(img[None], self.channels)[0]
 
 
-def _stack(items: list[torch.Tensor | None]) -> torch.Tensor:
-    """A worker's batch as one uint8 tensor (unreadable files left out): one shared buffer to
-    the main process instead of one per image, a quarter of the bytes of float32."""
-    good = [x for x in items if x is not None]
-    return torch.stack(good) if good else torch.empty(0, dtype=torch.uint8)
+def _stack(items: list[torch.Tensor | Path]) -> tuple[torch.Tensor, list[Path]]:
+    """A worker's batch as one uint8 tensor (undecodable files left out, their paths beside):
+    one shared buffer to the main process instead of one per image, a quarter of the bytes of
+    float32."""
+    good = [x for x in items if isinstance(x, torch.Tensor)]
+    failed = [x for x in items if isinstance(x, Path)]
+    return (torch.stack(good) if good else torch.empty(0, dtype=torch.uint8)), failed
 
 
-def _decode_files(files: list[Path], channels: int, size: int) -> Iterator[torch.Tensor]:
+def _decode_files(
+    files: list[Path], channels: int, size: int, folder: tuple[Path, int]
+) -> Iterator[torch.Tensor]:
     """The files decoded as `dataset=folder` decodes them, as `channels`, in 2 worker
-    processes."""
+    processes; those whose header read but whose pixels do not decode are skipped, and named
+    in one warning at the end. `folder` is (its root, the image files it holds)."""
     workers = 2 if len(files) > size else 0
     loader = torch.utils.data.DataLoader(
         _Files(files, channels), batch_size=size, num_workers=workers, collate_fn=_stack
     )
-    for batch in loader:
+    skipped: list[Path] = []
+    for batch, failed in loader:
+        skipped += failed
         if batch.numel():
             yield _to_unit(batch)
+    root, total = folder
+    report_skipped(skipped, total, f"folder {root}", root)
 
 
 # Arrays -----------------------------------------------------------------------------------

@@ -15,7 +15,6 @@ from __future__ import annotations
 import functools
 import logging
 import math
-import warnings
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
@@ -38,6 +37,7 @@ from checkerboard_gan.data.decode import (
     decode_file,
     read_headers,
     report_changes,
+    report_skipped,
 )
 from checkerboard_gan.registry import Registry
 
@@ -186,8 +186,8 @@ def image_files(root: Path) -> list[Path]:
 class _FolderSet(Dataset):
     """The images of a folder as uint8 (C, S, S); undecodable files give None."""
 
-    def __init__(self, files: list[Path], size: int, channels: int) -> None:
-        self.files, self.size, self.channels = files, size, channels
+    def __init__(self, files: list[Path], size: int, channels: int, root: Path) -> None:
+        self.files, self.size, self.channels, self.root = files, size, channels, root
 
     def __len__(self) -> int:
         return len(self.files)
@@ -210,7 +210,8 @@ def _folder_files(cfg: FileDatasetConfig) -> list[Path]:
 def settle_channels(cfg: DatasetConfig) -> DatasetConfig:
     """`cfg` with its channels decided: a folder's unset `dataset.channels` (null) follows its
     images, 1 where every readable one is greyscale and 3 otherwise, and the log says which and
-    why. Other configs are returned as they are.
+    why (3, unsaid, where none is readable: reading the data then names the files and stops).
+    Other configs are returned as they are.
 
     Raises:
         DatasetError: `dataset.root` is not a folder or holds no image files.
@@ -218,8 +219,10 @@ def settle_channels(cfg: DatasetConfig) -> DatasetConfig:
     if not isinstance(cfg, FolderConfig) or cfg.channels is not None:
         return cfg
     headers = [h for h in read_headers(_folder_files(cfg)) if h is not None]
+    if not headers:  # nothing to decide from: reading the data says which files failed and why
+        return replace(cfg, channels=3)
     colour = sum(not h.grey for h in headers)
-    channels = 1 if headers and not colour else 3
+    channels = 1 if not colour else 3
     found = (
         f"all {len(headers)} readable images are greyscale"
         if channels == 1
@@ -240,26 +243,42 @@ def folder_source(cfg: FileDatasetConfig) -> torch.Tensor | Dataset:
     channels = settle_channels(cfg).channels
     files = _folder_files(cfg)
     report_changes(read_headers(files), f"dataset folder {_root(cfg)}")
-    return _FolderSet(files, cfg.image_size, channels)
+    return _FolderSet(files, cfg.image_size, channels, _root(cfg))
 
 
 def decode_all(dataset: Dataset, workers: int, what: str) -> torch.Tensor:
-    """Decode every item once (in worker processes) into one uint8 tensor; skips bad files."""
+    """Decode every item once (in worker processes) into one uint8 tensor; the files that could
+    not be decoded are skipped, and one warning names them and says why (`report_skipped`).
+
+    Raises:
+        DatasetError: none could be decoded.
+    """
     loader = torch.utils.data.DataLoader(
         dataset, batch_size=64, num_workers=workers, collate_fn=list
     )
-    images, bad = [], 0
+    images, bad = [], []
     for items in loader:
-        good = [x for x in items if x is not None]
-        bad += len(items) - len(good)
-        images += good
-    if bad:
-        warnings.warn(
-            f"{what}: skipped {bad} of {len(dataset)} files that could not be decoded", stacklevel=2
+        start = len(images) + len(bad)
+        bad += [start + i for i, x in enumerate(items) if x is None]
+        images += [x for x in items if x is not None]
+    if isinstance(dataset, _FolderSet):
+        report_skipped([dataset.files[i] for i in bad], len(dataset), what, dataset.root)
+    elif bad:
+        log.warning(
+            "%s: skipped %d of %d items that could not be read", what, len(bad), len(dataset)
         )
     if not images:
         raise DatasetError(f"{what}: none of its {len(dataset)} files could be decoded")
     return torch.stack(images)
+
+
+def report_unreadable(dataset: Dataset, what: str) -> None:
+    """For data streamed rather than decoded at once: one warning naming the folder files whose
+    header cannot be read (they are skipped as each batch is decoded)."""
+    if isinstance(dataset, _FolderSet):
+        headers = read_headers(dataset.files)
+        unreadable = [f for f, h in zip(dataset.files, headers, strict=True) if h is None]
+        report_skipped(unreadable, len(dataset), what, dataset.root)
 
 
 # Photographs --------------------------------------------------------------------------------
