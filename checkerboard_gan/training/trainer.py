@@ -185,7 +185,7 @@ def probe(
         sc[CHECKERBOARD.key()],
         p.grad_total,
         sc[GRAD_CHECKERBOARD.key()],
-        "" if step == 0 else ", loss_d {:.4f} loss_g {:.4f}".format(*(losses or (math.nan,) * 2)),
+        "" if step == 0 or losses is None else ", loss_d {:.4g} loss_g {:.4g}".format(*losses),
     )
     logger.health(step, sc, s.probe.real_saturated)
     evaluation = s.evaluator.evaluate(step, s.generator) if is_eval_step(step, cfg) else None
