@@ -14,7 +14,7 @@ import random
 import re
 import zipfile
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import numpy as np
 import torch
@@ -57,7 +57,7 @@ def load_checkpoint(path: Path) -> dict[str, Any]:
     """Read one checkpoint onto the CPU with `weights_only=True` and check its structure.
     load_state_dict moves weights and optimiser state to the models' device.
 
-    The file is read once; before torch parses it, its first bytes must be a zip archive's and
+    The file is opened once; before torch parses it, its first bytes must be a zip archive's and
     every entry must match the CRC-32 the zip stores for it (`verify_archive`), so a flipped
     byte anywhere in the data is "corrupt", never weights that differ in silence. Only a
     readable file that names a global outside the allowed tensors and plain data is "pickled".
@@ -72,25 +72,26 @@ def load_checkpoint(path: Path) -> dict[str, Any]:
     return check_checkpoint(_read(path), path)
 
 
-def verify_archive(data: bytes, path: Path) -> None:
-    """Check that `data`, the bytes of the checkpoint file `path`, are a whole zip archive
+def verify_archive(file: BinaryIO, path: Path) -> None:
+    """Check that `file`, the checkpoint file `path` open for reading, is a whole zip archive
     whose every entry matches its stored CRC-32 (reads them all: about 3 ms for 5 MB), and that
     no entry is marked a folder (torch would read such an entry as empty).
 
     Raises:
-        CheckpointError: `data` is empty, unrecognised bytes, not a whole zip archive, or an
+        CheckpointError: the file is empty, unrecognised bytes, not a whole zip archive, or an
             entry's bytes do not match its CRC-32 (the message: `checkpoint PATH cannot be
             read (truncated or corrupt: REASON)`, one line).
-        SchemaError: `data` is something else, said from its first bytes: JSON text, plain
+        SchemaError: the file is something else, said from its first bytes: JSON text, plain
             text, a PNG or JPEG image, a pickle, ...
     """
-    what = sniff(data[:SNIFFED])
+    head = file.read(SNIFFED)
+    what = sniff(head)
     if what in ("an empty file", "unrecognised bytes"):
-        raise _corrupt(path, "the file is empty" if not data else "unrecognised bytes")
+        raise _corrupt(path, "the file is empty" if not head else "unrecognised bytes")
     if what != "a zip archive":
         raise SchemaError(f"{path} holds {what}, not a checkpoint ({WHAT})")
     try:
-        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        with zipfile.ZipFile(file) as archive:
             damaged = archive.testzip() or next(
                 (i.filename for i in archive.infolist() if i.external_attr & FOLDER), None
             )
@@ -104,13 +105,19 @@ def verify_archive(data: bytes, path: Path) -> None:
 
 
 def _read(path: Path) -> Any:
+    """The checkpoint's contents, the file opened once: verified, then parsed by torch."""
     try:
-        data = Path(path).read_bytes()
+        with open(path, "rb") as file:
+            verify_archive(file, path)
+            file.seek(0)
+            return _parse(file, path)
     except OSError as err:
         raise CheckpointError(f"checkpoint {path} cannot be read ({err.strerror})") from err
-    verify_archive(data, path)
+
+
+def _parse(file: BinaryIO, path: Path) -> Any:
     try:
-        return torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
+        return torch.load(file, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as err:
         if PICKLED.search(str(err)):
             raise CheckpointError(
