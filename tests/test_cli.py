@@ -101,7 +101,7 @@ def test_resume_from_a_file_that_is_not_a_checkpoint(tmp_path):
         cwd=tmp_path,
     )
     assert result.returncode == 2 and "Traceback" not in result.stderr
-    assert f"checkpoint {tmp_path / 'notes.pt'} cannot be read (truncated or corrupt" in (
+    assert f"{tmp_path / 'notes.pt'} holds plain text (YAML or similar), not a checkpoint" in (
         result.stderr
     )
 

@@ -269,3 +269,21 @@ def test_identical_images_have_no_variance_and_no_fingerprint_ratio():
         stats.add(chunk)
     assert stats.variance() == 0.0
     assert all(stats.values()[f"fingerprint_{p}"] == 0.0 for p in (2, 4, 8))
+
+
+def test_too_few_images_for_swd_skip_it_in_training_and_evaluate_with_one_line(tmp_path, caplog):
+    """eval.num_samples=1 (or evaluate --num-samples 1) leaves a half of the real images
+    empty: SWD is skipped with one line saying what N it needs; the artifact measures are
+    recorded; no traceback."""
+    with caplog.at_level(logging.WARNING):
+        metrics = train(compose_config("train.steps=2", "eval.num_samples=1"), tmp_path)
+    assert metrics["status"] == "completed" and len(metrics["evaluations"]) == 2
+    for entry in metrics["evaluations"]:
+        assert not entry.get("quality") and not entry.get("quality_floor")
+        assert "cb_2" in entry["fake"] and "cb_2" in entry["real"]
+    said = "SWD skipped: 1 real image leaves a half empty"
+    assert caplog.text.count(said) == 1 and ">= 8" in caplog.text
+    done = run_module("checkerboard_gan.evaluate", str(tmp_path), "--num-samples", "1")
+    assert done.returncode == 0 and "Traceback" not in done.stderr, done.stderr[-2000:]
+    assert done.stderr.count(said) == 1 and "1 generated / 1 real" in done.stdout
+    assert "cb_2" in read_metrics(tmp_path)["evaluations"][-1]["fake"]

@@ -7,7 +7,9 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import re
 import shutil
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -18,7 +20,7 @@ from checkerboard_gan.evaluate import evaluate_run, parser
 from checkerboard_gan.generate import generate
 from checkerboard_gan.generate import main as generate_main
 from checkerboard_gan.report.reading import fingerprint_at, samples_at
-from checkerboard_gan.rundir.checkpoint import CheckpointError
+from checkerboard_gan.rundir.checkpoint import CheckpointError, load_checkpoint, load_latest
 from checkerboard_gan.rundir.record import Diverged, read_record
 from checkerboard_gan.rundir.schema import SchemaError, load_fingerprint, load_images
 from checkerboard_gan.sweeps.runs import RunRow, find_runs
@@ -143,6 +145,133 @@ def test_a_sample_dict_as_the_init_file_shows_no_init_grid_on_resume(run, caplog
         metrics = train(compose_config("train.steps=4"), run)
     assert metrics["status"] == "completed"
     assert f"{init} holds a dict with keys x, not samples" in caplog.text
+
+
+# a checkpoint's bytes ---------------------------------------------------------------------
+
+
+def flipped(path: Path, at: int) -> None:
+    data = bytearray(path.read_bytes())
+    data[at] ^= 0xFF
+    path.write_bytes(bytes(data))
+
+
+def entries(path: Path) -> list[tuple[str, int, int]]:
+    """(name, offset of its data, size) of every entry of a zip file: the bytes its CRC-32
+    covers (the data begins past the local header, the name and the extra field)."""
+    data = path.read_bytes()
+    with zipfile.ZipFile(path) as archive:
+        infos = archive.infolist()
+    found = []
+    for info in infos:
+        header = data[info.header_offset : info.header_offset + 30]
+        skip = (
+            30 + int.from_bytes(header[26:28], "little") + int.from_bytes(header[28:30], "little")
+        )
+        found.append((info.filename, info.header_offset + skip, info.compress_size))
+    return found
+
+
+def test_a_flipped_byte_in_any_entry_of_a_checkpoint_is_corrupt(trained, tmp_path):
+    """A byte flipped in the middle of each entry's data (the pickle, every tensor's storage,
+    the version records) is caught by the entry's CRC-32 before torch reads the file."""
+    given = tmp_path / "last.pt"
+    assert len(entries(trained / LAST)) > 10
+    for name, start, size in entries(trained / LAST):
+        shutil.copy(trained / LAST, given)
+        flipped(given, start + size // 2)
+        with pytest.raises(CheckpointError) as err:
+            load_checkpoint(given)
+        assert str(err.value) == (
+            f"checkpoint {given} cannot be read (truncated or corrupt: its entry {name} does not "
+            "match its stored CRC-32 or attributes)"
+        )
+
+
+@pytest.mark.parametrize("fraction", [0.1, 0.25, 0.5, 0.75, 0.9])
+def test_a_flipped_byte_in_last_pt_warns_and_previous_pt_is_used(fraction, run, caplog):
+    """A byte at `fraction` of the file's data (the bytes of all its entries, in order)."""
+    last = run / LAST
+    shutil.copy(last, last.with_name("previous.pt"))
+    spans = entries(last)
+    left = int(sum(size for _, _, size in spans) * fraction)
+    for _, start, size in spans:
+        if left < size:
+            flipped(last, start + left)
+            break
+        left -= size
+    with caplog.at_level(logging.WARNING):
+        state, used = load_latest(last)
+    assert used == last.with_name("previous.pt") and state["step"] == 2
+    assert f"checkpoint {last} cannot be read (truncated or corrupt: its entry " in caplog.text
+    assert f"using the previous checkpoint {used}" in caplog.text
+
+
+@pytest.mark.parametrize("keep", [0, 1, 500, 0.5, -10])
+def test_a_truncated_checkpoint_is_one_short_line(keep, run):
+    last = run / LAST
+    data = last.read_bytes()
+    last.write_bytes(data[: int(len(data) * keep) if isinstance(keep, float) else keep])
+    with pytest.raises(CheckpointError) as err:
+        load_checkpoint(last)
+    message = str(err.value)
+    assert message.startswith(f"checkpoint {last} cannot be read (truncated or corrupt: ")
+    assert "\n" not in message and "miniz" not in message and len(message) < len(str(last)) + 140
+
+
+NOT_CHECKPOINTS = {
+    # name: (a file the test writes given the run, what the message says it holds)
+    "metrics.json": (lambda run: run / "metrics.json", "holds JSON text, not a checkpoint"),
+    "png": (lambda run: next((run / "figures").glob("*.png")), "holds a PNG image, not a"),
+    "yaml": (lambda run: _written(run / "c.yaml", b"train:\n  steps: 4\n"), "holds plain text"),
+    "old-torch": (lambda run: _old_format(run / "old.pt"), "holds a pickle (a torch file of the"),
+    "jpeg": (lambda run: _written(run / "a.jpg", b"\xff\xd8\xff\xe0" + bytes(64)), "a JPEG im"),
+    "empty": (lambda run: _written(run / "e.pt", b""), "cannot be read (truncated or corrupt: the"),
+    "random": (lambda run: _written(run / "r.pt", bytes(range(7, 256))), "corrupt: unrecognised"),
+}
+
+
+def _written(path: Path, data: bytes) -> Path:
+    path.write_bytes(data)
+    return path
+
+
+def _old_format(path: Path) -> Path:
+    torch.save({"step": 1}, path, _use_new_zipfile_serialization=False)
+    return path
+
+
+@pytest.mark.parametrize("kind", NOT_CHECKPOINTS)
+def test_a_file_that_is_not_a_checkpoint_is_said_to_be_what_it_is(kind, run, tmp_path):
+    make, message = NOT_CHECKPOINTS[kind]
+    given = make(run)
+    before = digest(run)
+    cfg = compose_config("train.steps=4", f"train.resume={given}")
+    with pytest.raises((SchemaError, CheckpointError)) as err:
+        train(cfg, tmp_path / "new")
+    assert str(err.value).removeprefix("checkpoint ").startswith(f"{given} ")
+    assert message in str(err.value) and "\n" not in str(err.value)
+    if isinstance(err.value, SchemaError):
+        assert str(err.value).endswith(
+            "not a checkpoint (a torch zip file written by this tool: checkpoints/last.pt)"
+        )
+    assert not (tmp_path / "new").exists() and digest(run) == before
+
+
+def test_a_run_whose_last_pt_holds_json_is_refused_not_skipped(run):
+    """The wrong file is refused by every reader, even with a previous.pt beside it (only a
+    damaged checkpoint falls back to it)."""
+    shutil.copy(run / LAST, run / "checkpoints" / "previous.pt")
+    shutil.copy(run / "metrics.json", run / LAST)
+    before = digest(run)
+    expected = f"{run / LAST} holds JSON text, not a checkpoint (a torch zip file written by"
+    with pytest.raises(SchemaError, match=re.escape(expected)):
+        train(compose_config("train.steps=4"), run)
+    for module in ("checkerboard_gan.evaluate", "checkerboard_gan.generate"):
+        done = run_module(module, str(run))
+        assert done.returncode == 2 and "Traceback" not in done.stderr
+        assert f"{module}: error: {expected}" in done.stderr
+    assert digest(run) == before
 
 
 # evaluate and generate --------------------------------------------------------------------

@@ -131,3 +131,41 @@ def test_the_halves_are_disjoint_about_even_and_do_not_depend_on_the_order(photo
     shuffled = descriptors(photos[torch.randperm(1024)]).halves()
     assert shuffled[0].count == a.count
     assert swd(*shuffled, 0) == pytest.approx(swd(a, b, 0), rel=1e-9)
+
+
+def reference_of(real: torch.Tensor) -> QualityReference:
+    reference = QualityReference(tuple(real.shape[1:]), real.shape[0], 0)
+    reference.add_real(real)
+    return reference
+
+
+def test_swd_is_skipped_with_one_line_where_a_half_of_the_real_images_is_empty(photos, caplog):
+    """Each image falls into a half by its hash: one image always leaves a half empty, two do
+    about half the time, identical images always; SWD is then skipped (no value, no floor, no
+    ValueError) with one line saying why and what N is needed. Two images in different halves
+    are the least that work."""
+    pairs = [photos[[0, i]] for i in range(1, 40)]
+    apart = next(p for p in pairs if reference_of(p).swd_skipped is None)
+    together = next(p for p in pairs if reference_of(p).swd_skipped is not None)
+    cases = {
+        "1 real image leaves a half empty": photos[:1],
+        "2 real images leave a half empty": together,
+        "the 8 real images all fall into one half (are they identical?)": photos[:1].repeat(
+            8, 1, 1, 1
+        ),
+    }
+    for said, real in cases.items():
+        caplog.clear()
+        reference = reference_of(real)
+        for _ in range(2):  # a run's every evaluation reads the same reference
+            generated = reference.generated(3)
+            generated.add(photos[100:103])
+            assert generated.result()[:2] == ({}, {})
+        (line,) = [r.getMessage() for r in caplog.records if "SWD skipped" in r.getMessage()]
+        assert line.startswith(f"SWD skipped: {said}")
+        if "leave" in said:
+            assert "it needs eval.num_samples (evaluate: --num-samples) >= 8" in line
+    generated = reference_of(apart).generated(1)
+    generated.add(photos[100:101])
+    values, floor, _ = generated.result()
+    assert values["swd"] > 0 and floor["swd"] > 0

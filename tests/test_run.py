@@ -9,6 +9,8 @@ import signal
 import subprocess
 import sys
 import time
+import zipfile
+from io import BytesIO
 
 import pytest
 import torch
@@ -198,13 +200,29 @@ def test_bad_paths_fail_before_training(tmp_path):
         train(compose_config(), tmp_path / "file" / "run")
 
 
+def flip_in_entry(data: bytes, index: int) -> bytes:
+    """`data`, a zip file, with the middle byte of its entry `index` (in file order) flipped."""
+    info = zipfile.ZipFile(BytesIO(data)).infolist()[index]
+    header = data[info.header_offset : info.header_offset + 30]
+    start = (
+        info.header_offset + 30 + sum(int.from_bytes(header[o : o + 2], "little") for o in (26, 28))
+    )
+    at = start + info.compress_size // 2
+    return data[:at] + bytes([data[at] ^ 0xFF]) + data[at + 1 :]
+
+
 @pytest.mark.parametrize(
     "damage",
     [
         *(lambda b, seed=seed: random.Random(seed).randbytes(len(b)) for seed in range(4)),
         lambda b: bytes([b[0] ^ 0xFF]) + b[1:],
+        *(lambda b, i=i: flip_in_entry(b, i) for i in (1, 10, -5)),
     ],
-    ids=[*(f"random-bytes-{seed}" for seed in range(4)), "flipped-first-byte"],
+    ids=[
+        *(f"random-bytes-{seed}" for seed in range(4)),
+        "flipped-first-byte",
+        *(f"flipped-byte-in-entry-{i}" for i in (1, 10, -5)),
+    ],
 )
 def test_a_corrupt_last_checkpoint_is_corrupt_not_pickled_and_previous_is_used(
     damage, tmp_path, caplog

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import copy
 import functools
+import logging
 import math
 import time
 
@@ -46,6 +47,11 @@ _STEP = 1_511  # a prime: an image's successive picks from the pool are apart
 HALF_BIT = 24  # the hash bit that puts an image into one half of its set or the other
 
 _GAUSS = torch.tensor([1.0, 4.0, 6.0, 4.0, 1.0]) / 16
+# Real images for SWD: each image falls into a half by a bit of its hash, so N of them leave a
+# half empty with probability 2^(1 - N); from 8 that is under 1% (1 in 128).
+ENOUGH_REAL = 8
+
+log = logging.getLogger(__name__)
 
 
 def pyramid_levels(size: int) -> list[int]:
@@ -272,14 +278,34 @@ class QualityReference:
 
     @functools.cached_property
     def floor(self) -> dict[str, float]:
-        """SWD (mean and per level) between the two halves of the real images; empty where a
-        half has no image (real images all identical)."""
+        """SWD (mean and per level) between the two halves of the real images; empty where SWD
+        is skipped (`swd_skipped`)."""
         began = time.perf_counter()
         first, second = self.halves
-        enough = first.count and second.count
-        values = swd(first, second, self.seed, FLOOR_PROJECTIONS) if enough else {}
+        values = {} if self.swd_skipped else swd(first, second, self.seed, FLOOR_PROJECTIONS)
         self.seconds += time.perf_counter() - began
         return values
+
+    @functools.cached_property
+    def swd_skipped(self) -> str | None:
+        """Why SWD cannot be computed against these real images, or None: a half of them is
+        empty (too few images, or all identical), so there is no floor and no half to match.
+        Said once in the log on its first reading; the other measures go on without SWD."""
+        first, second = self.halves
+        if first.count and second.count:
+            return None
+        n = first.count + second.count
+        if n >= ENOUGH_REAL:
+            reason = f"the {n} real images all fall into one half (are they identical?)"
+        else:
+            images = "1 real image leaves" if n == 1 else f"{n} real images leave"
+            reason = (
+                f"{images} a half empty (SWD compares two halves, each image's half set by its "
+                f"hash); it needs eval.num_samples (evaluate: --num-samples) >= {ENOUGH_REAL}, "
+                f"where a half is empty 1 time in {2 ** (ENOUGH_REAL - 1)}"
+            )
+        log.warning("SWD skipped: %s", reason)
+        return reason
 
     @functools.cached_property
     def halves(self) -> tuple[PatchDescriptors, PatchDescriptors]:
@@ -311,11 +337,13 @@ class GeneratedQuality:
         self.seconds += time.perf_counter() - began
 
     def values(self) -> dict[str, float]:
-        """SWD (mean and per level) and, with Inception, FID and KID (its generated side is
-        then reset)."""
+        """SWD (mean and per level; none where the reference's `swd_skipped` says why) and,
+        with Inception, FID and KID (its generated side is then reset)."""
         began = time.perf_counter()
         ref = self.reference
-        found = matched_swd(self.descriptors, ref.halves, ref.seed)
+        found = {}
+        if not ref.swd_skipped and self.descriptors.count:
+            found = matched_swd(self.descriptors, ref.halves, ref.seed)
         if ref.inception is not None:
             found |= ref.inception.compute()
         self.seconds += time.perf_counter() - began

@@ -12,15 +12,16 @@ import os
 import pickle
 import random
 import re
+import zipfile
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import numpy as np
 import torch
 
 from checkerboard_gan.config import ConfigError
 from checkerboard_gan.rundir.folder import atomic_write_bytes
-from checkerboard_gan.rundir.schema import check_checkpoint
+from checkerboard_gan.rundir.schema import SchemaError, check_checkpoint, sniff
 
 log = logging.getLogger(__name__)
 
@@ -28,6 +29,10 @@ LAST, PREVIOUS = "last.pt", "previous.pt"
 # torch's refusal of a global outside tensors and plain data, naming a real dotted name (random
 # bytes that happen to hold a GLOBAL opcode name garbage, and are corrupt, not pickled)
 PICKLED = re.compile(r"Unsupported global: GLOBAL [A-Za-z_][\w.]*\.[A-Za-z_]\w* was not")
+WHAT = "a torch zip file written by this tool: checkpoints/last.pt"
+FOLDER = 0x10  # an entry's MS-DOS folder bit: torch writes none, and reads such an entry as empty
+SNIFFED = 512  # the leading bytes that say what a file that is not a zip archive holds
+REASON_CHARS = 120  # a reason quoted from zipfile or torch is cut to its first sentence and this
 
 
 class CheckpointError(ConfigError):
@@ -52,21 +57,67 @@ def load_checkpoint(path: Path) -> dict[str, Any]:
     """Read one checkpoint onto the CPU with `weights_only=True` and check its structure.
     load_state_dict moves weights and optimiser state to the models' device.
 
-    Only a readable file that names a global outside the allowed tensors and plain data is
-    "pickled"; anything torch cannot parse (random bytes, a flipped byte, a cut-off file) is
-    "corrupt".
+    The file is opened once; before torch parses it, its first bytes must be a zip archive's and
+    every entry must match the CRC-32 the zip stores for it (`verify_archive`), so a flipped
+    byte anywhere in the data is "corrupt", never weights that differ in silence. Only a
+    readable file that names a global outside the allowed tensors and plain data is "pickled".
 
     Raises:
-        CheckpointError: the file is pickled or corrupt.
-        SchemaError: it parses but holds something else (a sample file's tensor, a dict
-            without the generator, ...).
+        CheckpointError: the file is pickled, or corrupt (empty, unrecognised bytes, cut off,
+            an entry whose CRC-32 does not match, bytes torch cannot parse).
+        SchemaError: it holds something else: JSON or other text, an image, an old-format
+            pickle (`verify_archive`), or a parsed value that is not a checkpoint (a sample
+            file's tensor, a dict without the generator, ...).
     """
     return check_checkpoint(_read(path), path)
 
 
-def _read(path: Path) -> Any:
+def verify_archive(file: BinaryIO, path: Path) -> None:
+    """Check that `file`, the checkpoint file `path` open for reading, is a whole zip archive
+    whose every entry matches its stored CRC-32 (reads them all: about 3 ms for 5 MB), and that
+    no entry is marked a folder (torch would read such an entry as empty).
+
+    Raises:
+        CheckpointError: the file is empty, unrecognised bytes, not a whole zip archive, or an
+            entry's bytes do not match its CRC-32 (the message: `checkpoint PATH cannot be
+            read (truncated or corrupt: REASON)`, one line).
+        SchemaError: the file is something else, said from its first bytes: JSON text, plain
+            text, a PNG or JPEG image, a pickle, ...
+    """
+    head = file.read(SNIFFED)
+    what = sniff(head)
+    if what in ("an empty file", "unrecognised bytes"):
+        raise _corrupt(path, "the file is empty" if not head else "unrecognised bytes")
+    if what != "a zip archive":
+        raise SchemaError(f"{path} holds {what}, not a checkpoint ({WHAT})")
     try:
-        return torch.load(path, map_location="cpu", weights_only=True)
+        with zipfile.ZipFile(file) as archive:
+            damaged = archive.testzip() or next(
+                (i.filename for i in archive.infolist() if i.external_attr & FOLDER), None
+            )
+    except Exception as err:  # a damaged archive structure breaks zipfile in many ways
+        reason = f"a damaged zip structure: {_reason(err)}"
+        if str(err) == "File is not a zip file":  # the zip's index, at its end, is not found
+            reason = "the end of the zip archive (its central directory) is missing or damaged"
+        raise _corrupt(path, reason) from err
+    if damaged is not None:
+        raise _corrupt(path, f"its entry {damaged} does not match its stored CRC-32 or attributes")
+
+
+def _read(path: Path) -> Any:
+    """The checkpoint's contents, the file opened once: verified, then parsed by torch."""
+    try:
+        with open(path, "rb") as file:
+            verify_archive(file, path)
+            file.seek(0)
+            return _parse(file, path)
+    except OSError as err:
+        raise CheckpointError(f"checkpoint {path} cannot be read ({err.strerror})") from err
+
+
+def _parse(file: BinaryIO, path: Path) -> Any:
+    try:
+        return torch.load(file, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as err:
         if PICKLED.search(str(err)):
             raise CheckpointError(
@@ -74,15 +125,21 @@ def _read(path: Path) -> Any:
                 "data; refusing to load it, since unpickling could run code from whoever made "
                 "the file"
             ) from err
-        raise CheckpointError(
-            f"checkpoint {path} cannot be read (truncated or corrupt: its bytes are not a "
-            "checkpoint's data)"
-        ) from err
+        raise _corrupt(path, "its bytes are not a checkpoint's data") from err
     except Exception as err:  # arbitrary bytes can break the unpickler in any way: corrupt
-        raise CheckpointError(
-            f"checkpoint {path} cannot be read (truncated or corrupt: "
-            f"{str(err).splitlines()[0] if str(err) else type(err).__name__})"
-        ) from err
+        raise _corrupt(path, _reason(err)) from err
+
+
+def _corrupt(path: Path, reason: str) -> CheckpointError:
+    return CheckpointError(f"checkpoint {path} cannot be read (truncated or corrupt: {reason})")
+
+
+def _reason(err: Exception) -> str:
+    """The first sentence of an exception's message, on one line and at most REASON_CHARS
+    long (torch appends paragraphs of advice to its miniz errors)."""
+    text = " ".join(str(err).split()) or type(err).__name__
+    first = re.split(r"(?<=[a-z)\]'])\. ", text, maxsplit=1)[0].rstrip(".")
+    return first if len(first) <= REASON_CHARS else first[: REASON_CHARS - 3].rstrip() + "..."
 
 
 def find_checkpoint(target: Path) -> Path | None:

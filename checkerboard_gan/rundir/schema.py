@@ -46,6 +46,47 @@ def describe(value: Any) -> str:
     return f"an {name}" if name[0] in "aeiou" else f"a {name}"
 
 
+# What a file's first bytes are -----------------------------------------------------------
+
+ZIP_MAGIC = b"PK\x03\x04"
+_SIGNATURES = {  # leading bytes -> what a file starting with them holds
+    b"\x89PNG\r\n\x1a\n": "a PNG image",
+    b"\xff\xd8\xff": "a JPEG image",
+    b"\x93NUMPY": "a NumPy array file (.npy)",
+    b"\x1f\x8b": "gzip-compressed data",
+    **{
+        b"\x80" + bytes([v]): "a pickle (a torch file of the old, non-zip format)"
+        for v in (2, 3, 4, 5)
+    },
+}
+_TEXT_CONTROLS = set(range(32)) - {9, 10, 12, 13}
+
+
+def sniff(head: bytes) -> str:
+    """What a file starting with `head` (its first few hundred bytes) holds, in a few words:
+    `a zip archive`, `an empty file`, `JSON text`, `plain text (YAML or similar)`, `a PNG
+    image`, `a JPEG image`, `a pickle (...)`, ..., else `unrecognised bytes`."""
+    if not head:
+        return "an empty file"
+    if head.startswith(ZIP_MAGIC) or ZIP_MAGIC.startswith(head):  # a whole or cut-off zip
+        return "a zip archive"
+    for signature, what in _SIGNATURES.items():
+        if head.startswith(signature):
+            return what
+    if not _text(head):
+        return "unrecognised bytes"
+    return "JSON text" if head.lstrip()[:1] in (b"{", b"[") else "plain text (YAML or similar)"
+
+
+def _text(head: bytes) -> bool:
+    try:
+        head.decode("utf-8")
+    except UnicodeDecodeError as err:  # a character cut by the end of `head` is still text
+        if err.start < len(head) - 3 or err.reason != "unexpected end of data":
+            return False
+    return not _TEXT_CONTROLS.intersection(head)
+
+
 # Tests of one value each ------------------------------------------------------------------
 
 
