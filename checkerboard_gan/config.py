@@ -550,6 +550,27 @@ def config_loader(sources: Any) -> Any:
     return ConfigLoaderImpl(config_search_path=search_path)
 
 
+def path_keys(cfg: Any, prefix: str = "") -> set[str]:
+    """Dotted keys of `cfg`'s (a typed `Config`'s) fields marked `PATH`."""
+    found = set()
+    for f in dataclasses.fields(cfg):
+        value = getattr(cfg, f.name)
+        if dataclasses.is_dataclass(value):
+            found |= path_keys(value, f"{prefix}{f.name}.")
+        elif f.metadata.get("path"):
+            found.add(f"{prefix}{f.name}")
+    return found
+
+
+def same_path(saved: Any, given: Any) -> bool:
+    """Whether a path a checkpoint saved names the file `given` (absolute) names: equal, or a
+    relative path saved before paths were stored absolute that `given` ends with."""
+    if saved == given or not isinstance(saved, str) or not isinstance(given, str):
+        return saved == given
+    old, new = Path(saved).parts, Path(given).parts
+    return not Path(saved).is_absolute() and 0 < len(old) <= len(new) and new[-len(old) :] == old
+
+
 def absolute_paths(cfg: DictConfig, start: Path) -> None:
     """Make every relative file or folder that `cfg` names (the schema's fields marked `PATH`:
     dataset.root, train.resume, eval.inception_weights) absolute against `start`, the folder

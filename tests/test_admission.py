@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from omegaconf import OmegaConf
 
-from checkerboard_gan.config import absolute_paths, sweep_jobs
+from checkerboard_gan.config import absolute_paths, path_keys, same_path, sweep_jobs
 from checkerboard_gan.rundir.admission import HeldFileHandler, first_missing
 from checkerboard_gan.rundir.record import AlreadyComplete
 from checkerboard_gan.sweeps.callback import SweepSummary
@@ -273,3 +273,13 @@ def test_the_held_log_writes_nothing_until_the_run_is_admitted(tmp_path):
 def test_first_missing_is_the_outermost_folder_a_command_would_make(tmp_path):
     assert first_missing(tmp_path / "a" / "b" / "c") == tmp_path / "a"
     assert first_missing(tmp_path) is None
+
+
+def test_a_relative_path_saved_before_paths_were_absolute_still_resumes():
+    """Checkpoints made before this change hold `dataset.root=imgs`; the same folder now
+    arrives absolute, and must compare equal (a new user's old runs stay resumable)."""
+    assert path_keys(compose_config()) == {"train.resume", "eval.inception_weights"}  # shapes
+    assert "dataset.root" in path_keys(compose_config("dataset=mnist"))
+    assert same_path("imgs", "/home/u/data/imgs") and same_path("data/imgs", "/x/data/imgs")
+    assert not same_path("imgs", "/home/u/other") and not same_path("/a/imgs", "/b/imgs")
+    assert same_path(None, None) and not same_path(None, "/x")

@@ -132,12 +132,14 @@ def check_hparams(run_dir) -> None:
 
 
 def test_a_failed_run_becomes_a_failed_row(tmp_path):
-    result = sweep(tmp_path, "upsample.kernel=0,3", "train.steps=1")
+    """A job that passes the config checks (a bad value is refused before the sweep starts)
+    but fails at run time: 8 images cannot fill a batch of 16."""
+    result = sweep(tmp_path, "dataset.num_images=8,128", "train.steps=1")
     assert result.returncode == 1  # the sweep says something failed ...
-    rows = {r["upsample.kernel"]: r for r in read_rows(tmp_path)}
-    assert rows["3"]["status"] == "completed"  # ... but the other run ran and is summarised
-    assert rows["0"]["status"] == "failed"
-    assert "upsample.kernel=0 is invalid" in rows["0"]["error"]
+    rows = {r["dataset.num_images"]: r for r in read_rows(tmp_path)}
+    assert rows["128"]["status"] == "completed"  # ... but the other run ran and is summarised
+    assert rows["8"]["status"] == "failed"
+    assert "train.batch_size=16 is larger than the dataset (8 images)" in rows["8"]["error"]
 
 
 @pytest.mark.slow

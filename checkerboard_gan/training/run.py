@@ -17,7 +17,14 @@ import torch
 from checkerboard_gan.analysis.catalogue import CHECKERBOARD, GRAD_CHECKERBOARD, Periods
 from checkerboard_gan.analysis.evaluation import headline
 from checkerboard_gan.analysis.inception import fid_enabled
-from checkerboard_gan.config import Config, ConfigError, flat_config, with_defaults
+from checkerboard_gan.config import (
+    Config,
+    ConfigError,
+    flat_config,
+    path_keys,
+    same_path,
+    with_defaults,
+)
 from checkerboard_gan.data.sources import settle_channels
 from checkerboard_gan.devices import cuda_default, resolve_device
 from checkerboard_gan.rundir.checkpoint import CheckpointError, find_checkpoint, load_latest
@@ -72,10 +79,13 @@ RESUMABLE_CHANGES = (
 
 def _check_same_config(saved: dict[str, Any], cfg: Config, path: Path) -> None:
     old, new = flat_config(with_defaults(saved, cfg)), flat_config(cfg)
+    paths = path_keys(cfg)
     differ = [
         k
         for k in sorted(set(old) | set(new))
-        if not k.startswith(RESUMABLE_CHANGES) and old.get(k) != new.get(k)
+        if not k.startswith(RESUMABLE_CHANGES)
+        and old.get(k) != new.get(k)
+        and not (k in paths and same_path(old.get(k), new.get(k)))
     ]
     if differ:
         shown = ", ".join(f"{k}: {old.get(k)!r} -> {new.get(k)!r}" for k in differ[:5])
