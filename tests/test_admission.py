@@ -103,10 +103,7 @@ def test_a_run_refused_before_training_creates_nothing(tmp_path):
     done = cli(*SHORT, "dataset.num_images=50", "train.batch_size=64", cwd=tmp_path)
     assert done.returncode == 2
     assert "train.batch_size=64 is larger than the dataset (50 images)" in done.stderr
-    assert list(tmp_path.iterdir()) == []  # not even outputs/
-    done = cli(*SHORT, "train.batch_size=64", "dataset.num_images=50",
-               f"hydra.run.dir={tmp_path}/a/b", cwd=tmp_path)  # fmt: skip
-    assert done.returncode == 2 and list(tmp_path.iterdir()) == []
+    assert list(tmp_path.iterdir()) == []  # not even outputs/ (nor its date folder)
 
 
 def test_a_finished_run_given_to_train_again_in_process_raises_nothing_to_do(finished):
@@ -226,10 +223,6 @@ def test_relative_paths_are_resolved_where_the_command_started(tmp_path):
     elsewhere.mkdir()
     done = run_module("checkerboard_gan.evaluate", str(run_dir), cwd=elsewhere, timeout=300)
     assert done.returncode == 0, done.stderr[-2000:]
-    done = cli(*args, "dataset.root=nope", cwd=tmp_path)
-    assert done.returncode == 2 and f"dataset.root={tmp_path / 'nope'} is not a folder" in (
-        done.stderr
-    )
 
 
 def test_absolute_paths_marks_every_path_field_and_keeps_home_and_absolute(tmp_path):
