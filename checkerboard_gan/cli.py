@@ -69,7 +69,19 @@ def swept_keys(config: DictConfig) -> set[str]:
     return {o.get_key_element() for o in sweep_overrides(config.hydra) if o.is_sweep_override()}
 
 
+def run_suffix(overrides: list[str]) -> str:
+    """A single run's folder suffix: `_` and its overrides, group choices first
+    (`_upsample=nearest,seed=1`; less the experiment preset, `/` as `_`, cut at 120
+    characters), so that runs side by side in TensorBoard say what they are; empty for a run
+    with no overrides. The folder name starts with the time, the folder above is the date."""
+    items = [str(o) for o in overrides if not str(o).startswith("+experiment=")]
+    groups = [o for o in items if o.split("=", 1)[0] in ("upsample", "disc", "dataset")]
+    name = ",".join(groups + [o for o in items if o not in groups]).replace("/", "_")
+    return "" if not name else f"_{name}" if len(name) <= 120 else f"_{name[:118]}.."
+
+
 OmegaConf.register_new_resolver("run_name", run_name, replace=True)
+OmegaConf.register_new_resolver("run_suffix", run_suffix, replace=True)
 
 
 def quiet_write_errors() -> None:

@@ -113,3 +113,19 @@ def test_a_diverged_run_ends_in_one_line(tmp_path):
     (line,) = [x for x in result.stderr.splitlines() if x.startswith("checkerboard_gan:")]
     assert "diverged at step" in line and "status 'diverged'" in line
     assert read_metrics(tmp_path / "run")["status"] == "diverged"
+
+
+def test_a_single_run_folder_is_named_after_its_overrides(tmp_path):
+    from checkerboard_gan.cli import run_suffix
+
+    assert run_suffix([]) == ""  # the quickstart: outputs/DATE/TIME
+    assert run_suffix(["train.steps=2", "upsample=nearest", "+experiment=x"]) == (
+        "_upsample=nearest,train.steps=2"
+    )  # group choices first, the preset left out
+    assert run_suffix([f"dataset.root=/a/{'b' * 200}"]).endswith("..")
+    result = run_cli(*TINY, "upsample=nearest", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr[-2000:]
+    (run_dir,) = (tmp_path / "outputs").glob("*/*")
+    time, rest = run_dir.name.split("_", 1)
+    assert len(time) == 8 and rest.startswith("upsample=nearest,dataset.image_size=16")
+    assert read_metrics(run_dir)["status"] == "completed"

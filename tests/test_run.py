@@ -397,3 +397,18 @@ def test_the_background_writer_leaves_the_same_folder_also_after_sigterm_and_res
     assert all(torch.equal(a["samples"][k], b["samples"][k]) for k in a["samples"])
     assert a["metrics"] == b["metrics"]
     assert a["tags"] == b["tags"]
+
+
+def test_the_closing_line_of_a_resumed_run_gives_the_last_part_its_own_rate(tmp_path):
+    """1200 steps in 925 s over two parts is not '170 img/s': that is the resumed part's."""
+    from checkerboard_gan.training.run import final_block
+
+    m = {"steps": 1200, "wall_s": 925.0, "throughput_img_s": 170.0, "resumed_at": [600]}
+    assert final_block(m, tmp_path).splitlines()[0] == (
+        "done: 1200 steps, 925 s over 2 parts; the last part, steps 600 to 1200, trained at "
+        "170 img/s"
+    )
+    fresh = {"steps": 1200, "wall_s": 150.0, "throughput_img_s": 520.0, "probe_s": 15.0}
+    assert final_block(fresh, tmp_path).splitlines()[0] == (
+        "done: 1200 steps in 150 s, 520 img/s (probes and evaluations 10%)"
+    )

@@ -65,6 +65,15 @@ def test_four_run_sweep_ends_in_a_summary(tmp_path):
         tmp_path, "upsample=deconv,nearest", "upsample.kernel=3,4", "train.steps=2", "log.every=1"
     )
     assert result.returncode == 0, result.stderr
+    sweep_dir = tmp_path / "sweep"
+    last = result.stdout.strip().splitlines()  # the sweep's own last word, after the runs'
+    assert last[-1].endswith(
+        f"look: tensorboard --logdir {sweep_dir} --samples_per_plugin images=1000"
+    )
+    assert last[-2] == f"  sweep folder: {sweep_dir} (summary.md, summary.csv, summary.png)"
+    head = "sweep done: 4 runs (each cell: step 0 -> last, real images' floor in brackets)"
+    assert last[-9].endswith(head) and last[-8].startswith("| upsample | upsample.kernel |")
+    assert len([x for x in last[-8:-2] if x.startswith("| ")]) == 6  # header, rule, 4 runs
     rows = read_rows(tmp_path)
     assert [(r["upsample"], r["upsample.kernel"]) for r in rows] == [
         ("deconv", "3"),

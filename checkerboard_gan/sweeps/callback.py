@@ -42,9 +42,27 @@ class SweepSummary(Callback):
                 sweep_dir,
             )
             sys.exit(1)
-        log.info("sweep summary of %d runs: %s", len(rows), sweep_dir / "summary.md")
+        log.info("%s", last_word(sweep_dir, len(rows)))
         bad = [f"{r.path.name} ({r.status})" for r in rows if r.status != "completed"]
         bad += [f"{p.name} (refused)" for p in refused_jobs]
         if bad:
             log.error("%d of %d runs did not complete: %s", len(bad), len(rows), ", ".join(bad))
             sys.exit(1)
+
+
+def last_word(sweep_dir: Path, runs: int) -> str:
+    """What a sweep says last (after its runs' own closing blocks): the summary table of
+    summary.md (its headline columns), the sweep folder and how to look at all its runs."""
+    table = [
+        line
+        for line in (sweep_dir / "summary.md").read_text(encoding="utf-8").splitlines()
+        if line.startswith("|")
+    ]
+    return "\n".join(
+        [
+            f"sweep done: {runs} runs (each cell: step 0 -> last, real images' floor in brackets)",
+            *table,
+            f"  sweep folder: {sweep_dir} (summary.md, summary.csv, summary.png)",
+            f"  look: tensorboard --logdir {sweep_dir} --samples_per_plugin images=1000",
+        ]
+    )

@@ -26,7 +26,7 @@ from checkerboard_gan.config import (
     with_defaults,
 )
 from checkerboard_gan.data.sources import settle_channels
-from checkerboard_gan.devices import cuda_default, resolve_device
+from checkerboard_gan.devices import busy_cores_line, cuda_default, granted_cpus, resolve_device
 from checkerboard_gan.rundir.checkpoint import CheckpointError, find_checkpoint, load_latest
 from checkerboard_gan.rundir.folder import check_writable, ensure_free, run_lock, write_failure
 from checkerboard_gan.rundir.provenance import environment
@@ -135,8 +135,10 @@ def train(
     start = time.perf_counter()
     run_dir = Path(run_dir)
     cfg = replace(cfg, dataset=settle_channels(cfg.dataset))  # a folder's channels, from its images
-    if cfg.threads:
-        torch.set_num_threads(cfg.threads)
+    torch.set_num_threads(cfg.threads or granted_cpus())
+    busy = None if cfg.threads else busy_cores_line(torch.get_num_threads())
+    if busy:
+        log.warning("%s", busy)
     device = resolve_device(cfg.device)
     check_memory(cfg, device)
     fid_enabled(cfg.eval)  # eval.fid=true without weights stops here
@@ -273,15 +275,28 @@ def _record_failure(
     raise err
 
 
+def _done_line(m: dict[str, Any]) -> str:
+    """Steps, time and rate. After a resume the wall time is of every part, the rate of the
+    last part only (its own steps over its own loop time), and the line says so."""
+    rate = m.get("throughput_img_s", 0)
+    share = 100 * m.get("probe_s", 0) / max(m["wall_s"], 1e-9)
+    resumed = m.get("resumed_at") or []
+    if not resumed:
+        return (
+            f"done: {m['steps']} steps in {m['wall_s']:.0f} s, {rate:.0f} img/s (probes and "
+            f"evaluations {share:.0f}%)"
+        )
+    return (
+        f"done: {m['steps']} steps, {m['wall_s']:.0f} s over {len(resumed) + 1} parts; the last "
+        f"part, steps {resumed[-1]} to {m['steps']}, trained at {rate:.0f} img/s"
+    )
+
+
 def final_block(m: dict[str, Any], run_dir: Path) -> str:
     """What a finished run says last: time and rate, its folder, the headline measures at init
     and at the end, and how to look."""
     probes, evals = m.get("probes") or [], m.get("evaluations") or []
-    lines = [
-        f"done: {m['steps']} steps in {m['wall_s']:.0f} s, {m.get('throughput_img_s', 0):.0f} "
-        f"img/s (probes and evaluations {100 * m.get('probe_s', 0) / max(m['wall_s'], 1e-9):.0f}%)",
-        f"  run folder: {run_dir}",
-    ]
+    lines = [_done_line(m), f"  run folder: {run_dir}"]
     periods = Periods.from_record(m)
     if m.get("collapsed"):
         lines.append(

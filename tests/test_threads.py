@@ -1,0 +1,56 @@
+"""A run's CPU threads come from what the machine grants (affinity, a cgroup CPU quota), never
+from a momentary load; busy cores at start are said in one line with the setting to use."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from checkerboard_gan.devices import busy_cores_line, granted_cpus
+from checkerboard_gan.training.run import train
+
+from .conftest import compose_config, read_metrics
+
+
+def cgroup_tree(tmp_path, files: dict[str, str], own: str = "0::/job\n"):
+    root = tmp_path / "cgroup"
+    for name, text in files.items():
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_text(text)
+    (tmp_path / "self").write_text(own)
+    return root, tmp_path / "self"
+
+
+AFFINITY = len(os.sched_getaffinity(0))
+
+
+@pytest.mark.parametrize(
+    ("files", "expected"),
+    [
+        ({"job/cpu.max": "100000 100000\n"}, 1),  # a 1-CPU container
+        ({"job/cpu.max": "150000 100000\n"}, min(2, AFFINITY)),  # 1.5 CPUs round up
+        ({"job/cpu.max": "max 100000\n"}, AFFINITY),  # no quota
+        ({"cpu.max": "50000 100000\n"}, 1),  # the quota at the root of the hierarchy
+        ({"cpu/cpu.cfs_quota_us": "100000\n", "cpu/cpu.cfs_period_us": "100000\n"}, 1),  # v1
+        ({"cpu/cpu.cfs_quota_us": "-1\n", "cpu/cpu.cfs_period_us": "100000\n"}, AFFINITY),
+        ({}, AFFINITY),  # nothing readable: the affinity mask
+        ({"job/cpu.max": "800000 100000\n"}, AFFINITY),  # a quota above the cores it may use
+    ],
+)
+def test_threads_follow_the_cpu_quota_and_affinity(tmp_path, files, expected):
+    root, own = cgroup_tree(tmp_path, files)
+    assert granted_cpus(root, own) == expected
+
+
+def test_busy_cores_are_said_with_the_setting_to_use():
+    line = busy_cores_line(2, load=3.4)
+    assert line.startswith("the 2 CPU cores this run uses are already busy (load average 3.4)")
+    assert "threads=1" in line
+    assert busy_cores_line(2, load=1.2) is None  # a core free: no word
+    assert busy_cores_line(1, load=9.0) is None  # one thread already
+
+
+def test_a_run_without_threads_takes_the_granted_count(tmp_path):
+    metrics = train(compose_config("train.steps=1", "log.every=1"), tmp_path)
+    assert metrics["torch_threads"] == granted_cpus() == read_metrics(tmp_path)["torch_threads"]
