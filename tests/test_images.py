@@ -8,6 +8,7 @@ from hypothesis import strategies as st
 
 from checkerboard_gan.pictures.images import (
     enlarge,
+    flat_text,
     grid,
     heatmap,
     side_by_side,
@@ -66,13 +67,23 @@ def test_side_by_side_and_uint8_conversion():
     assert pixels[0, 0].tolist() == [0, 0, 0] and pixels[0, -1].tolist() == [255, 255, 255]
 
 
-def test_a_flat_map_is_uniform_and_an_uneven_one_shows_contrast():
-    flat = heatmap(torch.full((4, 4), 3.0))
+def test_a_flat_map_is_labelled_flat_on_mid_grey_and_an_uneven_one_shows_contrast():
+    """A flat map (an evenly overlapping upsampling's overlap map) is no blank square: mid-grey,
+    with "flat: ..., every pixel X" written on a white box in black."""
+    flat = heatmap(torch.full((4, 4), 3.0), flat_note="even overlap")
     inside = flat[:, 2:-2, 2:-2]
-    assert flat.shape == (3, 132, 132) and torch.equal(inside, torch.ones_like(inside))
+    assert flat.shape == (3, 132, 132)
     assert flat[:, :2].eq(0.5).all() and flat[:, :, -2:].eq(0.5).all()  # visible on white
+    grey = (inside - 0.5).abs() <= 1 / 255  # mid-grey (as 8-bit), not white
+    assert grey[:, :8].all() and grey[:, -8:].all()
+    assert inside.eq(0.0).any() and inside.eq(1.0).any()  # the label: black text on white
+    assert flat_text(torch.full((4, 4), 3.0), "even overlap") == (
+        "flat: even overlap\nevery pixel 3"
+    )
+    assert flat_text(torch.full((2, 2), 81.0)) == "flat\nevery pixel 81"
     uneven = heatmap(torch.tensor([[1.0, 2.0], [2.0, 4.0]]), min_px=2, frame=0)
     assert uneven[0].tolist() == [[0.25, 0.5], [0.5, 1.0]]
+    assert flat_text(torch.tensor([[1.0, 2.0], [2.0, 4.0]])) is None
 
 
 def test_the_zero_frequency_bin_does_not_set_the_colour_scale():

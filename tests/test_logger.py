@@ -8,6 +8,7 @@ import glob
 import io
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 from hypothesis import given
@@ -107,3 +108,58 @@ def test_an_evaluation_writes_its_fingerprint_figure_and_raw_tiles(tmp_path):
     variance = torch.tensor(saved["fake_variance"], dtype=torch.float64)
     fp = measures.fingerprint_ratio(saved["fake"].double(), variance)
     assert fp == pytest.approx(evaluation.fake[FINGERPRINT.key(g.period)], rel=1e-4)
+
+
+def test_few_evaluations_are_drawn_exactly_and_their_scalars_warn_about_smoothing(tmp_path):
+    """Two evaluations (step 0 and the last, the default `eval.every=0`): TensorBoard's default
+    smoothing misdraws such curves, so the Text tab's table and every `eval/*` scalar's
+    description say so, and `eval/curves` (also `eval/curves.png`) draws the exact values over
+    steps."""
+    cfg = compose_config()
+    torch.manual_seed(0)
+    g, d = Generator(cfg), Discriminator(cfg)
+    real = torch.rand(64, 3, 16, 16, generator=torch.Generator().manual_seed(0)) * 2 - 1
+    probe = Probe(cfg, real, g.period, d.period)
+    evaluator = Evaluator(real, 64, 16, cfg.model.z_dim, cfg.seed, 2, g.period)
+    logger = RunLogger(tmp_path, RunRecord.start(tmp_path, {}), background=False)
+    for step in (0, 7):
+        logger.probe(probe.observe(step, g, d), evaluator.evaluate(step, g))
+    logger.close()
+    acc = events(tmp_path)
+    curves = acc.Images("eval/curves")
+    assert [c.step for c in curves] == [0, 7]
+    png = curves[-1].encoded_image_string
+    assert png == (tmp_path / "eval" / "curves.png").read_bytes()
+    picture = Image.open(io.BytesIO(png))
+    assert picture.format == "PNG" and picture.size == (curves[-1].width, curves[-1].height)
+    tags = [t for t in acc.Tags()["scalars"] if t.startswith("eval/")]
+    assert tags and "eval/seconds" in tags
+    for tag in tags:
+        assert [s.step for s in acc.Scalars(tag)] == [0, 7]
+        described = acc.SummaryMetadata(tag).summary_description
+        assert "smoothing" in described and "eval/curves" in described
+    (text,) = [t for t in acc.Tensors("summary/evaluation/text_summary") if t.step == 7]
+    assert "Smoothing to 0" in text.tensor_proto.string_val[0].decode()
+
+
+def test_a_flat_overlap_map_is_labelled_flat_in_tensorboard_and_the_figure(tmp_path):
+    """Nearest upsampling overlaps evenly: its overlap map is one value (81 paths), which drawn
+    plainly is a blank square; TensorBoard's `artifacts/overlap` shows it mid-grey with a
+    label, the figure says "flat: even overlap, every pixel 81"."""
+    cfg = compose_config("upsample=nearest")
+    torch.manual_seed(0)
+    g, d = Generator(cfg), Discriminator(cfg)
+    real = torch.rand(NUM_GRAD + 4, 3, 16, 16, generator=torch.Generator().manual_seed(0)) * 2 - 1
+    probe = Probe(cfg, real, g.period, d.period)
+    obs = probe.observe(0, g, d)
+    assert obs.overlap is not None and measures.unevenness(obs.overlap) == 1.0
+    logger = RunLogger(tmp_path, RunRecord.start(tmp_path, {}), background=False)
+    logger.probe(obs)
+    logger.close()
+    (logged,) = events(tmp_path).Images("artifacts/overlap")
+    pixels = torch.from_numpy(
+        np.array(Image.open(io.BytesIO(logged.encoded_image_string)).convert("L"))
+    )
+    assert pixels[10, 10] == 128 and (pixels == 0).any() and (pixels == 255).any()
+    figure = (tmp_path / "figures" / "overlap.png").read_bytes()
+    assert Image.open(io.BytesIO(figure)).format == "PNG"

@@ -14,6 +14,7 @@ from checkerboard_gan.analysis import measures
 from checkerboard_gan.pictures.plots import (
     bar_figure,
     energy_picture,
+    evaluation_curves_figure,
     fingerprint_figure,
     image_panels,
     in_image_std,
@@ -40,6 +41,41 @@ def test_a_map_figure_has_its_title_a_colour_bar_and_a_scale_from_zero():
     assert image.get_clim() == pytest.approx((0.0, 2.1))  # flat: one colour, not white on white
     assert image.get_interpolation() == "nearest"
     assert np.array_equal(image.get_array(), np.full((4, 4), 2.0))
+
+
+def test_a_flat_map_figure_says_it_is_flat_and_an_uneven_one_does_not():
+    fig = map_figure(torch.full((4, 4), 81.0), "overlap", "paths", True, "even overlap")
+    (label,) = fig.axes[0].texts
+    assert label.get_text() == "flat: even overlap\nevery pixel 81"
+    uneven = map_figure(torch.tensor([[1.0, 2.0], [2.0, 4.0]]), "overlap", "paths", True)
+    assert not uneven.axes[0].texts
+
+
+def test_a_large_flat_overlap_map_in_the_report_says_it_is_flat():
+    fig = overlap_figure([("nearest", torch.full((8, 8), 9.0))])
+    assert [t.get_text() for t in fig.axes[1].texts] == ["flat: even overlap\nevery pixel 9"]
+
+
+def test_the_evaluation_curves_draw_every_evaluation_exactly_with_its_value_written():
+    evaluations = [
+        {"step": 0, "fake": {"cb_2": 0.4}, "real": {"cb_2": 0.01}, "quality": {"swd": 210.0}},
+        {
+            "step": 500,
+            "fake": {"cb_2": 0.015},
+            "real": {"cb_2": 0.01},
+            "quality": {"swd": 72.6},
+            "quality_floor": {"swd": 30.0},
+        },
+    ]
+    fig = evaluation_curves_figure(evaluations, "run, step 500")
+    cb, swd = fig.axes[:2]
+    assert [cb.get_title(), swd.get_title()] == ["cb_2", "swd"]
+    generated = swd.get_lines()[0]
+    assert list(generated.get_xdata()) == [0, 500] and list(generated.get_ydata()) == [210, 72.6]
+    assert [t.get_text() for t in swd.texts] == ["210", "72.6"]
+    assert [t.get_text() for t in cb.texts] == ["0.4", "0.015"]
+    assert list(swd.get_xticks()) == [0, 500]
+    assert swd.get_lines()[1].get_ydata()[0] == 30.0  # the real floor, dashed
 
 
 def test_a_stretched_map_uses_its_own_range():

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import torch
+from PIL import Image, ImageDraw, ImageFont
 from torchvision.utils import make_grid
 
 MIN_CELL_PX = 64  # enlarge small images to at least this many pixels per side
@@ -73,24 +75,56 @@ def without_zero_frequency(log_spectrum: torch.Tensor) -> torch.Tensor:
     return out
 
 
+def flat_text(values: torch.Tensor, what: str = "") -> str | None:
+    """For a flat map (every value the same), what its picture says instead of a blank square:
+    "flat: WHAT, every pixel X" (the label's first line is "flat" or "flat: WHAT"); otherwise
+    None."""
+    v = values.detach().double()
+    if v.numel() == 0 or v.max() != v.min():
+        return None
+    return f"flat{': ' + what if what else ''}\nevery pixel {v.flatten()[0].item():.4g}"
+
+
 def heatmap(
-    values: torch.Tensor, relative_to_max: bool = True, min_px: int = 128, frame: int = 2
+    values: torch.Tensor,
+    relative_to_max: bool = True,
+    min_px: int = 128,
+    frame: int = 2,
+    flat_note: str = "",
 ) -> torch.Tensor:
     """A 2-D map (H, W) -> grey (3, H', W') in [0, 1], enlarged to at least `min_px` per side,
     inside a mid-grey frame of `frame` pixels.
 
-    `relative_to_max` shows values / max (a flat map is uniformly white, unevenness shows as
-    contrast); otherwise the map is stretched from its min to its max (for dB spectra). The
-    frame keeps a flat white map visible as a square on a white page.
+    `relative_to_max` shows values / max (unevenness shows as contrast); otherwise the map is
+    stretched from its min to its max (for dB spectra). A flat map (one value) would be a blank
+    square on either scale: it is drawn mid-grey with `flat_text` written on it ("flat:
+    FLAT_NOTE, every pixel X"), so no one reads it as a missing picture.
     """
     v = values.detach().double().cpu()
-    if relative_to_max:
+    label = flat_text(v, flat_note)
+    if label is not None:
+        v = torch.full_like(v, 0.5)
+    elif relative_to_max:
         v = v / v.max() if v.max() > 0 else torch.zeros_like(v)
     else:
         v = (v - v.min()) / (v.max() - v.min()).clamp_min(1e-12)
     img = enlarge(v.float().clamp(0, 1)[None], max(1, math.ceil(min_px / max(v.shape))))
+    if label is not None:
+        img = _written(img, label)
     img = torch.nn.functional.pad(img, (frame,) * 4, value=0.5)
     return img.expand(3, -1, -1)
+
+
+def _written(img: torch.Tensor, text: str) -> torch.Tensor:
+    """A (1, H, W) grey image in [0, 1] with `text` written in black, centred on a white box."""
+    picture = Image.fromarray(img[0].mul(255).round().to(torch.uint8).numpy(), mode="L")
+    draw = ImageDraw.Draw(picture)
+    font = ImageFont.load_default(size=max(8, min(14, picture.width // 11)))
+    centre = (picture.width / 2, picture.height / 2)
+    box = draw.multiline_textbbox(centre, text, font=font, anchor="mm", align="center")
+    draw.rectangle((box[0] - 3, box[1] - 3, box[2] + 3, box[3] + 3), fill=255)
+    draw.multiline_text(centre, text, fill=0, font=font, anchor="mm", align="center")
+    return torch.from_numpy(np.asarray(picture, dtype=np.float32) / 255.0)[None]
 
 
 def gradient_grid(

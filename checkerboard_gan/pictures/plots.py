@@ -18,7 +18,11 @@ from matplotlib.image import AxesImage  # noqa: E402
 from PIL import Image  # noqa: E402
 
 from checkerboard_gan.analysis import measures  # noqa: E402
-from checkerboard_gan.pictures.images import gradient_grid, without_zero_frequency  # noqa: E402
+from checkerboard_gan.pictures.images import (  # noqa: E402
+    flat_text,
+    gradient_grid,
+    without_zero_frequency,
+)
 
 
 def radial_spectrum_figure(
@@ -40,15 +44,22 @@ def radial_spectrum_figure(
     return fig
 
 
-def map_figure(values: torch.Tensor, title: str, colorbar: str, from_zero: bool) -> Figure:
+def map_figure(
+    values: torch.Tensor, title: str, colorbar: str, from_zero: bool, flat_note: str = ""
+) -> Figure:
     """A 2-D map with its title and a colour bar. `from_zero`: the scale runs from 0 to a bit
     above the maximum, so a flat map reads as one flat colour, not as noise stretched to fill
-    the range (nor as white on white)."""
+    the range (nor as white on white). A flat map also says so on the picture (`flat_text`:
+    "flat: FLAT_NOTE, every pixel X"), so its one colour is not read as a missing picture."""
     v = values.detach().double().cpu().numpy()
     fig, ax = plt.subplots(figsize=(3.8, 3.3), dpi=100)
     limits = {"vmin": 0.0, "vmax": max(float(v.max()) * 1.05, 1e-12)} if from_zero else {}
     image = ax.imshow(v, cmap="viridis", interpolation="nearest", **limits)
     fig.colorbar(image, ax=ax, label=colorbar, shrink=0.85)
+    label = flat_text(values, flat_note)
+    if label is not None:
+        box = {"facecolor": "white", "edgecolor": "0.5", "boxstyle": "round"}
+        ax.text(0.5, 0.5, label, transform=ax.transAxes, ha="center", va="center", bbox=box)
     ax.set_title(title, fontsize=8)
     ax.set_xticks([])
     ax.set_yticks([])
@@ -182,6 +193,50 @@ def _fingerprint_panel(
     return image
 
 
+def evaluation_curves_figure(
+    evaluations: list[dict], title: str, keys: list[str] | None = None
+) -> Figure:
+    """The evaluations' measures (`fake`, then `quality`) over steps, one small panel each, every
+    point marked and labelled with its exact value, the real images' value (`real`,
+    `quality_floor`) of the last evaluation as a dashed line: what TensorBoard's smoothed
+    scalar charts misdraw when a run has only a few evaluations. `keys` limits the panels. A
+    plain Figure, not pyplot's (drawn on the training thread)."""
+    last = evaluations[-1]
+    sides = {k: ("fake", "real") for k in last["fake"]}
+    sides |= {k: ("quality", "quality_floor") for k in last.get("quality") or {}}
+    keys = [k for k in (keys or sides) if k in sides]
+    ncols = max(1, min(4, len(keys)))
+    nrows = max(1, -(-len(keys) // ncols))
+    fig = Figure(figsize=(3.0 * ncols, 2.3 * nrows + 0.5), dpi=100)
+    axes = fig.subplots(nrows, ncols, squeeze=False)
+    for ax, key in zip(axes.flat, keys, strict=False):
+        side, floor = sides[key]
+        points = [(e["step"], e[side][key]) for e in evaluations if key in (e.get(side) or {})]
+        _curve_panel(ax, key, points, (last.get(floor) or {}).get(key))
+    for ax in axes.flat[len(keys) :]:
+        ax.set_axis_off()
+    fig.suptitle(title, fontsize=9)
+    fig.set_layout_engine("constrained")
+    return fig
+
+
+def _curve_panel(ax: Axes, key: str, points: list[tuple[int, float]], floor: float | None) -> None:
+    """One measure's exact values over steps, each point labelled; `floor` dashed."""
+    steps, values = [s for s, _ in points], [v for _, v in points]
+    ax.plot(steps, values, marker="o", color="tab:red", label="generated")
+    for s, v in points:
+        ax.annotate(
+            f"{v:.4g}", (s, v), textcoords="offset points", xytext=(0, 5), ha="center", fontsize=7
+        )
+    if floor is not None:
+        ax.axhline(floor, color="0.4", linestyle="--", linewidth=1, label=f"real {floor:.4g}")
+        ax.legend(fontsize=6, loc="best")
+    ax.set_xticks(steps)
+    ax.set_title(key, fontsize=8)
+    ax.tick_params(labelsize=7)
+    ax.margins(x=0.15, y=0.25)
+
+
 def figure_png(fig: Figure) -> tuple[bytes, int, int]:
     """A matplotlib figure as PNG bytes, its height and width. A pyplot figure is the caller's
     to close; `fingerprint_figure`'s is not pyplot's (drawn on the training thread while the
@@ -240,6 +295,18 @@ def overlap_figure(cases: list[tuple[str, torch.Tensor]]) -> Figure:
             for c, v in enumerate(row):
                 colour = "black" if v > 0.6 * m.max().item() else "white"
                 bottom.text(c, r, f"{v:g}", ha="center", va="center", color=colour, fontsize=9)
+        label = flat_text(m, "even overlap") if m.shape[0] > 4 else None  # small: counts
+        if label is not None:
+            bottom.text(
+                0.5,
+                0.5,
+                label,
+                transform=bottom.transAxes,
+                ha="center",
+                va="center",
+                fontsize=8,
+                bbox={"facecolor": "white", "edgecolor": "0.5"},
+            )
         bottom.set_xticks([])
         bottom.set_yticks([])
     axes[0, 0].set_ylabel("1-D pattern", fontsize=8)

@@ -26,6 +26,7 @@ from tensorboard.plugins.hparams.api_pb2 import (
 from tensorboard.plugins.hparams.metadata import EXPERIMENT_TAG, PLUGIN_DATA_VERSION, PLUGIN_NAME
 from tensorboard.plugins.hparams.plugin_data_pb2 import HParamsPluginData
 from tensorboard.plugins.hparams.summary_v2 import hparams_pb
+from tensorboard.plugins.scalar import metadata as scalar_metadata
 from tensorboard.summary.writer import record_writer
 from torch.utils.tensorboard import SummaryWriter
 
@@ -93,6 +94,28 @@ def log_image(
     png = png or encode_png(img)
     log_png(writer, tag, png, img.shape[1], img.shape[2], step)
     return png
+
+
+FEW_POINTS_NOTE = (
+    "Evaluation curves have few points (one per evaluation: at step 0 and the last step unless "
+    "`eval.every` is set). TensorBoard's default smoothing (0.6) draws such short curves at "
+    "wrong values: set Smoothing to 0, or read the exact values in the Text tab's "
+    "`summary/evaluation` table or the Images tab's `eval/curves` chart."
+)  # every `eval/*` scalar's description, and the evaluation table's first line
+
+
+def log_scalar(
+    writer: SummaryWriter, tag: str, value: float, step: int, description: str = ""
+) -> None:
+    """A scalar with a description (the scalar plugin's `SummaryMetadata.summary_description`),
+    which TensorBoard's scalar cards show beside the chart when it reads with
+    `--load_fast=false`; its default fast loader drops the description of a simple value. Kept
+    a simple value all the same, so the event file's readers (EventAccumulator.Scalars) find it
+    where they find every other scalar; the Text tab's table and the `eval/curves` image say
+    the same under any loader."""
+    metadata = scalar_metadata.create_summary_metadata(display_name=tag, description=description)
+    entry = Summary.Value(tag=tag, simple_value=float(value), metadata=metadata)
+    _events(writer).add_summary(Summary(value=[entry]), step)
 
 
 def _hparam_type(value: object) -> int:
@@ -167,7 +190,8 @@ def init_vs_now(
 def evaluation_table(first: dict[str, Any], now: dict[str, Any]) -> str:
     """A Markdown table of the evaluation and quality measures at the first evaluation's step and
     now, with the real images' values (the floor; for SWD, two halves of the real images against
-    each other): the trained-artifact comparison and its cost at a glance."""
+    each other): the trained-artifact comparison and its cost at a glance, under the note that
+    the `eval/*` charts have few points (`FEW_POINTS_NOTE`)."""
     table = init_vs_now(
         {"step": first["step"], **first["fake"], **(first.get("quality") or {})},
         {"step": now["step"], **now["fake"], **(now.get("quality") or {})},
@@ -176,4 +200,5 @@ def evaluation_table(first: dict[str, Any], now: dict[str, Any]) -> str:
     note = "; SWD's real value: one half of the real images against the other" * bool(
         now.get("quality_floor")
     )
-    return f"{now['n_fake']} samples, {now['n_real']} real images{note}\n\n" + table
+    head = f"{now['n_fake']} samples, {now['n_real']} real images{note}"
+    return f"{FEW_POINTS_NOTE}\n\n{head}\n\n{table}"

@@ -40,6 +40,7 @@ from checkerboard_gan.pictures.images import (
 )
 from checkerboard_gan.pictures.plots import (
     FingerprintPanel,
+    evaluation_curves_figure,
     figure_png,
     fingerprint_figure,
     map_figure,
@@ -51,11 +52,13 @@ from checkerboard_gan.rundir.folder import write_bytes
 from checkerboard_gan.rundir.record import RunRecord
 from checkerboard_gan.rundir.schema import SchemaError, load_images
 from checkerboard_gan.rundir.tensorboard import (
+    FEW_POINTS_NOTE,
     declare_hparams,
     evaluation_table,
     init_vs_now,
     log_image,
     log_png,
+    log_scalar,
     open_writer,
 )
 from checkerboard_gan.training.probes import NUM_GRAD_SHOWN, Observation
@@ -64,6 +67,7 @@ log = logging.getLogger(__name__)
 
 
 ABSURD_LOSS = 1e6
+EVEN_OVERLAP = "even overlap"  # what a flat overlap map's picture says it means
 
 
 def degenerate(scores: dict[str, float], real_saturated: float) -> str | None:
@@ -75,15 +79,17 @@ def log_evaluation(
     writer: SummaryWriter, run_dir: Path, ev: Evaluation, evaluations: list[dict[str, Any]]
 ) -> None:
     """An evaluation's `eval/fake/*`, `eval/real/*`, `eval/quality/*` and `eval/quality_floor/*`
-    scalars and fingerprint tiles, in TensorBoard and in the run folder
-    (`eval/fingerprint_step_XXXXXXX.png` and `.pt`), and the first evaluation of `evaluations`
-    (the run's, this one included) beside it as a table in the Text tab."""
+    scalars (each described as having few points, misdrawn by TensorBoard's default smoothing)
+    and fingerprint tiles, in TensorBoard and in the run folder
+    (`eval/fingerprint_step_XXXXXXX.png` and `.pt`), the first evaluation of `evaluations`
+    (the run's, this one included) beside it as a table in the Text tab, and all of them as
+    exact curves (`eval/curves`, `eval/curves.png`)."""
     writer.add_text("summary/evaluation", evaluation_table(evaluations[0], ev.entry()), ev.step)
     sides = (ev.fake, ev.real, ev.quality, ev.quality_floor)
     for side, values in zip(("fake", "real", "quality", "quality_floor"), sides, strict=True):
         for key, value in values.items():
-            writer.add_scalar(f"eval/{side}/{key}", value, ev.step)
-    writer.add_scalar("eval/seconds", ev.seconds, ev.step)
+            log_scalar(writer, f"eval/{side}/{key}", value, ev.step, FEW_POINTS_NOTE)
+    log_scalar(writer, "eval/seconds", ev.seconds, ev.step, FEW_POINTS_NOTE)
     folder = Path(run_dir) / "eval"
     folder.mkdir(exist_ok=True)
     stem = folder / f"fingerprint_step_{ev.step:07d}"
@@ -92,6 +98,10 @@ def log_evaluation(
     png, height, width = figure_png(fingerprint_figure(evaluation_panels(ev), title, ncols=1))
     log_png(writer, "eval/fingerprint", png, height, width, ev.step)
     write_bytes(stem.with_suffix(".png"), png)
+    title = f"evaluations, exact values (not smoothed), {Path(run_dir).name}, step {ev.step}"
+    png, height, width = figure_png(evaluation_curves_figure(evaluations, title))
+    log_png(writer, "eval/curves", png, height, width, ev.step)
+    write_bytes(folder / "curves.png", png)
 
 
 def fingerprint_tiles(ev: Evaluation) -> dict[str, Any]:
@@ -390,10 +400,11 @@ class RunLogger:
         self.writer.add_figure("artifacts/radial_spectrum", figure, obs.step)
 
     def _overlap_pictures(self, overlap: torch.Tensor, unevenness: float, step: int) -> None:
-        self._image("artifacts/overlap", heatmap(overlap), step)
+        self._image("artifacts/overlap", heatmap(overlap, flat_note=EVEN_OVERLAP), step)
         flat = " (flat)" if unevenness == 1 else ""
         title = f"overlap map, max/min {unevenness:.3g}{flat}\n{self.run_dir.name}, step {step}"
-        self._figure("overlap", map_figure(overlap, title, "kernel-tap paths", True), step)
+        figure = map_figure(overlap, title, "kernel-tap paths", True, EVEN_OVERLAP)
+        self._figure("overlap", figure, step)
 
     def _probe_entry(self, entry: dict[str, Any]) -> None:
         """Append one probe's entry to metrics.json, its init-vs-now table to TensorBoard's
