@@ -83,7 +83,7 @@ def log_evaluation(
     and fingerprint tiles, in TensorBoard and in the run folder
     (`eval/fingerprint_step_XXXXXXX.png` and `.pt`), the first evaluation of `evaluations`
     (the run's, this one included) beside it as a table in the Text tab, and all of them as
-    exact curves (`eval/curves`, `eval/curves.png`)."""
+    exact curves from the second evaluation on (`eval/curves`, `eval/curves.png`)."""
     writer.add_text("summary/evaluation", evaluation_table(evaluations[0], ev.entry()), ev.step)
     sides = (ev.fake, ev.real, ev.quality, ev.quality_floor)
     for side, values in zip(("fake", "real", "quality", "quality_floor"), sides, strict=True):
@@ -98,6 +98,8 @@ def log_evaluation(
     png, height, width = figure_png(fingerprint_figure(evaluation_panels(ev), title, ncols=1))
     log_png(writer, "eval/fingerprint", png, height, width, ev.step)
     write_bytes(stem.with_suffix(".png"), png)
+    if len(evaluations) < 2:  # one point is no curve (and the chart costs about 1 s)
+        return
     title = f"evaluations, exact values (not smoothed), {Path(run_dir).name}, step {ev.step}"
     png, height, width = figure_png(evaluation_curves_figure(evaluations, title))
     log_png(writer, "eval/curves", png, height, width, ev.step)
