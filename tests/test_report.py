@@ -10,6 +10,7 @@ import re
 import subprocess
 import sys
 import tarfile
+from dataclasses import dataclass
 from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import unquote
@@ -20,11 +21,12 @@ import torch
 from checkerboard_gan.config import config_dir
 from checkerboard_gan.report.claims import CLAIMS, claim_sections
 from checkerboard_gan.report.command import excluded_note, studies_for
-from checkerboard_gan.report.document import Table
+from checkerboard_gan.report.document import Section, Table, to_html
 from checkerboard_gan.report.reading import Context, ev, without_collapsed
 from checkerboard_gan.report.studies import SETTINGS, Setting, Study
+from checkerboard_gan.report.trained_claims import CLAIMS as TRAINED
 from checkerboard_gan.report.trained_claims import trained_claim
-from checkerboard_gan.report.verdicts import Check, compare, verdict
+from checkerboard_gan.report.verdicts import Check, Verdict, compare, not_judged, verdict
 from checkerboard_gan.rundir.provenance import ROOT
 from checkerboard_gan.sweeps.runs import RunRow, find_runs
 
@@ -58,16 +60,124 @@ class Document(HTMLParser):
 
 
 def test_verdict_is_computed_from_the_checks():
-    good = compare("a", 0.6, 3, "b", 0.1)
-    bad = compare("a", 0.2, 3, "b", 0.1)
-    assert good.ok and good.text == "a 0.6 ≥ 3 × b 0.1"
+    good = compare("k", "a", 0.6, 3, "b", 0.1)
+    bad = compare("k", "a", 0.2, 3, "b", 0.1)
+    assert good.ok and good.text == "k of a (0.6) ≥ 3 × that of b (0.1)"
     assert bad.ok is False and "<" in bad.text
-    assert compare("a", 0.2, 3, "b", 0.1, above=False).ok
+    assert compare("k", "a", 0.2, 3, "b", 0.1, above=False).ok
     assert verdict([good]).status == "supported"
     assert verdict([bad]).status == "not supported"
     assert verdict([good, bad]).status == "partly supported"
-    assert verdict([good, compare("a", float("nan"), 3, "b", 0.1)]).status == "undecided"
+    assert verdict([good, compare("k", "a", float("nan"), 3, "b", 0.1)]).status == "undecided"
     assert verdict([Check("x", True)]).sentence == "Supported by our numbers: x."
+    assert verdict([]).status == "undecided"
+
+
+def _claim_checks(number: int, runs: dict[str, float]) -> list[Check]:
+    """Claim `number`'s checks over two seeds, each kind's runs with the value `runs` gives it
+    (NaN where the kind is not named: the number is missing)."""
+    claim = TRAINED[number]
+    keys = {"content": "content_2", "content_sq": "content_4", "grad_content": "grad_content_2"}
+    rows = {}
+    for kind in claim.kinds:
+        value = runs.get(kind[0], float("nan"))
+        metrics = {f"{k}/{key}": value for k in ("eval", "probe") for key in keys.values()}
+        rows[kind[0]] = {s: _Run(metrics) for s in ("0", "1")}
+    return [c for r in claim.ratios for c in r.checks(["0", "1"], rows, keys)]
+
+
+@dataclass
+class _Run:
+    """What the checks' getters read of a run, through `reading.ev` and `reading.probe`."""
+
+    values: dict[str, float]
+
+
+@pytest.mark.parametrize("number", sorted(TRAINED))
+def test_every_verdict_sentence_of_every_claim_is_grammatical(number, monkeypatch):
+    import checkerboard_gan.report.trained as trained
+
+    def read(row, key, which=-1):
+        return float("nan") if row is None else row.values["eval/" + key]
+
+    monkeypatch.setattr(trained, "ev", read)
+    monkeypatch.setattr(trained, "probe", read)
+    claim = TRAINED[number]
+    firsts = {r.kind for r in claim.ratios}
+    againsts = {r.against for r in claim.ratios}
+    high = {**dict.fromkeys(againsts, 0.01), **dict.fromkeys(firsts, 1.0)}  # every ratio holds
+    low = {**dict.fromkeys(againsts, 0.01), **dict.fromkeys(firsts, 0.011)}
+    half = {**low, claim.ratios[0].kind: 1.0}  # the first kind's checks hold, others not
+    outcomes = {
+        "high": verdict(_claim_checks(number, high)),
+        "low": verdict(_claim_checks(number, low)),
+        "half": verdict(_claim_checks(number, half)),
+        "missing": verdict(_claim_checks(number, {})),
+        "not judged": not_judged(_claim_checks(number, high)),
+    }
+    statuses = {v.status for v in outcomes.values()}
+    assert {"undecided", "not judged"} <= statuses
+    assert statuses & {"supported", "not supported", "partly supported"}
+    for v in outcomes.values():
+        s = v.sentence
+        assert not re.search(r"[<≥] \d+ × (against|that against)", s), s
+        assert not re.search(r"'s( |\)|;|\.|$)", s), s  # no dangling possessive
+        assert not re.search(r"([<≥×])\s*\1", s) and ", against the rule" not in s, s
+        assert s.endswith(".") and not s.endswith("..") and "  " not in s, s
+    if number == 7:
+        _claim7_sentences(outcomes, high, low)
+
+
+def _claim7_sentences(outcomes: dict[str, Verdict], high: dict, low: dict) -> None:
+    """Claim 7's sentences word for word, for every outcome."""
+    assert outcomes["high"].sentence == (
+        "Supported by our numbers: seed 0: content_2 of deconv k3 against avgpool (1) ≥ 3 × "
+        "that of deconv k3 against strided (0.01); seed 1: content_2 of deconv k3 against "
+        "avgpool (1) ≥ 3 × that of deconv k3 against strided (0.01)."
+    )
+    low_text = (
+        "content_2 of deconv k3 against avgpool (0.011) < 3 × that of deconv k3 against "
+        "strided (0.01)"
+    )
+    assert outcomes["low"].sentence == (
+        f"Not supported by our numbers: seed 0: {low_text}; seed 1: {low_text}."
+    )
+    assert outcomes["missing"].sentence == (
+        "Undecided, for want of numbers: seed 0: content_2 of deconv k3 against avgpool and "
+        "of deconv k3 against strided are missing; seed 1: content_2 of deconv k3 against "
+        "avgpool and of deconv k3 against strided are missing."
+    )
+    assert outcomes["not judged"].sentence.endswith(
+        "The numbers, shown and not judged: seed 0: content_2 of deconv k3 against avgpool "
+        "(1) ≥ 3 × that of deconv k3 against strided (0.01); seed 1: content_2 of deconv k3 "
+        "against avgpool (1) ≥ 3 × that of deconv k3 against strided (0.01)."
+    )
+    partly = verdict([*_claim_checks(7, high)[:1], *_claim_checks(7, low)[1:]])
+    assert partly.sentence == (
+        "Partly supported: as the rule asks, seed 0: content_2 of deconv k3 against avgpool "
+        f"(1) ≥ 3 × that of deconv k3 against strided (0.01); against it, seed 1: {low_text}."
+    )
+
+
+def test_tables_scroll_in_their_own_box_and_verdicts_have_distinct_colours():
+    wide = Table(["folder"], [["runs/" + "x" * 400]])
+    sections = [
+        Section(f"s{i}", "S", [wide], Verdict(status, "s."))
+        for i, status in enumerate(
+            ["supported", "partly supported", "not supported", "undecided", "not judged"]
+        )
+    ]
+    page = to_html(sections, "t")
+    assert page.count('<div class="table-box"><table>') == 5
+    assert re.search(r"\.table-box \{[^}]*overflow-x: auto", page)
+    colours = {}
+    for css in ("supported", "partly-supported", "not-supported", "undecided", "not-judged"):
+        assert f'class="verdict {css}"' in page
+        rule = re.search(rf"\.verdict\.{css} \{{([^}}]*)\}}", page).group(1)
+        colours[css] = re.search(r"background: (#\w+)", rule).group(1)
+    assert len(set(colours.values())) == 5, colours
+    grey = colours["not-judged"].lstrip("#")
+    assert len(set(grey[i : i + 2] for i in (0, 2, 4))) == 1  # neutral: r = g = b
 
 
 @pytest.mark.slow
@@ -163,7 +273,7 @@ def test_trained_claims_are_judged_per_seed_from_the_evaluations(tmp_path):
     cpu = Setting("cpu", 5, 1200, (), None, 2)
     blocks, checks = trained_claim(3)(Context(tmp_path, cpu, rows))
     assert [c.ok for c in checks] == [True, True, True, False]
-    assert checks[3].text == "seed 1: deconv k3 content_2 0.004 < 3 × bilinear's 0.002"
+    assert checks[3].text == "seed 1: content_2 of deconv k3 (0.004) < 3 × that of bilinear (0.002)"
     assert verdict(checks).status == "partly supported"
     table = next(b for b in blocks if isinstance(b, Table))
     assert table.rows[-1][:4] == ["real images", "", "0.0007", "1e-08"]
@@ -173,7 +283,7 @@ def test_trained_claims_are_judged_per_seed_from_the_evaluations(tmp_path):
     assert section.verdict.status == "partly supported"
     quick = Setting("quick", 1, 40, (), 20, 2)
     (section,) = [s for s in claim_sections(Context(tmp_path, quick, rows), [3]) if s.verdict]
-    assert section.verdict.status == "not judged" and "0.004 < 3" in section.verdict.sentence
+    assert section.verdict.status == "not judged" and "(0.004) < 3" in section.verdict.sentence
 
 
 def test_a_collapsed_run_is_left_out_of_the_verdicts_and_named(tmp_path):
@@ -195,7 +305,7 @@ def test_a_collapsed_run_is_left_out_of_the_verdicts_and_named(tmp_path):
     cpu = Setting("cpu", 5, 1200, (), None, 2)
     ctx = Context(tmp_path, cpu, kept, excluded)
     _, checks = trained_claim(3)(ctx)
-    assert not any("bilinear's 0.002" in c.text and "seed 1" in c.text for c in checks)
+    assert not any("that of bilinear (0.002)" in c.text and "seed 1" in c.text for c in checks)
     assert all(c.ok is not False for c in checks)
     note = excluded_note(ctx)
     assert note.startswith("**Excluded from the verdicts (1 run(s), generator collapsed):**")

@@ -88,8 +88,10 @@ body { font: 15px/1.5 system-ui, sans-serif; color: #222; margin: 0; background:
 main { max-width: 1100px; margin: 0 auto; padding: 1em 2em 4em; background: white; }
 h2 { border-bottom: 1px solid #ddd; padding-top: 0.5em; }
 nav a { margin-right: 1em; }
-table { border-collapse: collapse; margin: 0.8em 0; font-size: 13px; }
+.table-box { max-width: 100%; overflow-x: auto; margin: 0.8em 0; }
+table { border-collapse: collapse; font-size: 13px; }
 th, td { border: 1px solid #ddd; padding: 3px 8px; text-align: left; vertical-align: top; }
+td, p, figcaption { overflow-wrap: anywhere; }  /* long run folders wrap */
 th { background: #f0f0f0; }
 code { background: #f3f3f3; padding: 0 3px; font-size: 12px; }
 pre { background: #f3f3f3; padding: 0.6em; font-size: 12px; white-space: pre-wrap; }
@@ -97,10 +99,25 @@ figure { margin: 1em 0; }
 figure img { max-width: 100%; border: 1px solid #eee; }
 figcaption { font-size: 13px; color: #555; }
 .verdict { padding: 0.6em 0.9em; border-left: 6px solid #888; background: #eee; }
-.supported { background: #e9f6ec; border-color: #2e9d4a; }
-.partly-supported { background: #fff6e0; border-color: #e0a100; }
-.not-supported { background: #fdeaea; border-color: #c62828; }
+.verdict.supported { background: #dff3e4; border-color: #2e9d4a; }
+.verdict.partly-supported { background: #fff3d6; border-color: #e0a100; }
+.verdict.not-supported { background: #fde4e4; border-color: #c62828; }
+.verdict.undecided { background: #e8ecf8; border-color: #3f51b5; }
+.verdict.not-judged { background: #f2f2f2; border-color: #9e9e9e; border-left-style: dashed;
+  color: #555; }
 """
+
+
+def table_html(table: Table) -> str:
+    """A table in its own box, which scrolls sideways when the table is wider than the page
+    (long cells wrap first)."""
+    rows = [table.header] + table.rows
+    tags = ["th"] + ["td"] * len(table.rows)
+    body = "".join(
+        "<tr>" + "".join(f"<{t}>{inline(c)}</{t}>" for c in r) + "</tr>"
+        for r, t in zip(rows, tags, strict=True)
+    )
+    return f'<div class="table-box"><table>{body}</table></div>'
 
 
 def to_html(sections: list[Section], title: str) -> str:
@@ -118,16 +135,7 @@ def to_html(sections: list[Section], title: str) -> str:
             if isinstance(b, str):
                 out.append(f"<p>{inline(b)}</p>")
             elif isinstance(b, Table):
-                rows = [b.header] + b.rows
-                tags = ["th"] + ["td"] * len(b.rows)
-                out.append(
-                    "<table>"
-                    + "".join(
-                        "<tr>" + "".join(f"<{t}>{inline(c)}</{t}>" for c in r) + "</tr>"
-                        for r, t in zip(rows, tags, strict=True)
-                    )
-                    + "</table>"
-                )
+                out.append(table_html(b))
             elif isinstance(b, Code):
                 out.append(f"<pre>{html.escape(b.text)}</pre>")
             elif isinstance(b, Fig):

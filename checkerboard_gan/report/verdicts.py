@@ -26,13 +26,20 @@ class Check:
     ok: bool | None  # None: a number is missing
 
 
-def compare(a_name: str, a: float, k: float, b_name: str, b: float, above: bool = True) -> Check:
-    """Whether `a >= k * b` (`above`) or `a < k * b` (not `above`)."""
-    if math.isnan(a) or math.isnan(b):
-        return Check(f"{a_name} or {b_name} missing", None)
+def compare(
+    key: str, a_name: str, a: float, k: float, b_name: str, b: float, above: bool = True
+) -> Check:
+    """Whether `key` of `a_name` is at least `k` x that of `b_name` (`above`) or less (not
+    `above`), written as one clause: "content_2 of deconv k3 (0.6) ≥ 3 × that of nearest
+    (0.1)"; the names are noun phrases, never possessives."""
+    gone = [name for name, value in ((a_name, a), (b_name, b)) if math.isnan(value)]
+    if gone:
+        which = " and of ".join(gone)
+        return Check(f"{key} of {which} {'is' if len(gone) == 1 else 'are'} missing", None)
     holds = a >= k * b
+    sign = "≥" if holds else "<"
     return Check(
-        f"{a_name} {a:.3g} {'≥' if holds else '<'} {k:g} × {b_name} {b:.3g}", holds == above
+        f"{key} of {a_name} ({a:.3g}) {sign} {k:g} × that of {b_name} ({b:.3g})", holds == above
     )
 
 
@@ -51,10 +58,11 @@ def per_seed_checks(
     run's value (default: its evaluation), `when` qualifies the key in the text."""
     return [
         compare(
-            f"seed {s}: {a[0]} {key}{when}",
+            f"seed {s}: {key}{when}",
+            a[0],
             getter(a[1].get(s), key, which),
             k,
-            f"{b[0]}'s",
+            b[0],
             getter(b[1].get(s), key, which),
             above,
         )
@@ -64,25 +72,29 @@ def per_seed_checks(
 
 def verdict(checks: list[Check]) -> Verdict:
     """One sentence from the checks: all hold, none hold, some hold, or numbers missing."""
+    if not checks:
+        return Verdict("undecided", "Undecided: there were no numbers to decide on.")
     if any(c.ok is None for c in checks):
         missing = "; ".join(c.text for c in checks if c.ok is None)
-        return Verdict("undecided", f"Undecided: numbers are missing ({missing}).")
+        return Verdict("undecided", f"Undecided, for want of numbers: {missing}.")
     good = "; ".join(c.text for c in checks if c.ok)
     bad = "; ".join(c.text for c in checks if not c.ok)
     if not bad:
         return Verdict("supported", f"Supported by our numbers: {good}.")
     if not good:
         return Verdict("not supported", f"Not supported by our numbers: {bad}.")
-    return Verdict("partly supported", f"Partly supported: {good}; but {bad}, against the rule.")
+    return Verdict(
+        "partly supported", f"Partly supported: as the rule asks, {good}; against it, {bad}."
+    )
 
 
 def not_judged(checks: list[Check]) -> Verdict:
     """A trained claim in a quick run: its numbers, no verdict (training has not happened)."""
-    numbers = "; ".join(c.text for c in checks)
+    numbers = "; ".join(c.text for c in checks) or "none"
     return Verdict(
         "not judged",
         "Not judged (quick run): a check of the machinery, too small and short for training to "
-        f"have happened. Its numbers: {numbers}.",
+        f"have happened. The numbers, shown and not judged: {numbers}.",
     )
 
 
