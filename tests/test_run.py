@@ -393,7 +393,7 @@ def test_the_background_writer_leaves_the_same_folder_also_after_sigterm_and_res
     assert a["pictures"].keys() == b["pictures"].keys()
     differ = [k for k in a["pictures"] if a["pictures"][k] != b["pictures"][k]]
     # only their titles differ, which name the run folder
-    assert all(k.startswith(("figures/", "eval/fingerprint")) for k in differ)
+    assert all(k.startswith(("figures/", "eval/fingerprint", "eval/curves")) for k in differ)
     assert all(torch.equal(a["samples"][k], b["samples"][k]) for k in a["samples"])
     assert a["metrics"] == b["metrics"]
     assert a["tags"] == b["tags"]
