@@ -128,23 +128,26 @@ class RunFolders(Callback):
     def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
         _swept.clear()
         _swept.update(swept_keys(config))
-        _one_folder_per_job(config)
-        _every_job_composes(config)
+        loader = config_loader(OmegaConf.select(config, "hydra.runtime.config_sources") or [])
+        jobs = sweep_jobs(config.hydra, loader) or []  # expanded once, for both checks
+        _one_folder_per_job(config, jobs)
+        _every_job_composes(config, jobs, loader)
         _writable_folder(Path(str(config.hydra.sweep.dir)), "hydra.sweep.dir")
 
 
-def _one_folder_per_job(config: DictConfig) -> None:
+def _one_folder_per_job(config: DictConfig, jobs: list[list[str]]) -> None:
     """Exit 2 before a sweep starts if two of its jobs would get one run folder: the same
     settings twice (`upsample.kernel=3,3`), or settings whose folder names coincide. Checked
     where jobs are named by `run_name` and the basic sweeper's jobs are known."""
     subdir = OmegaConf.to_container(config.hydra.sweep, resolve=False).get("subdir")
-    jobs = sweep_jobs(config.hydra) if "run_name" in str(subdir) else None
+    if "run_name" not in str(subdir):
+        return
     named: dict[str, int] = {}
-    for num, job in enumerate(jobs or []):
+    for num, job in enumerate(jobs):
         first = named.setdefault(run_name(job, num), num)
         if first == num:
             continue
-        same = sorted(jobs[first]) == sorted(job)  # type: ignore[index]
+        same = sorted(jobs[first]) == sorted(job)
         shown = [o for o in job if o.split("=", 1)[0] in _swept] or job
         what = (
             f"the same settings ({' '.join(shown)})"
@@ -160,13 +163,11 @@ def _one_folder_per_job(config: DictConfig) -> None:
         sys.exit(2)
 
 
-def _every_job_composes(config: DictConfig) -> None:
+def _every_job_composes(config: DictConfig, jobs: list[list[str]], loader: Any) -> None:
     """Exit 2 before a sweep starts (and before its folder exists) if one of its jobs names an
     option or key the configs do not have (`upsample=nearest,bogus`) or a value the schema
     refuses (`upsample.kernel=0,3`): found at launch, it would stop the sweep after the jobs
     before it ran, or leave a failed run folder per bad value."""
-    jobs = sweep_jobs(config.hydra) or []
-    loader = config_loader(OmegaConf.select(config, "hydra.runtime.config_sources") or [])
     for num, job in enumerate(jobs):
         try:
             composed = loader.load_sweep_config(config, list(job))

@@ -515,18 +515,21 @@ def sweep_overrides(hydra_cfg: DictConfig, config_loader: Any = None) -> list[An
     return OverridesParser.create(config_loader=config_loader).parse_overrides(args)
 
 
-def sweep_jobs(hydra_cfg: DictConfig) -> list[list[str]] | None:
+def sweep_jobs(hydra_cfg: DictConfig, loader: Any = None) -> list[list[str]] | None:
     """Each job's overrides as Hydra's basic sweeper expands a multirun (its `hydra` node, live
     or from multirun.yaml), e.g. `k=1,2` -> [["k=1"], ["k=2"]]; `glob(...)` is read from the
     config sources the run was composed from. None for another sweeper, or where the sweep
-    cannot be expanded again (a config source that is gone)."""
+    cannot be expanded again (a config source that is gone). `loader`: a `config_loader` over
+    those sources, where the caller has one already."""
     from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
     from hydra.errors import HydraException
 
     if not str(hydra_cfg.sweeper.get("_target_", "")).endswith("BasicSweeper"):
         return None
     try:
-        loader = config_loader(OmegaConf.select(hydra_cfg, "runtime.config_sources") or [])
+        loader = loader or config_loader(
+            OmegaConf.select(hydra_cfg, "runtime.config_sources") or []
+        )
         parsed = sweep_overrides(hydra_cfg, loader)
         jobs = [job for batch in BasicSweeper.split_arguments(parsed, None) for job in batch]
     except (HydraException, OSError, ValueError):

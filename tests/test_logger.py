@@ -82,15 +82,21 @@ def test_each_probe_saves_ds_input_gradient_as_the_probe_computed_it(tmp_path):
     assert row.gradient(0).shape == (NUM_GRAD, 3, 16, 16)
 
 
-def test_an_evaluation_writes_its_fingerprint_figure_and_raw_tiles(tmp_path):
-    """`eval/fingerprint_step_*.png` (the same bytes as TensorBoard's `eval/fingerprint`): the
-    generated tile beside the real one on one scale; `.pt` beside it keeps the raw tiles."""
+def tiny_probe_and_evaluator() -> tuple[Generator, Discriminator, Probe, Evaluator]:
+    """The tiny config's G and D (seed 0), a probe and a 64-sample evaluator on 64 uniform
+    real images."""
     cfg = compose_config()
     torch.manual_seed(0)
     g, d = Generator(cfg), Discriminator(cfg)
     real = torch.rand(64, 3, 16, 16, generator=torch.Generator().manual_seed(0)) * 2 - 1
     probe = Probe(cfg, real, g.period, d.period)
-    evaluator = Evaluator(real, 64, 16, cfg.model.z_dim, cfg.seed, 2, g.period)
+    return g, d, probe, Evaluator(real, 64, 16, cfg.model.z_dim, cfg.seed, 2, g.period)
+
+
+def test_an_evaluation_writes_its_fingerprint_figure_and_raw_tiles(tmp_path):
+    """`eval/fingerprint_step_*.png` (the same bytes as TensorBoard's `eval/fingerprint`): the
+    generated tile beside the real one on one scale; `.pt` beside it keeps the raw tiles."""
+    g, d, probe, evaluator = tiny_probe_and_evaluator()
     evaluation = evaluator.evaluate(0, g)
     logger = RunLogger(tmp_path, RunRecord.start(tmp_path, {}), background=False)
     logger.probe(probe.observe(0, g, d), evaluation)
@@ -115,12 +121,7 @@ def test_few_evaluations_are_drawn_exactly_and_their_scalars_warn_about_smoothin
     smoothing misdraws such curves, so the Text tab's table and every `eval/*` scalar's
     description say so, and `eval/curves` (also `eval/curves.png`) draws the exact values over
     steps."""
-    cfg = compose_config()
-    torch.manual_seed(0)
-    g, d = Generator(cfg), Discriminator(cfg)
-    real = torch.rand(64, 3, 16, 16, generator=torch.Generator().manual_seed(0)) * 2 - 1
-    probe = Probe(cfg, real, g.period, d.period)
-    evaluator = Evaluator(real, 64, 16, cfg.model.z_dim, cfg.seed, 2, g.period)
+    g, d, probe, evaluator = tiny_probe_and_evaluator()
     logger = RunLogger(tmp_path, RunRecord.start(tmp_path, {}), background=False)
     for step in (0, 7):
         logger.probe(probe.observe(step, g, d), evaluator.evaluate(step, g))
