@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 import os
+import time
 from pathlib import Path
 
 import torch
@@ -73,19 +74,73 @@ def _cpu_quota(cgroup: Path, own: Path) -> float | None:
         return None
 
 
-def busy_cores_line(threads: int, load: float | None = None) -> str | None:
-    """One line when the cores a run is about to use are already busy (the 1-minute load
-    average, before the run adds to it, at least `threads`), with the setting to use; else
-    None. Advice only: the thread count does not follow the load."""
+BUSY_SAMPLE_S = 0.2  # how long a run's start watches the CPUs it will use
+
+
+def busy_cpus(
+    seconds: float = BUSY_SAMPLE_S, stat: Path = Path("/proc/stat"), cpus: set[int] | None = None
+) -> float | None:
+    """How many of the CPUs this process may use (its affinity mask, or `cpus`) were busy over
+    the next `seconds`, from the kernel's per-CPU time counters (`/proc/stat`: busy = not idle
+    and not waiting for I/O): 0 to the number of CPUs. None where there is no such file (not
+    Linux). Unlike the load average, which trails by about a minute, it sees jobs that started
+    a moment ago."""
+    if cpus is None:
+        try:
+            cpus = os.sched_getaffinity(0)
+        except AttributeError:
+            return None
+    before = _cpu_times(stat, cpus)
+    if before is None:
+        return None
+    time.sleep(seconds)
+    after = _cpu_times(stat, cpus)
+    if after is None:
+        return None
+    busy = 0.0
+    for cpu, (idle, total) in after.items():
+        idle0, total0 = before.get(cpu, (idle, total))
+        if total > total0:
+            busy += 1 - (idle - idle0) / (total - total0)
+    return busy
+
+
+def _cpu_times(stat: Path, cpus: set[int]) -> dict[int, tuple[int, int]] | None:
+    """{cpu: (idle + iowait jiffies, all jiffies)} of `cpus` from a /proc/stat text."""
+    try:
+        lines = stat.read_text().splitlines()
+    except OSError:
+        return None
+    found = {}
+    for line in lines:
+        name, *fields = line.split()
+        if name.startswith("cpu") and name[3:].isdigit() and int(name[3:]) in cpus:
+            values = [int(v) for v in fields[:8]]
+            found[int(name[3:])] = (values[3] + values[4], sum(values))
+    return found or None
+
+
+def busy_cores_line(
+    threads: int, load: float | None = None, busy: float | None = None
+) -> str | None:
+    """One line when the cores a run is about to use are already busy, with the setting to use;
+    else None. Busy: the 1-minute load average, before the run adds to it, is at least
+    `threads`, or `busy_cpus` (sampled now) finds at least `threads` - 0.5 of them in use.
+    Advice only: the thread count does not follow the load."""
+    if threads < 2:
+        return None
     if load is None:
         try:
             load = os.getloadavg()[0]
         except OSError:
-            return None
-    if threads < 2 or load < threads:
+            load = 0.0
+    if busy is None and load < threads:
+        busy = busy_cpus()
+    if load < threads and (busy is None or busy < threads - 0.5):
         return None
+    now = f", {busy:.1f} busy just now" if busy is not None else ""
     return (
-        f"the {threads} CPU cores this run uses are already busy (load average {load:.1f}): "
+        f"the {threads} CPU cores this run uses are already busy (load average {load:.1f}{now}): "
         "threads compete and training slows several times; with other jobs running give "
         "threads=1 (or run fewer jobs at once)"
     )

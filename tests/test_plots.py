@@ -76,6 +76,11 @@ def test_the_evaluation_curves_draw_every_evaluation_exactly_with_its_value_writ
     assert [t.get_text() for t in cb.texts] == ["0.4", "0.015"]
     assert list(swd.get_xticks()) == [0, 500]
     assert swd.get_lines()[1].get_ydata()[0] == 30.0  # the real floor, dashed
+    # the training logger's choice: given keys in their order, one row each (ncols=1)
+    chosen = evaluation_curves_figure(evaluations, "t", ["swd", "content_2", "cb_2"], ncols=1)
+    assert [ax.get_title() for ax in chosen.axes] == ["swd", "cb_2"]
+    assert chosen.axes[0].get_subplotspec().rowspan.start == 0
+    assert chosen.axes[1].get_subplotspec().rowspan.start == 1
 
 
 def test_a_stretched_map_uses_its_own_range():

@@ -7,7 +7,7 @@ import os
 
 import pytest
 
-from checkerboard_gan.devices import busy_cores_line, granted_cpus
+from checkerboard_gan.devices import busy_cores_line, busy_cpus, granted_cpus
 from checkerboard_gan.training.run import train
 
 from .conftest import compose_config, read_metrics
@@ -45,10 +45,46 @@ def test_threads_follow_the_cpu_quota_and_affinity(tmp_path, files, expected):
 
 def test_busy_cores_are_said_with_the_setting_to_use():
     line = busy_cores_line(2, load=3.4)
-    assert line.startswith("the 2 CPU cores this run uses are already busy (load average 3.4)")
+    assert line.startswith("the 2 CPU cores this run uses are already busy (load average 3.4")
     assert "threads=1" in line
-    assert busy_cores_line(2, load=1.2) is None  # a core free: no word
+    assert busy_cores_line(2, load=1.2, busy=0.9) is None  # a core free: no word
     assert busy_cores_line(1, load=9.0) is None  # one thread already
+    # jobs started a moment ago: the load average still trails, the sampled CPUs do not
+    line = busy_cores_line(2, load=0.4, busy=1.9)
+    assert line.startswith(
+        "the 2 CPU cores this run uses are already busy (load average 0.4, 1.9 busy just now)"
+    )
+
+
+def stat_text(per_cpu: list[list[int]]) -> str:
+    """A /proc/stat: user nice system idle iowait irq softirq steal per CPU."""
+    rows = [[sum(c) for c in zip(*per_cpu, strict=True)], *per_cpu]
+    names = ["cpu", *(f"cpu{i}" for i in range(len(per_cpu)))]
+    return "".join(f"{n} {' '.join(map(str, r))} 0 0\n" for n, r in zip(names, rows, strict=True))
+
+
+def test_busy_cpus_reads_the_kernels_counters_over_the_sample(tmp_path, monkeypatch):
+    # Over the sample CPU 0 ran 18 of 20 jiffies (busy 0.9), CPU 1 idled or waited on I/O for
+    # all 20 (busy 0), CPU 2 ran all 20 but is not ours: 0.9 of our 2 CPUs busy.
+    stat = tmp_path / "stat"
+    snapshots = iter(
+        [
+            stat_text([[100, 0, 50, 500, 5, 0, 0, 0]] * 3),
+            stat_text(
+                [
+                    [115, 0, 53, 501, 6, 0, 0, 0],
+                    [100, 0, 50, 515, 10, 0, 0, 0],
+                    [120, 0, 50, 500, 5, 0, 0, 0],
+                ]
+            ),
+        ]
+    )
+    stat.write_text(next(snapshots))
+    monkeypatch.setattr(
+        "checkerboard_gan.devices.time.sleep", lambda s: stat.write_text(next(snapshots))
+    )
+    assert busy_cpus(0.2, stat, cpus={0, 1}) == pytest.approx(0.9)
+    assert busy_cpus(0.2, tmp_path / "none", cpus={0}) is None
 
 
 def test_a_run_without_threads_takes_the_granted_count(tmp_path):

@@ -194,18 +194,19 @@ def _fingerprint_panel(
 
 
 def evaluation_curves_figure(
-    evaluations: list[dict], title: str, keys: list[str] | None = None
+    evaluations: list[dict], title: str, keys: list[str] | None = None, ncols: int = 4
 ) -> Figure:
     """The evaluations' measures (`fake`, then `quality`) over steps, one small panel each, every
     point marked and labelled with its exact value, the real images' value (`real`,
     `quality_floor`) of the last evaluation as a dashed line: what TensorBoard's smoothed
-    scalar charts misdraw when a run has only a few evaluations. `keys` limits the panels. A
-    plain Figure, not pyplot's (drawn on the training thread)."""
+    scalar charts misdraw when a run has only a few evaluations. `keys` limits and orders the
+    panels (those the evaluations lack are left out), `ncols` of them per row. A plain Figure,
+    not pyplot's (drawn on the training thread)."""
     last = evaluations[-1]
     sides = {k: ("fake", "real") for k in last["fake"]}
     sides |= {k: ("quality", "quality_floor") for k in last.get("quality") or {}}
     keys = [k for k in (keys or sides) if k in sides]
-    ncols = max(1, min(4, len(keys)))
+    ncols = max(1, min(ncols, len(keys)))
     nrows = max(1, -(-len(keys) // ncols))
     fig = Figure(figsize=(3.0 * ncols, 2.3 * nrows + 0.5), dpi=100)
     axes = fig.subplots(nrows, ncols, squeeze=False)
@@ -230,7 +231,7 @@ def _curve_panel(ax: Axes, key: str, points: list[tuple[int, float]], floor: flo
         )
     if floor is not None:
         ax.axhline(floor, color="0.4", linestyle="--", linewidth=1, label=f"real {floor:.4g}")
-        ax.legend(fontsize=6, loc="best")
+        ax.legend(fontsize=6, loc="upper right")
     ax.set_xticks(steps)
     ax.set_title(key, fontsize=8)
     ax.tick_params(labelsize=7)

@@ -26,6 +26,7 @@ from checkerboard_gan.analysis.catalogue import (
     OVERLAP_UNEVENNESS,
     SATURATED,
     Periods,
+    of_stage,
 )
 from checkerboard_gan.analysis.evaluation import Evaluation
 from checkerboard_gan.config import Config, flat_config
@@ -82,8 +83,9 @@ def log_evaluation(
     scalars (each described as having few points, misdrawn by TensorBoard's default smoothing)
     and fingerprint tiles, in TensorBoard and in the run folder
     (`eval/fingerprint_step_XXXXXXX.png` and `.pt`), the first evaluation of `evaluations`
-    (the run's, this one included) beside it as a table in the Text tab, and all of them as
-    exact curves from the second evaluation on (`eval/curves`, `eval/curves.png`)."""
+    (the run's, this one included) beside it as a table in the Text tab, and the headline
+    measures of all of them (each at every period, and the quality measures) as exact curves
+    from the second evaluation on (`eval/curves`, `eval/curves.png`), one row per measure."""
     writer.add_text("summary/evaluation", evaluation_table(evaluations[0], ev.entry()), ev.step)
     sides = (ev.fake, ev.real, ev.quality, ev.quality_floor)
     for side, values in zip(("fake", "real", "quality", "quality_floor"), sides, strict=True):
@@ -98,10 +100,19 @@ def log_evaluation(
     png, height, width = figure_png(fingerprint_figure(evaluation_panels(ev), title, ncols=1))
     log_png(writer, "eval/fingerprint", png, height, width, ev.step)
     write_bytes(stem.with_suffix(".png"), png)
-    if len(evaluations) < 2:  # one point is no curve (and the chart costs about 1 s)
+    if len(evaluations) < 2:  # one point is no curve
         return
-    title = f"evaluations, exact values (not smoothed), {Path(run_dir).name}, step {ev.step}"
-    png, height, width = figure_png(evaluation_curves_figure(evaluations, title))
+    title = (
+        f"evaluations, exact values (not smoothed), {Path(run_dir).name}, step {ev.step}; "
+        "every measure: the Text tab's summary/evaluation"
+    )
+    headline = [m for m in of_stage("evaluation") if m.headline]
+    keys = [m.key(p) for m in headline if m.per_period for p in ev.periods]
+    keys += [m.key() for m in headline if not m.per_period]
+    keys += [m.key() for m in of_stage("quality") if m.headline]
+    png, height, width = figure_png(
+        evaluation_curves_figure(evaluations, title, keys, ncols=len(ev.periods))
+    )
     log_png(writer, "eval/curves", png, height, width, ev.step)
     write_bytes(folder / "curves.png", png)
 
