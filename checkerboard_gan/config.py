@@ -48,6 +48,7 @@ class UpsampleConfig:
     kernel: int = 4
     stride: int = 2
     final_conv: bool = False
+    final_kernel: int = 3
     last_n: int | None = None
     other: str = "nearest"
     other_kernel: int = 3
@@ -56,6 +57,7 @@ class UpsampleConfig:
         _at_least("upsample.kernel", self.kernel, 1)
         _at_least("upsample.stride", self.stride, 1)
         _at_least("upsample.other_kernel", self.other_kernel, 1)
+        _at_least("upsample.final_kernel", self.final_kernel, 1)
         if self.last_n is not None:
             _at_least("upsample.last_n", self.last_n, 0)
 
@@ -169,14 +171,25 @@ class DatasetConfig:
 
 @dataclass
 class ShapesConfig(DatasetConfig):
-    """The embedded generated dataset: `num_images` images made from `dataset.seed`."""
+    """The embedded generated dataset: `num_images` images made from `dataset.seed`, in the
+    colours of `palette` (a key of `PALETTES`)."""
 
     num_images: int = 8192
     seed: int = 0
+    palette: str = "saturated"
+
+    PALETTES: ClassVar[dict[str, str]] = {
+        "saturated": "every image in the colour cube's corners",
+        "mixed": "each image, with probability 1/2, with every colour moved 3/4 of the way to "
+        "mid-grey",
+    }
 
     def __post_init__(self) -> None:
         super().__post_init__()
         _at_least("dataset.num_images", self.num_images, 1)
+        if self.palette not in self.PALETTES:
+            valid = ", ".join(self.PALETTES)
+            raise ConfigError(f"dataset.palette={self.palette} is invalid: valid are {valid}")
 
 
 @dataclass

@@ -72,8 +72,10 @@ NOTES: dict[tuple[str, str], str] = {
     ("UpsampleConfig", "name"): "the kind, a key of `upsampling.UPSAMPLERS` (set by `upsample=`)",
     ("UpsampleConfig", "kernel"): "kernel size of each stage's convolution",
     ("UpsampleConfig", "stride"): "every stage multiplies H and W by exactly the stride",
-    ("UpsampleConfig", "final_conv"): "a 3x3 stride-1 conv after the last stage "
+    ("UpsampleConfig", "final_conv"): "a stride-1 conv of `final_kernel` after the last stage "
     "(the article's remedy); counted in the overlap map",
+    ("UpsampleConfig", "final_kernel"): 'with `final_conv`: its kernel size k ("same" '
+    "padding; for an even k one more row and column after than before)",
     ("UpsampleConfig", "last_n"): "only the last N stages are of kind `name`; the earlier ones "
     "are of kind `other` (null: all stages)",
     ("UpsampleConfig", "other"): "with `last_n`: the kind of the earlier stages (that kind's "
@@ -101,6 +103,9 @@ NOTES: dict[tuple[str, str], str] = {
     ("DatasetConfig", "channels"): "1 (grey) or 3 (RGB); images are converted to it",
     ("ShapesConfig", "num_images"): "images generated (or cropped, for `photos`)",
     ("ShapesConfig", "seed"): "the seed the images are made from (apart from the run's `seed`)",
+    ("ShapesConfig", "palette"): "`saturated`: every colour a corner of the colour cube; "
+    "`mixed`: each image, with probability 1/2, has every colour moved 3/4 of the way to "
+    "mid-grey (the extreme-colour study, claim 8)",
     ("FileDatasetConfig", "root"): "torchvision sets: where their files are; `folder`: the "
     "image folder",
     ("FileDatasetConfig", "download"): "`true` lets torchvision download a missing set",

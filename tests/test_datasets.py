@@ -18,6 +18,7 @@ import pytest
 import torch
 from PIL import Image
 
+from checkerboard_gan.config import ConfigError
 from checkerboard_gan.data.datasets import InMemoryBatches, StreamingBatches, build_batches
 from checkerboard_gan.data.sources import PALETTE, DatasetError, make_shapes
 from checkerboard_gan.pictures.images import MIN_CELL_PX
@@ -257,7 +258,6 @@ def test_missing_torchvision_files_name_path_and_download_override(tmp_path, nam
 
 
 def test_folder_needs_its_root(tmp_path):
-    from checkerboard_gan.config import ConfigError
 
     with pytest.raises(ConfigError, match="dataset.root must be given"):
         compose_config("dataset=folder")
@@ -387,3 +387,25 @@ def test_a_greyscale_folder_trains_with_one_channel_unless_set(tmp_path, caplog)
     cfg = compose_config("dataset=folder", f"dataset.root={folder}", "dataset.workers=0", *RUN)
     assert build_batches(cfg.dataset, 8, 0, "cpu").images.shape == (17, 3, 16, 16)
     assert "1 of 17 readable images are in colour, so dataset.channels=3" in caplog.text
+
+
+@pytest.mark.parametrize("channels", [3, 1])
+def test_mixed_palette_mutes_about_half_the_images_three_quarters_to_mid_grey(channels):
+    saturated = make_shapes(512, 16, channels, seed=5)
+    mixed = make_shapes(512, 16, channels, seed=5, palette="mixed")
+    to_unit = lambda x: x.double() / 127.5 - 1  # noqa: E731  [0, 255] -> [-1, 1]
+    same = (mixed == saturated).flatten(1).all(1)
+    muted = ~same
+    # A muted image is its saturated twin (same shape, same colours) at 1/4 of its distance
+    # from mid-grey: 3/4 of the way there, to within the rounding to 8 bits.
+    expected = to_unit(saturated[muted]) / 4
+    assert (to_unit(mixed[muted]) - expected).abs().max() <= 0.5 / 127.5 + 1e-12
+    assert 0.4 < muted.double().mean() < 0.6  # probability 1/2: 512 coins, 4.5 standard errors
+    if channels == 3:  # a muted colour is 1/4 as far from grey: sqrt(3) / 4 for a cube corner
+        distance = to_unit(mixed[muted]).square().sum(1).sqrt()
+        assert distance.sub(math.sqrt(3) / 4).abs().max() < 0.01
+
+
+def test_palette_refuses_an_unknown_name():
+    with pytest.raises(ConfigError, match="dataset.palette=pastel is invalid: valid are"):
+        compose_config("dataset.palette=pastel")

@@ -167,7 +167,7 @@ def test_a_stride_3_source_is_read_at_periods_3_and_9(tmp_path):
     assert ev.periods == [3, 9]
     assert set(ev.fake) == {
         f"{m}_{p}" for m in ("cb", "content", "peak_db", "fingerprint") for p in (3, 9)
-    } | {"diversity", "saturated"}
+    } | {"diversity", "saturated", "extreme_colour_ratio"}
     assert ev.fake["diversity"] == pytest.approx(measures.diversity(x), rel=1e-5)
     assert ev.fake["cb_3"] == pytest.approx(measures.checkerboard_score(x, 3), rel=1e-5)
     assert ev.fake["content_9"] < 0.2 * ev.fake["content_3"]

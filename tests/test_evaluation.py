@@ -36,7 +36,7 @@ def test_a_constant_generator_has_no_content_and_no_fingerprint():
     assert ev.step == 7 and ev.n_fake == 48 and ev.n_real == 32
     assert set(ev.fake) == {
         f"{m}_{p}" for m in ("cb", "content", "peak_db", "fingerprint") for p in (2, 4)
-    } | {"spectral_distance", "diversity", "saturated"}
+    } | {"spectral_distance", "diversity", "saturated", "extreme_colour_ratio"}
     assert ev.fake["diversity"] == 0.0  # every image the same: a collapsed generator
     for key, value in ev.fake.items():
         if key.startswith(("cb_", "content_", "fingerprint_")):
@@ -96,7 +96,7 @@ def test_a_run_writes_its_evaluations_to_metrics_and_tensorboard(kind, tmp_path)
         assert e["n_fake"] == 64 and e["n_real"] == 64 and e["seconds"] > 0
         assert set(e["real"]) == {
             f"{m}_{p}" for m in ("cb", "content", "peak_db", "fingerprint") for p in (2, 4)
-        } | {"diversity", "saturated"}
+        } | {"diversity", "saturated", "extreme_colour_ratio"}
         assert set(e["fake"]) == set(e["real"]) | {"spectral_distance"}
     acc = events(tmp_path)
     for e in evals:  # SWD against the real images, and one half of them against the other
@@ -255,6 +255,8 @@ def test_streamed_chunks_give_each_measures_own_value_on_the_whole_batch(shape):
         assert torch.allclose(stats.tile(p), measures.fingerprint_tile(x, p), atol=1e-7)
     assert stats.variance() == pytest.approx(measures.pixel_variance(x).item(), rel=1e-6)
     assert torch.allclose(stats.radial(), measures.radial_spectrum(x), atol=1e-4)
+    ratio = measures.extreme_colour_ratio(x, 2)
+    assert values["extreme_colour_ratio"] == pytest.approx(ratio, rel=1e-5)
     assert batch_measures(x, 2, periods[-1]) == pytest.approx(values, rel=1e-5, abs=1e-4)
 
 

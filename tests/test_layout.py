@@ -141,13 +141,18 @@ WHOLE = "|".join(m.name for m in CATALOGUE if not m.per_period)  # stems are wor
 MEASURE_KEY = re.compile(rf"^({INDEXED})_\d|^({WHOLE})$")
 
 
+# Words that are a measure's key and also, in these modules, something else: the shapes
+# dataset's default palette (`dataset.palette=saturated`) is not the `saturated` measure.
+NOT_MEASURES = {("config", "saturated"), ("data.sources", "saturated")}
+
+
 def test_no_measure_key_is_typed_outside_the_catalogue():
     typed = [
         f"{name}: {s!r}"
         for name, path in modules().items()
         if name != "analysis.catalogue"
         for s in _code_strings(path)
-        if MEASURE_KEY.match(s)
+        if MEASURE_KEY.match(s) and (name, s) not in NOT_MEASURES
     ]
     assert not typed, typed
 

@@ -225,3 +225,47 @@ def test_fingerprint_tile_is_the_stamped_pattern():
 
 def test_fingerprint_of_a_batch_without_variance_is_zero():
     assert measures.coherent_fingerprint(torch.ones(8, 3, 16, 16), 2) == 0.0
+
+
+# Extreme colours (claim 8) ------------------------------------------------------------------
+
+
+def dot_grid(amplitude: float, size: int = 8) -> torch.Tensor:
+    """(1, 1, size, size): `amplitude` at the (even, even) phase, 0 elsewhere: energy at one of
+    the four period-2 phases."""
+    x = torch.zeros(1, 1, size, size, dtype=torch.float64)
+    x[..., ::2, ::2] = amplitude
+    return x
+
+
+def test_extreme_colour_ratio_of_a_planted_case_is_the_amplitude_ratio_squared():
+    # Thirds of 3 images: colour 0.8 with dots of 0.1, colour 0.4 with anything, colour 0.02
+    # with dots of 0.05. Centring removes the colour, so each third's phase energies are its
+    # dots' energies, which scale with the amplitude squared: R = (0.1 / 0.05)^2 = 4.
+    noise = torch.Generator().manual_seed(0)
+    top = [0.8 + dot_grid(0.1) for _ in range(3)]
+    middle = [0.4 + 0.3 * torch.rand(1, 1, 8, 8, generator=noise).double() for _ in range(3)]
+    bottom = [0.02 + dot_grid(0.05) for _ in range(3)]
+    x = torch.cat(top + middle + bottom).expand(-1, 3, -1, -1)
+    shuffled = x[torch.randperm(9, generator=noise)]
+    assert measures.extreme_colour_ratio(shuffled, 2) == pytest.approx(4.0, rel=1e-9)
+
+
+def test_colour_extremeness_is_the_distance_from_mid_grey():
+    x = torch.zeros(2, 3, 4, 4)
+    x[0] = 0.5  # every pixel at distance sqrt(3 * 0.25)
+    x[1, 0, :2] = -1.0  # half the pixels at distance 1, half at 0
+    e = measures.colour_extremeness(x)
+    assert e.tolist() == pytest.approx([math.sqrt(0.75), 0.5])
+
+
+def test_extreme_colour_ratio_is_one_for_one_pattern_at_every_colour():
+    x = torch.cat([c + dot_grid(0.2) for c in (-0.9, -0.5, 0.0, 0.3, 0.6, 0.9)])
+    assert measures.extreme_colour_ratio(x, 2) == pytest.approx(1.0, rel=1e-9)
+
+
+def test_extreme_colour_ratio_needs_three_images_and_a_pattern():
+    assert math.isnan(measures.extreme_colour_ratio(torch.zeros(2, 1, 8, 8), 2))
+    assert math.isnan(measures.extreme_colour_ratio(torch.zeros(6, 1, 8, 8), 2))
+    flat_bottom = torch.cat([0.9 + dot_grid(0.1)] * 2 + [torch.zeros(1, 1, 8, 8)] * 4)
+    assert measures.extreme_colour_ratio(flat_bottom, 2) == math.inf

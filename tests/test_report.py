@@ -1,4 +1,4 @@
-"""`python -m checkerboard_gan.report`: seven claim sections from real (tiny) runs, readable
+"""`python -m checkerboard_gan.report`: ten claim sections from real (tiny) runs, readable
 HTML; a quick run judges the init claims only."""
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from checkerboard_gan.report.command import excluded_note, studies_for
 from checkerboard_gan.report.document import Section, Table, to_html
 from checkerboard_gan.report.reading import Context, ev, without_collapsed
 from checkerboard_gan.report.studies import SETTINGS, Setting, Study
+from checkerboard_gan.report.trained import Ratio, Seeds
 from checkerboard_gan.report.trained_claims import CLAIMS as TRAINED
 from checkerboard_gan.report.trained_claims import trained_claim
 from checkerboard_gan.report.verdicts import Check, Verdict, compare, not_judged, verdict
@@ -77,13 +78,21 @@ def _claim_checks(number: int, runs: dict[str, float]) -> list[Check]:
     """Claim `number`'s checks over two seeds, each kind's runs with the value `runs` gives it
     (NaN where the kind is not named: the number is missing)."""
     claim = TRAINED[number]
-    keys = {"content": "content_2", "content_sq": "content_4", "grad_content": "grad_content_2"}
+    keys = {
+        "content": "content_2",
+        "content_sq": "content_4",
+        "grad_content": "grad_content_2",
+        "cb_full": "checkerboard",
+        "extreme": "extreme_colour_ratio",
+        "quality_swd": "swd",
+    }
     rows = {}
-    for kind in claim.kinds:
+    for kind in (*claim.kinds, *claim.context):
         value = runs.get(kind[0], float("nan"))
         metrics = {f"{k}/{key}": value for k in ("eval", "probe") for key in keys.values()}
         rows[kind[0]] = {s: _Run(metrics) for s in ("0", "1")}
-    return [c for r in claim.ratios for c in r.checks(["0", "1"], rows, keys)]
+    seeds = Seeds(["0", "1"], ["0", "1"])
+    return [c for r in claim.ratios for c in r.checks(seeds, rows, keys)]
 
 
 @dataclass
@@ -97,14 +106,14 @@ class _Run:
 def test_every_verdict_sentence_of_every_claim_is_grammatical(number, monkeypatch):
     import checkerboard_gan.report.trained as trained
 
-    def read(row, key, which=-1):
+    def read(row, key, which=-1, side="fake"):
         return float("nan") if row is None else row.values["eval/" + key]
 
     monkeypatch.setattr(trained, "ev", read)
     monkeypatch.setattr(trained, "probe", read)
     claim = TRAINED[number]
     firsts = {r.kind for r in claim.ratios}
-    againsts = {r.against for r in claim.ratios}
+    againsts = {r.against for r in claim.ratios if isinstance(r, Ratio)}
     high = {**dict.fromkeys(againsts, 0.01), **dict.fromkeys(firsts, 1.0)}  # every ratio holds
     low = {**dict.fromkeys(againsts, 0.01), **dict.fromkeys(firsts, 0.011)}
     half = {**low, claim.ratios[0].kind: 1.0}  # the first kind's checks hold, others not
@@ -181,7 +190,7 @@ def test_tables_scroll_in_their_own_box_and_verdicts_have_distinct_colours():
 
 
 @pytest.mark.slow
-def test_quick_report_has_seven_claims_with_numbers_and_images(tmp_path):
+def test_quick_report_has_ten_claims_with_numbers_and_images(tmp_path):
     out = tmp_path / "report"
     command = ["--quick", "--seeds", "1", "--steps", "10", "--jobs", "2", "--out", str(out)]
     result = subprocess.run(
@@ -200,11 +209,11 @@ def test_quick_report_has_seven_claims_with_numbers_and_images(tmp_path):
 
 
 def check_report(out: Path) -> None:
-    """Seven claim sections with tables and images, the init claims decided and the trained
+    """Ten claim sections with tables and images, the init claims decided and the trained
     ones "not judged" (a quick run), each from numbers; HTML whose references all exist."""
     md = (out / "report.md").read_text()
     claims = [s for s in re.split(r"^## ", md, flags=re.M) if s.startswith("Claim ")]
-    assert [s.split(":")[0] for s in claims] == [f"Claim {i}" for i in range(1, 8)]
+    assert [s.split(":")[0] for s in claims] == [f"Claim {i}" for i in range(1, 11)]
     for number, section in enumerate(claims, 1):
         assert re.search(r"^\| [^|]*\| .*\d", section, flags=re.M), section[:200]  # a table
         images = re.findall(r"!\[[^\]]*\]\(([^)]+)\)", section)

@@ -156,6 +156,13 @@ FINGERPRINT = Measure(
     per_period=True,
     headline=True,
 )
+EXTREME_COLOUR_RATIO = Measure(
+    "extreme_colour_ratio",
+    "R extreme",
+    "period-s phase spread of the high-pass residual in the third of the images farthest from "
+    "mid-grey over that in the nearest third (R = A_top / A_bottom)",
+    ("evaluation",),
+)
 SWD = Measure(
     "swd",
     "SWD",
@@ -204,6 +211,7 @@ CATALOGUE: tuple[Measure, ...] = (
     SPECTRAL_PEAK,
     DIVERSITY,
     SATURATED,
+    EXTREME_COLOUR_RATIO,
     SPECTRAL_DISTANCE,
     GRAD_CHECKERBOARD,
     GRAD_CONTENT,

@@ -178,6 +178,55 @@ def fingerprint_ratio(tile: torch.Tensor, variance: torch.Tensor) -> float:
     return (tile.pow(2).mean() / variance).item()
 
 
+# Extreme colours --------------------------------------------------------------------------
+
+
+def colour_extremeness(x: torch.Tensor) -> torch.Tensor:
+    """e_n: per image, the mean over pixels of the Euclidean distance of the pixel's colour (its
+    C channels) from mid-grey (0 in [-1, 1]): (N,), float64, 0 to sqrt(C)."""
+    return x.detach().double().square().sum(dim=1).sqrt().mean(dim=(-2, -1))
+
+
+def residual_phase_energy(x: torch.Tensor, period: int) -> torch.Tensor:
+    """Per image, E_n[a, b] = mean over channels and whole periods of r[n, c, p*i + a, p*j + b]^2,
+    r the high-pass residual of the centred image as in the fingerprint: (N, p, p), float64."""
+    r = high_pass(centered(x.detach().double()))
+    n, c, h, w = r.shape
+    hp, wp = h // period, w // period
+    r = r[..., : hp * period, : wp * period].reshape(n, c, hp, period, wp, period)
+    return r.square().mean(dim=(1, 2, 4))
+
+
+def extreme_colour_ratio(x: torch.Tensor, period: int) -> float:
+    """R = A_top / A_bottom: how much stronger the period-p pattern is in the images of the most
+    extreme colours than in those of the least (Odena et al. 2016, "Overlap & Learning": the
+    artifacts are most prominent where the generator outputs extreme colours).
+
+    The images' top and bottom thirds by `colour_extremeness` (N // 3 images each); for each,
+    A = the population std over the p x p phases of E[a, b], the mean of
+    `residual_phase_energy` over the third's images. NaN for N < 3 or both A = 0; inf when only
+    A_bottom is 0. x: (N, C, H, W) in [-1, 1].
+    """
+    return ratio_of_thirds(colour_extremeness(x), residual_phase_energy(x, period))
+
+
+def ratio_of_thirds(extremeness: torch.Tensor, energies: torch.Tensor) -> float:
+    """`extreme_colour_ratio` from each image's e_n (N,) and phase energies E_n (N, p, p); ties
+    in e_n are broken by image order."""
+    third = extremeness.shape[0] // 3
+    if third == 0:
+        return math.nan
+    order = torch.sort(extremeness.double(), stable=True).indices
+    spread = [
+        energies[rows].double().mean(dim=0).std(correction=0).item()
+        for rows in (order[-third:], order[:third])
+    ]
+    top, bottom = spread
+    if bottom > 0:
+        return top / bottom
+    return math.inf if top > 0 else math.nan
+
+
 # Spectra ----------------------------------------------------------------------------------
 
 

@@ -31,6 +31,7 @@ from checkerboard_gan.analysis.catalogue import (
     CB,
     CONTENT,
     DIVERSITY,
+    EXTREME_COLOUR_RATIO,
     FINGERPRINT,
     PEAK_DB,
     SATURATED,
@@ -181,6 +182,8 @@ class ImageStatistics:
         self._mean = torch.zeros(c, h, w, dtype=torch.float64)
         self._m2 = torch.zeros(c, h, w, dtype=torch.float64)
         self._energy_total = 0.0
+        self._extremeness: list[torch.Tensor] = []  # per image e_n, for R
+        self._residual_phases: list[torch.Tensor] = []  # per image (s, s) residual energies
 
     @torch.no_grad()
     def add(self, x: torch.Tensor) -> None:
@@ -195,12 +198,14 @@ class ImageStatistics:
         for part in x.detach().split(per_slice):
             part = part.cpu()
             self._saturated += int((part.abs() >= measures.SATURATION_LEVEL).sum())
+            self._extremeness.append(measures.colour_extremeness(part))
             self._add(_centred32(part))
 
     def _add(self, c: torch.Tensor) -> None:
         n = c.shape[0]
         weights = self._draw_weights(n)
         square = c.square()
+        self._residual_phases.append(measures.residual_phase_energy(c, self.stride))
         for q in sorted(set(self.base.values())):
             self._accumulate(q, _phase_energy(square, q), _residual_tile(c, q), weights)
         self._boot_count += weights.sum(dim=1)
@@ -308,7 +313,8 @@ class ImageStatistics:
         return measures.radial_mean(measures.log_power(self.power_spectrum()))
 
     def values(self) -> dict[str, float]:
-        """cb_p, content_p, peak_db_p and fingerprint_p for every period (catalogue keys)."""
+        """cb_p, content_p, peak_db_p and fingerprint_p for every period, diversity, saturated
+        and extreme_colour_ratio (catalogue keys)."""
         spectrum = self.power_spectrum()
         variance = torch.tensor(self.variance(), dtype=torch.float64)
         cb = {p: _cb(self.energy(p)) for p in self.periods}
@@ -321,6 +327,9 @@ class ImageStatistics:
             out[FINGERPRINT.key(p)] = measures.fingerprint_ratio(self.tile(p), variance)
         out[DIVERSITY.key()] = self.diversity()
         out[SATURATED.key()] = self._saturated / (self.n * math.prod(self.shape))
+        out[EXTREME_COLOUR_RATIO.key()] = measures.ratio_of_thirds(
+            torch.cat(self._extremeness), torch.cat(self._residual_phases)
+        )
         return out
 
     def diversity(self) -> float:

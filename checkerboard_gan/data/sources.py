@@ -55,11 +55,19 @@ PALETTE = torch.tensor(
 )
 
 
+MUTED = 0.25  # a muted image's colours: 1/4 of their distance from mid-grey (moved 3/4 to it)
+
+
 @functools.lru_cache(maxsize=2)
-def make_shapes(num: int, size: int, channels: int, seed: int) -> torch.Tensor:
+def make_shapes(
+    num: int, size: int, channels: int, seed: int, palette: str = "saturated"
+) -> torch.Tensor:
     """Generate `num` shape images as a uint8 tensor (num, channels, size, size).
 
-    Cached: the runs of a sweep in one process share the same (read-only) images.
+    `palette="mixed"`: each image independently, with probability 1/2, has every colour moved
+    3/4 of the way to mid-grey (x -> x / 4 in [-1, 1]); its shape and the other images are those
+    of the saturated palette (the coins are drawn after everything else). Cached: the runs of a
+    sweep in one process share the same (read-only) images.
     """
     g = torch.Generator().manual_seed(seed)
     bg = torch.randint(len(PALETTE), (num,), generator=g)
@@ -82,6 +90,9 @@ def make_shapes(num: int, size: int, channels: int, seed: int) -> torch.Tensor:
     img = torch.where(
         mask.unsqueeze(1), colours[fg].view(num, -1, 1, 1), colours[bg].view(num, -1, 1, 1)
     )
+    if palette == "mixed":
+        muted = torch.rand(num, generator=g) < 0.5
+        img[muted] = 0.5 + (img[muted] - 0.5) * MUTED
     return (img * 255).round().to(torch.uint8)
 
 
@@ -315,7 +326,7 @@ def photos_source(cfg: PhotosConfig) -> torch.Tensor:
 
 
 def _shapes(cfg: ShapesConfig) -> torch.Tensor:
-    return make_shapes(cfg.num_images, cfg.image_size, cfg.channels, cfg.seed)
+    return make_shapes(cfg.num_images, cfg.image_size, cfg.channels, cfg.seed, cfg.palette)
 
 
 SOURCES: Registry[Callable[..., torch.Tensor | Dataset]] = Registry("dataset.name")

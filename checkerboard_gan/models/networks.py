@@ -53,7 +53,7 @@ class Generator(nn.Module):
         early = other_upsample(up)
         self.base_channels = widths[0]
         self.period = up.stride**n  # total upsampling factor from the 4x4 base
-        self.has_final_conv = up.final_conv
+        self.final_kernel = up.final_kernel if up.final_conv else None
         self.project = nn.Linear(m.z_dim, widths[0] * 16)
         self.base = nn.Sequential(_norm(m.norm, widths[0]), nn.ReLU(inplace=True))
         layers: list[nn.Module] = []
@@ -62,7 +62,7 @@ class Generator(nn.Module):
             if i < n - 1 or up.final_conv:
                 layers += [_norm(m.norm, out), nn.ReLU(inplace=True)]
         if up.final_conv:
-            layers.append(nn.Conv2d(m.g_channels, channels, 3, padding=1))
+            layers.append(nn.Conv2d(m.g_channels, channels, up.final_kernel, padding="same"))
         layers.append(nn.Tanh())
         self.stages = nn.Sequential(*layers)
         self.apply(dcgan_init)
@@ -71,10 +71,12 @@ class Generator(nn.Module):
                 module.after_init()
 
     def geometries(self) -> list[Callable[[torch.Tensor], torch.Tensor]]:
-        """Each upsampling stage's all-ones geometry, in order (and the final 3x3 conv's)."""
+        """Each upsampling stage's all-ones geometry, in order (and the final stride-1 conv's,
+        k x k with "same" padding: for an even k one more row and column after than before)."""
         stages = [m.geometry() for m in self.stages if isinstance(m, Upsample)]
-        if self.has_final_conv:
-            stages.append(lambda y: F.conv2d(y, torch.ones_like(y[:1, :1, :3, :3]), padding=1))
+        if self.final_kernel is not None:
+            k = self.final_kernel
+            stages.append(lambda y: F.conv2d(y, y.new_ones(1, 1, k, k), padding="same"))
         return stages
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:

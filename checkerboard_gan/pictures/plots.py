@@ -383,3 +383,37 @@ def bar_figure(
     ax.grid(axis="y", alpha=0.3)
     fig.tight_layout()
     return fig
+
+
+def cost_figure(
+    points: dict[str, list[tuple[float, float]]],
+    xlabel: str,
+    ylabel: str,
+    floors: tuple[float, float],
+    title: str = "",
+) -> Figure:
+    """A scatter of (x, y) per run, one marker and legend entry per label (its runs), log-log,
+    with each axis's real-image floor as a dashed line (x floor vertical, y floor horizontal);
+    points with a missing or non-positive value are left out."""
+    fig, ax = plt.subplots(figsize=(6.4, 4.2), dpi=100)
+    markers = "osD^v<>pP*Xh"
+    for i, (label, xy) in enumerate(points.items()):
+        kept = [(x, y) for x, y in xy if x > 0 and y > 0]  # False for NaN too
+        if kept:
+            xs, ys = zip(*kept, strict=True)
+            ax.scatter(xs, ys, marker=markers[i % len(markers)], s=40, label=label)
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    x_floor, y_floor = floors
+    if math.isfinite(x_floor) and x_floor > 0:
+        ax.axvline(x_floor, color="k", linestyle="--", linewidth=1, label="real images (floor)")
+    if math.isfinite(y_floor) and y_floor > 0:
+        ax.axhline(y_floor, color="k", linestyle="--", linewidth=1)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    if title:
+        ax.set_title(title, fontsize=10)
+    ax.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.01, 0.5))
+    ax.grid(alpha=0.3, which="both")
+    fig.tight_layout()
+    return fig

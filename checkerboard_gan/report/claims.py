@@ -1,6 +1,6 @@
-"""The design's seven claims (docs/design.md): each reads its studies' runs, returns the blocks
-that show it and the checks its verdict is computed from (claims 1-2 in `init_claims`, 3-7 in
-`trained_claims`)."""
+"""The design's ten claims (docs/design.md): each reads its studies' runs, returns the blocks
+that show it and the checks its verdict is computed from (claims 1-2 in `init_claims`, 3-10 in
+`trained_claims` and `remedy_claims`)."""
 
 from __future__ import annotations
 
@@ -56,6 +56,26 @@ CLAIMS: dict[int, tuple[str, str, tuple[str, ...]]] = {
         "period-2 content after training against an average-pooling discriminator than against "
         "a strided one.",
         ("train_resize", "train_disc"),
+    ),
+    8: (
+        "Extreme colours show the artifacts most",
+        "The artifacts are most prominent where the generator outputs unusual, extreme colours: "
+        "its biases make the average colour easy, and an extreme one needs a large "
+        "contribution from the deconvolution.",
+        ("train_colour",),
+    ),
+    9: (
+        "A final stride-1 layer dampens them",
+        "Stride-1 layers, often the last layer of successful models, are quite effective at "
+        "dampening artifacts: they can remove artifacts whose period divides their size and "
+        "reduce others.",
+        ("init_deconv", "init_final", "train_resize", "train_final"),
+    ),
+    10: (
+        "What each remedy costs",
+        "Each remedy's artifacts beside its sample quality; bilinear resize-convolution "
+        '"worked worse" than nearest in the article\'s GAN.',
+        ("train_resize", "train_subpixel", "train_remedies", "train_final", "train_disc"),
     ),
 }
 

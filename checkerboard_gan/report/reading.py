@@ -115,9 +115,10 @@ def eval_size(rows: list[RunRow | None]) -> str:
     return "no evaluation found"
 
 
-def real_floor(rows: list[RunRow | None], key: str) -> float:
-    """`key` on the real images (the same reference for every run of one dataset)."""
-    return next((v for r in rows if not math.isnan(v := ev(r, key, side="real"))), math.nan)
+def real_floor(rows: list[RunRow | None], key: str, side: str = "real") -> float:
+    """`key` on the real images (the same reference for every run of one dataset), from the
+    evaluations' `side` block (`quality_floor` for the quality measures' floor)."""
+    return next((v for r in rows if not math.isnan(v := ev(r, key, side=side))), math.nan)
 
 
 def _unreadable(err: SchemaError) -> None:

@@ -16,10 +16,13 @@ from dataclasses import dataclass, field
 
 from checkerboard_gan.analysis.catalogue import (
     CB,
+    CHECKERBOARD,
     CONTENT,
+    EXTREME_COLOUR_RATIO,
     FINGERPRINT,
     GRAD_CONTENT,
     SPECTRAL_DISTANCE,
+    SWD,
     Periods,
 )
 from checkerboard_gan.sweeps.runs import RunRow
@@ -35,7 +38,7 @@ from .reading import (
     probe,
     real_floor,
 )
-from .verdicts import Check, per_seed_checks
+from .verdicts import Check, at_least, per_seed_checks
 
 EVAL_NOTE = (
     "Trained artifacts are read from each run's evaluation over many samples (docs/design.md), "
@@ -74,14 +77,36 @@ class Keys:
             "grad_s": p.grad_finest,
             "grad_content": GRAD_CONTENT.key(p.grad_finest),
             "grad_content_label": "grad " + CONTENT.key(p.grad_finest),
+            "cb_full": CHECKERBOARD.key(),
+            "extreme": EXTREME_COLOUR_RATIO.key(),
+            "quality_swd": SWD.key(),
         }
+
+
+@dataclass(frozen=True)
+class Seeds:
+    """The seeds a claim's rules are judged over: its table's kinds' (trained) and its context
+    kinds' (the init studies', where it reads any)."""
+
+    trained: list[str]
+    init: list[str]
+
+
+def _reader(probed: bool, side: str, which: int) -> tuple[Callable, str]:
+    """How a rule reads a run: from its probes (" at init" for the first) or its evaluations'
+    `side` block (fake, real, quality, quality_floor)."""
+    if probed:
+        return probe, " at init" if which == 0 else ""
+    return (lambda row, key, w: ev(row, key, w, side)), ""
 
 
 @dataclass(frozen=True)
 class Ratio:
     """One judged comparison, per seed: `kind`'s `key` >= `factor` x `against`'s (or < when
     not `above`), at the last evaluation (or the first: `which=0`); `key` is a placeholder of
-    `Keys.names`. `names` are how the check's sentence calls the two."""
+    `Keys.names`. `names` are how the check's sentence calls the two. `probed` reads the
+    probes (D's input gradient, the probes' CB) instead of the evaluation, `side` the
+    evaluation's block, `init` judges over the init studies' seeds."""
 
     kind: str
     against: str
@@ -90,13 +115,15 @@ class Ratio:
     names: tuple[str, str] | None = None
     which: int = -1
     above: bool = True
-    gradient: bool = False  # read from the probes (D's input gradient), not the evaluation
+    probed: bool = False
+    side: str = "fake"
+    init: bool = False
 
-    def checks(self, seeds: list[str], runs: Runs, keys: dict[str, object]) -> list[Check]:
+    def checks(self, seeds: Seeds, runs: Runs, keys: dict[str, object]) -> list[Check]:
         a, b = self.names or (self.kind, self.against)
-        getter, when = (probe, " at init" if self.which == 0 else "") if self.gradient else (ev, "")
+        getter, when = _reader(self.probed, self.side, self.which)
         return per_seed_checks(
-            seeds,
+            seeds.init if self.init else seeds.trained,
             (a, runs[self.kind]),
             self.factor,
             (b, runs[self.against]),
@@ -106,6 +133,28 @@ class Ratio:
             getter=getter,
             when=when,
         )
+
+
+@dataclass(frozen=True)
+class Bound:
+    """One judged bound, per seed: `kind`'s `key` >= `least` at its last evaluation; `key` is a
+    placeholder of `Keys.names`, `name` how the check's sentence calls the kind."""
+
+    kind: str
+    key: str
+    least: float
+    name: str | None = None
+
+    def checks(self, seeds: Seeds, runs: Runs, keys: dict[str, object]) -> list[Check]:
+        key, name = str(keys[self.key]), self.name or self.kind
+        got = runs[self.kind]
+        return [
+            at_least(f"seed {s}: {key}", name, ev(got.get(s), key), self.least)
+            for s in seeds.trained
+        ]
+
+
+Rule = Ratio | Bound
 
 
 Cell = Callable[[RunRow, dict[str, object]], str]
@@ -123,10 +172,13 @@ class TrainedClaim:
     after: After  # blocks after the table (figures, notes)
     intro: str  # template: {seeds} {steps} {note} and the key placeholders
     rule: str  # template with the key placeholders
-    ratios: tuple[Ratio, ...]
+    ratios: tuple[Rule, ...]
     real_row: bool = False  # a last row with the real images' floor
     status: bool = True  # a status column before the folder
     lead_cells: Callable[[str], list[str]] = field(default=lambda label: [label])
+    # the real images' cells after the seed: (placeholder or key, evaluation block)
+    real_cells: tuple[tuple[str, str], ...] = (("content", "real"), ("fingerprint", "real"))
+    context: tuple[Kind, ...] = ()  # kinds read by the rules and `after`, not in the table
 
 
 def render(ctx: Context, claim: TrainedClaim) -> tuple[list[Block], list[Check]]:
@@ -142,25 +194,30 @@ def render(ctx: Context, claim: TrainedClaim) -> tuple[list[Block], list[Check]]
             cells += [run.status] * claim.status + [ctx.link(run)]
             rows.append([*claim.lead_cells(label), seed, *cells])
     if claim.real_row:
-        rows.append(real_row(runs, keys, len(columns) + claim.status + 1))
+        rows.append(real_row(runs, keys, claim.real_cells, len(columns) + claim.status + 1))
     header = [*claim.lead, "seed", *(h.format(**keys) for h, _ in columns)]
     header += ["status"] * claim.status + ["folder"]
     every = [r for by in runs.values() for r in by.values()]
     texts = {**keys, "seeds": ctx.setting.train_seeds, "steps": ctx.setting.steps}
     texts["note"] = EVAL_NOTE.format(n=eval_size(every), s=keys["s"])
+    texts["init_seeds"] = ctx.setting.seeds
+    context = {kind[0]: per_seed(ctx, kind) for kind in claim.context}
+    seeds = Seeds(all_seeds(runs), all_seeds(context))
+    runs |= context
     blocks: list[Block] = [claim.intro.format(**texts), Table(header, rows)]
     blocks += claim.after(ctx, runs, keys)
     blocks.append(rule(claim.rule.format(**keys)))
-    seeds = all_seeds(runs)
     return blocks, [c for ratio in claim.ratios for c in ratio.checks(seeds, runs, keys)]
 
 
-def real_row(runs: Runs, keys: dict[str, object], after_seed: int) -> list[str]:
-    """The real images' content and fingerprint at the finest period (the first two columns
-    after the seed), the other `after_seed` cells empty."""
+def real_row(
+    runs: Runs, keys: dict[str, object], cells: tuple[tuple[str, str], ...], after_seed: int
+) -> list[str]:
+    """The real images' values (`cells`: placeholder or key, and the evaluation block it is
+    read from) in the first columns after the seed, the other `after_seed` cells empty."""
     every = [r for by in runs.values() for r in by.values()]
-    floors = [fmt(real_floor(every, str(keys[k]))) for k in ("content", "fingerprint")]
-    return ["real images", "", *floors] + [""] * (after_seed - 2)
+    floors = [fmt(real_floor(every, str(keys.get(k, k)), side)) for k, side in cells]
+    return ["real images", "", *floors] + [""] * (after_seed - len(cells))
 
 
 # Cells ------------------------------------------------------------------------------------

@@ -1,5 +1,6 @@
-"""Claims 3 to 7, about trained artifacts, each a declaration (`TrainedClaim`, report/trained.py)
-of the kinds it compares, its table, figures and rule, rendered by `trained.render`."""
+"""Claims 3 to 7 (and 8 to 10, from report/remedy_claims.py), about trained artifacts, each a
+declaration (`TrainedClaim`, report/trained.py) of the kinds it compares, its table, figures and
+rule, rendered by `trained.render`."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from .reading import (
     Context,
     Kind,
 )
+from .remedy_claims import CLAIM8, CLAIM9, CLAIM10
 from .trained import (
     TRAINED_COLUMNS,
     Cell,
@@ -105,7 +107,7 @@ CLAIM5 = TrainedClaim(
     rule="supported when, for every seed, the {grad_content_label} of the strided k3 "
     "discriminator is at least 2 × that of avgpool and of blurpool, at init and after training.",
     ratios=tuple(
-        Ratio("strided k3", pool, 2, "grad_content", which=which, gradient=True)
+        Ratio("strided k3", pool, 2, "grad_content", which=which, probed=True)
         for which in (0, -1)
         for pool in ("avgpool k3", "blurpool k3")
     ),
@@ -167,10 +169,10 @@ CLAIM7 = TrainedClaim(
     lead_cells=lambda label: label.split(" / "),
 )
 
-CLAIMS = {3: CLAIM3, 4: CLAIM4, 5: CLAIM5, 6: CLAIM6, 7: CLAIM7}
+CLAIMS = {3: CLAIM3, 4: CLAIM4, 5: CLAIM5, 6: CLAIM6, 7: CLAIM7, 8: CLAIM8, 9: CLAIM9, 10: CLAIM10}
 TRAINED_CLAIMS = tuple(CLAIMS)  # a quick run shows their numbers without judging them
 
 
 def trained_claim(number: int) -> Callable[[Context], tuple[list[Block], list[Check]]]:
-    """The builder of trained claim `number` (3..7)."""
+    """The builder of trained claim `number` (3..10)."""
     return lambda ctx: render(ctx, CLAIMS[number])

@@ -43,6 +43,15 @@ def compare(
     )
 
 
+def at_least(key: str, name: str, value: float, least: float) -> Check:
+    """Whether `key` of `name` is at least `least`, written as one clause: "seed 0:
+    extreme_colour_ratio of deconv k3 (2.4) ≥ 2"."""
+    if math.isnan(value):
+        return Check(f"{key} of {name} is missing", None)
+    holds = value >= least
+    return Check(f"{key} of {name} ({value:.3g}) {'≥' if holds else '<'} {least:g}", holds)
+
+
 def per_seed_checks(
     seeds: list[str],
     a: tuple[str, dict[str, RunRow]],
