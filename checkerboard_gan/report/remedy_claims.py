@@ -15,10 +15,12 @@ from checkerboard_gan.analysis.catalogue import (
     Periods,
 )
 from checkerboard_gan.pictures import plots
+from checkerboard_gan.sweeps.runs import RunRow
 
 from .document import Block, Fig, Table, fmt
 from .reading import Context, Kind, ev, mean_std, probe, real_floor
 from .trained import (
+    TRAINED_COLUMNS,
     Bound,
     Cell,
     Ratio,
@@ -55,11 +57,7 @@ CLAIM8 = TrainedClaim(
         ("nearest k3", "train_colour", {"upsample": "nearest"}),
     ),
     lead=("generator",),
-    columns=(
-        ("{extreme} (R) init → trained", evaluated("extreme")),
-        ("{content} init → trained", evaluated("content")),
-        ("{fingerprint} init → trained", evaluated("fingerprint")),
-    ),
+    columns=(("{extreme} (R) init → trained", evaluated("extreme")), *TRAINED_COLUMNS[:2]),
     after=colour_figures,
     intro="`dataset=shapes dataset.palette=mixed upsample=deconv,nearest upsample.kernel=3`: "
     "each training image, with probability 1/2, has every colour moved 3/4 of the way to "
@@ -124,12 +122,11 @@ def four_against_three(runs: Runs, keys: dict[str, object]) -> str:
     """Whether the 4 x 4 (period 2 divides it) removes more than the 3 x 3, per seed, at init
     and trained: stated, not judged."""
     parts = []
-    for what, kinds, key, getter in (
-        ("at init", (final(4, True), final(3, True)), CHECKERBOARD.key(), probe),
-        ("trained", (final(4), final(3)), str(keys["content"]), ev),
+    for what, kinds, key, getter, which in (
+        ("at init", (final(4, True), final(3, True)), CHECKERBOARD.key(), probe, 0),
+        ("trained", (final(4), final(3)), str(keys["content"]), ev, -1),
     ):
         four, three = runs[kinds[0]], runs[kinds[1]]
-        which = 0 if getter is probe else -1
         pairs = [
             (getter(four.get(s), key, which), getter(three.get(s), key, which))
             for s in sorted(set(four) | set(three), key=int)
@@ -152,10 +149,7 @@ CLAIM9 = TrainedClaim(
         *((final(k), "train_final", {"upsample.final_kernel": str(k)}) for k in FINALS),
     ),
     lead=("generator (deconv k3)",),
-    columns=(
-        ("{content} init → trained", evaluated("content")),
-        ("{fingerprint} init → trained", evaluated("fingerprint")),
-    ),
+    columns=TRAINED_COLUMNS[:2],
     after=final_figures,
     intro="`upsample=deconv upsample.kernel=3 upsample.final_conv=true "
     "upsample.final_kernel=3,4`: a stride-1 conv of 3 × 3 or 4 × 4 after the last stage (its "
@@ -208,7 +202,7 @@ def trained_value(name: str, side: str = "fake") -> Cell:
     return lambda run, keys: fmt(ev(run, str(keys.get(name, name)), -1, side))
 
 
-def seconds_per_step(run, keys: dict[str, object]) -> str:
+def seconds_per_step(run: RunRow, keys: dict[str, object]) -> str:
     """The training loop's wall seconds per step, its probes and evaluations included."""
     m = run.metrics or {}
     loop, steps = m.get("loop_s"), m.get("steps")
