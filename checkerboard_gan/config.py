@@ -356,8 +356,9 @@ class Config:
     eval: EvalConfig = field(default_factory=EvalConfig)
     seed: int = 0
     device: str = "auto"
-    # CPU threads of this run (torch.set_num_threads); null = torch's default. Set it when
-    # several runs share one machine, e.g. a joblib sweep with n_jobs=4 on 16 cores: threads=4.
+    # CPU threads of this run (torch.set_num_threads); null = OMP_NUM_THREADS where set, else
+    # the CPUs granted (affinity, CPU quota). Set it when several runs share one machine, e.g. a
+    # joblib sweep with n_jobs=4 on 16 cores: threads=4.
     threads: int | None = None
 
     def __post_init__(self) -> None:

@@ -58,6 +58,19 @@ def granted_cpus(
     return max(1, min(cpus, math.ceil(quota)) if quota else cpus)
 
 
+def run_threads(threads: int | None, environ: dict[str, str] | None = None) -> int:
+    """A run's CPU threads: `threads` (the config's `threads`) where given, else the
+    `OMP_NUM_THREADS` its launcher set (the report's `--jobs`, torchrun, a cluster job script;
+    PyTorch's own default honours it too), else `granted_cpus()`. An unset, non-integer or
+    non-positive `OMP_NUM_THREADS` is ignored. At least 1."""
+    if threads:
+        return threads
+    given = (os.environ if environ is None else environ).get("OMP_NUM_THREADS", "").strip()
+    if given.isdigit() and int(given) > 0:
+        return int(given)
+    return granted_cpus()
+
+
 def _cpu_quota(cgroup: Path, own: Path) -> float | None:
     """The CPU quota in CPUs, or None where there is none (or it cannot be read)."""
     try:

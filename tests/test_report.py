@@ -19,6 +19,7 @@ import pytest
 import torch
 
 from checkerboard_gan.config import config_dir
+from checkerboard_gan.devices import granted_cpus
 from checkerboard_gan.report.claims import CLAIMS, claim_sections
 from checkerboard_gan.report.command import excluded_note, studies_for
 from checkerboard_gan.report.document import Section, Table, to_html
@@ -206,6 +207,9 @@ def test_quick_report_has_ten_claims_with_numbers_and_images(tmp_path):
     assert "python -m checkerboard_gan.report --quick --seeds 1 --steps 10" in md
     assert "**Quick run: a check of the machinery, not a result.**" in md.split("## Claim 1")[0]
     assert "trained runs together" not in md  # runs one after another: no sum of their rates
+    metrics = out.glob("runs/*/*/metrics.json")
+    threads = {json.loads(m.read_text())["torch_threads"] for m in metrics}
+    assert threads == {max(1, granted_cpus() // 2)}  # --jobs 2: each study half the cores
 
 
 def check_report(out: Path) -> None:

@@ -7,10 +7,10 @@ import os
 
 import pytest
 
-from checkerboard_gan.devices import busy_cores_line, busy_cpus, granted_cpus
+from checkerboard_gan.devices import busy_cores_line, busy_cpus, granted_cpus, run_threads
 from checkerboard_gan.training.run import train
 
-from .conftest import compose_config, read_metrics
+from .conftest import TINY, compose_config, read_metrics, run_module
 
 
 def cgroup_tree(tmp_path, files: dict[str, str], own: str = "0::/job\n"):
@@ -87,6 +87,25 @@ def test_busy_cpus_reads_the_kernels_counters_over_the_sample(tmp_path, monkeypa
     assert busy_cpus(0.2, tmp_path / "none", cpus={0}) is None
 
 
-def test_a_run_without_threads_takes_the_granted_count(tmp_path):
+def test_threads_given_then_the_launchers_omp_num_threads_then_the_granted_cpus():
+    assert run_threads(3, {"OMP_NUM_THREADS": "1"}) == 3
+    assert run_threads(None, {"OMP_NUM_THREADS": "1"}) == 1
+    assert run_threads(None, {"OMP_NUM_THREADS": " 5 "}) == 5
+    for ignored in ("", "0", "x"):
+        assert run_threads(None, {"OMP_NUM_THREADS": ignored}) == granted_cpus()
+    assert run_threads(None, {}) == granted_cpus()
+
+
+def test_a_run_under_omp_num_threads_takes_that_count_and_does_not_warn(tmp_path):
+    """The report's `--jobs N` gives each study cores/N threads through OMP_NUM_THREADS."""
+    args = [*TINY, "train.steps=1", f"hydra.run.dir={tmp_path}"]
+    done = run_module("checkerboard_gan", *args, env={"OMP_NUM_THREADS": "1"})
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert read_metrics(tmp_path)["torch_threads"] == 1
+    assert "already busy" not in done.stdout + done.stderr
+
+
+def test_a_run_without_threads_takes_the_granted_count(tmp_path, monkeypatch):
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
     metrics = train(compose_config("train.steps=1", "log.every=1"), tmp_path)
     assert metrics["torch_threads"] == granted_cpus() == read_metrics(tmp_path)["torch_threads"]

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import shlex
 import sys
 import time
@@ -25,7 +24,7 @@ from typing import Any
 from omegaconf import OmegaConf
 
 from checkerboard_gan.config import ConfigError
-from checkerboard_gan.devices import resolve_device
+from checkerboard_gan.devices import granted_cpus, resolve_device
 from checkerboard_gan.rundir.provenance import environment, revision
 from checkerboard_gan.sweeps.runs import read_sweep
 
@@ -323,7 +322,7 @@ def run_all(args: argparse.Namespace, argv: list[str], runs_dir: Path) -> dict[s
     setting = choose_setting(args)
     started = datetime.now().astimezone()
     needed = [Study.load(name) for name in studies_for(args.claims)]
-    cores = os.cpu_count() or 1
+    cores = granted_cpus()
     if args.concurrent:
         jobs = max(1, len(needed))
         runs = sum(study.runs(setting) for study in needed)
@@ -336,7 +335,8 @@ def run_all(args: argparse.Namespace, argv: list[str], runs_dir: Path) -> dict[s
     else:
         jobs = args.jobs or 1
         threads = max(1, cores // jobs) if jobs > 1 else None
-        print(f"{len(needed)} studies, {jobs} at a time, setting {setting.name}", flush=True)
+        each = f" ({threads} CPU thread(s) each)" if threads else ""
+        print(f"{len(needed)} studies, {jobs} at a time{each}, setting {setting.name}", flush=True)
     deadline = time.monotonic() + args.time_limit if args.time_limit else None
 
     def one(study: Study) -> dict[str, Any]:

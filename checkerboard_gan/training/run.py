@@ -26,7 +26,7 @@ from checkerboard_gan.config import (
     with_defaults,
 )
 from checkerboard_gan.data.sources import settle_channels
-from checkerboard_gan.devices import busy_cores_line, cuda_default, granted_cpus, resolve_device
+from checkerboard_gan.devices import busy_cores_line, cuda_default, resolve_device, run_threads
 from checkerboard_gan.rundir.checkpoint import CheckpointError, find_checkpoint, load_latest
 from checkerboard_gan.rundir.folder import check_writable, ensure_free, run_lock, write_failure
 from checkerboard_gan.rundir.provenance import environment
@@ -135,7 +135,7 @@ def train(
     start = time.perf_counter()
     run_dir = Path(run_dir)
     cfg = replace(cfg, dataset=settle_channels(cfg.dataset))  # a folder's channels, from its images
-    torch.set_num_threads(cfg.threads or granted_cpus())
+    torch.set_num_threads(run_threads(cfg.threads))
     busy = None if cfg.threads else busy_cores_line(torch.get_num_threads())
     if busy:
         log.warning("%s", busy)
