@@ -9,9 +9,11 @@ import sys
 from pathlib import Path
 
 import pytest
+import torch
 from hydra import compose, initialize_config_dir
 
 from checkerboard_gan.config import Config, config_dir, register_configs, validate
+from checkerboard_gan.devices import granted_cpus
 
 TINY = [
     "dataset.image_size=16",
@@ -32,6 +34,15 @@ TINY = [
 GENERATED = ("dataset=shapes", "dataset=photos")  # datasets with a dataset.num_images key
 
 register_configs()
+
+# pytest-xdist's workers share the cores: each worker and the runs it starts take its share of
+# them (OMP_NUM_THREADS, which runs honour), not all of them, so that N workers do not run N
+# times the cores' threads. A run's results are bit-identical for one thread count only, and
+# every comparison in the suite is between runs of one worker.
+_WORKERS = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
+if _WORKERS > 1:
+    os.environ["OMP_NUM_THREADS"] = str(max(1, granted_cpus() // _WORKERS))
+    torch.set_num_threads(int(os.environ["OMP_NUM_THREADS"]))
 
 
 def compose_config(*overrides: str, tiny: bool = True) -> Config:
